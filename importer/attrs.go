@@ -112,6 +112,20 @@ func (a *attrs) Ints(name string, def []int) []int {
 	return out
 }
 
+// WideInts returns an INTS attribute without the int32 range limit of Ints
+// (Slice's ends are often INT64_MAX), or def when absent.
+func (a *attrs) WideInts(name string, def []int) []int {
+	p := a.get(name, onnxpb.AttributeProto_INTS)
+	if p == nil {
+		return def
+	}
+	out := make([]int, len(p.Ints))
+	for i, v := range p.Ints {
+		out[i] = int(min(max(v, math.MinInt), math.MaxInt))
+	}
+	return out
+}
+
 // Float returns a FLOAT attribute, or def when absent.
 func (a *attrs) Float(name string, def float32) float32 {
 	p := a.get(name, onnxpb.AttributeProto_FLOAT)

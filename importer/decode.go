@@ -10,11 +10,17 @@ import (
 	"github.com/cnnc/cnnc/ir"
 )
 
-// The ONNX versions the importer reads.
+// The ONNX versions the importer reads. Opset 6 is the last with legacy
+// broadcasting (the broadcast and axis attributes of Add, Sub, Mul, Div and
+// Pow, Gemm's broadcast), per-channel PRelu slopes and the is_test
+// attribute of BatchNormalization and Dropout; its codecs translate those
+// into the IR's forms, which are opset 7's (numpy broadcasting), and refuse
+// what has no inference equivalent. Such a graph keeps Opset 6 but is
+// exported at opset 7 (see encodeModel).
 const (
 	MinIRVersion = 3
 	MaxIRVersion = 9
-	MinOpset     = 7
+	MinOpset     = 6
 	MaxOpset     = 17
 )
 
@@ -67,7 +73,7 @@ func decodeModel(m *onnxpb.ModelProto, dir string) (*ir.Graph, error) {
 	if m.Graph == nil {
 		return nil, ir.Invalidf("model has no graph")
 	}
-	d := &decoder{opset: opset, dir: dir, values: map[string]*ir.Value{}}
+	d := &decoder{opset: opset, dir: dir, values: map[string]*ir.Value{}, known: map[*ir.Value]*ir.Tensor{}}
 	g, err := d.graph(m.Graph)
 	if err != nil {
 		return nil, err
@@ -80,6 +86,22 @@ type decoder struct {
 	opset  int
 	dir    string
 	values map[string]*ir.Value // by ONNX name, as defined so far
+
+	// For nodeCtx.FixInputs: how many of the nodes decoded so far have
+	// their output types inferred, and the values of the Constant node
+	// outputs among them (see typeNodes).
+	typed int
+	known map[*ir.Value]*ir.Tensor
+	// The constants made by nodeCtx.Reshaped, in order, and by source
+	// value and shape; they are named uniquely once the graph is decoded.
+	made     []*ir.Value
+	reshapes map[reshapeKey]*ir.Value
+}
+
+// reshapeKey identifies a constant made by reshaping a known value.
+type reshapeKey struct {
+	src   *ir.Value
+	shape string
 }
 
 func (d *decoder) define(v *ir.Value, what string) error {
@@ -123,12 +145,13 @@ func (d *decoder) graph(gp *onnxpb.GraphProto) (*ir.Graph, error) {
 		g.Inputs = append(g.Inputs, v)
 	}
 	for i, np := range gp.Node {
-		n, err := d.node(np, i)
+		n, err := d.node(np, i, g.Nodes)
 		if err != nil {
 			return nil, err
 		}
 		g.Nodes = append(g.Nodes, n)
 	}
+	d.nameMade()
 	for _, vi := range gp.Output {
 		v, ok := d.values[vi.GetName()]
 		if !ok {
@@ -184,8 +207,8 @@ func valueFromInfo(vi *onnxpb.ValueInfoProto) (*ir.Value, error) {
 	return v, nil
 }
 
-// node decodes the i-th node.
-func (d *decoder) node(np *onnxpb.NodeProto, i int) (*ir.Node, error) {
+// node decodes the i-th node; prev are the nodes before it.
+func (d *decoder) node(np *onnxpb.NodeProto, i int, prev []*ir.Node) (*ir.Node, error) {
 	name, opType := np.GetName(), np.GetOpType()
 	if name == "" {
 		name = fmt.Sprintf("%s_%d", opType, i)
@@ -206,7 +229,7 @@ func (d *decoder) node(np *onnxpb.NodeProto, i int) (*ir.Node, error) {
 	for nOut > 0 && np.Output[nOut-1] == "" {
 		nOut--
 	}
-	ctx := &nodeCtx{Opset: d.opset, Attrs: a, NumIn: len(np.Input), NumOut: nOut}
+	ctx := &nodeCtx{Opset: d.opset, Attrs: a, NumIn: len(np.Input), NumOut: nOut, d: d}
 	op, err := c.decode(ctx)
 	if err == nil {
 		err = a.err
@@ -231,6 +254,16 @@ func (d *decoder) node(np *onnxpb.NodeProto, i int) (*ir.Node, error) {
 		}
 		n.Inputs = append(n.Inputs, v)
 	}
+	if ctx.FixInputs != nil {
+		if err := d.typeNodes(prev); err != nil {
+			return nil, err // located at the earlier node
+		}
+		in, err := ctx.FixInputs(n.Inputs)
+		if err != nil {
+			return fail(err)
+		}
+		n.Inputs = in
+	}
 	for j, out := range np.Output[:nOut] {
 		if out == "" {
 			out = fmt.Sprintf("%s:%d", name, j)
@@ -242,6 +275,82 @@ func (d *decoder) node(np *onnxpb.NodeProto, i int) (*ir.Node, error) {
 		n.Outputs = append(n.Outputs, v)
 	}
 	return n, nil
+}
+
+// typeNodes infers the output types of the nodes not yet typed, in order, as
+// ir.Graph.InferTypes does: the value of a Constant node's output is known
+// to the nodes after it. The decoder does this only before calling a
+// nodeCtx.FixInputs, which needs its inputs' types (so an inference error
+// in an earlier node can then come before a decoding error in a later
+// one); the decoded graph's InferTypes types every node again.
+func (d *decoder) typeNodes(nodes []*ir.Node) error {
+	for _, n := range nodes[d.typed:] {
+		in := make([]ir.Type, len(n.Inputs))
+		vals := make([]*ir.Tensor, len(n.Inputs))
+		for i, v := range n.Inputs {
+			if v == nil {
+				continue
+			}
+			in[i], vals[i] = v.Type, v.Const
+			if vals[i] == nil {
+				vals[i] = d.known[v]
+			}
+		}
+		out, err := n.Op.Infer(in, vals)
+		if err != nil {
+			return ir.AtNode(err, n.Name, n.Op.OpType())
+		}
+		if len(out) != len(n.Outputs) {
+			return ir.AtNode(ir.Invalidf("has %d outputs, op defines %d", len(n.Outputs), len(out)), n.Name, n.Op.OpType())
+		}
+		for i, v := range n.Outputs {
+			v.Type = out[i]
+		}
+		if c, ok := n.Op.(*ir.Constant); ok {
+			d.known[n.Outputs[0]] = c.Value
+		}
+	}
+	d.typed = len(nodes)
+	return nil
+}
+
+// reshaped implements nodeCtx.Reshaped.
+func (d *decoder) reshaped(v *ir.Value, t *ir.Tensor, s ir.Shape) *ir.Value {
+	key := reshapeKey{v, fmt.Sprint(s)}
+	if c, ok := d.reshapes[key]; ok {
+		return c
+	}
+	c := reshapedConst(v.Name, t, s)
+	if d.reshapes == nil {
+		d.reshapes = map[reshapeKey]*ir.Value{}
+	}
+	d.reshapes[key] = c
+	d.made = append(d.made, c)
+	return c
+}
+
+// reshapedConst returns a new constant named name holding a copy of t's
+// elements with shape s.
+func reshapedConst(name string, t *ir.Tensor, s ir.Shape) *ir.Value {
+	c := t.Clone()
+	c.Shape = s.Clone()
+	return &ir.Value{Name: name, Type: c.Type(), Const: c}
+}
+
+// nameMade gives the constants made by Reshaped names that no ONNX value of
+// the model has (nor each other): their source's name with a suffix.
+func (d *decoder) nameMade() {
+	mine := map[string]bool{}
+	for _, c := range d.made {
+		base := c.Name
+		for i := 1; ; i++ {
+			c.Name = fmt.Sprintf("%s_%d", base, i)
+			if _, taken := d.values[c.Name]; !taken && !mine[c.Name] {
+				break
+			}
+		}
+		mine[c.Name] = true
+	}
 }
 
 // checkDeclared compares the declared element types of graph outputs with

@@ -185,8 +185,8 @@ func TestDecodeBadInput(t *testing.T) {
 			ir.KindInvalid, `input "nope" is not defined`},
 		{"undefined output", func(m *onnxpb.ModelProto) { m.Graph.Output[0].Name = proto.String("z") },
 			ir.KindInvalid, `graph output "z" is never defined`},
-		{"opset", func(m *onnxpb.ModelProto) { m.OpsetImport[0].Version = proto.Int64(6) },
-			ir.KindUnsupported, "opset 6"},
+		{"opset", func(m *onnxpb.ModelProto) { m.OpsetImport[0].Version = proto.Int64(5) },
+			ir.KindUnsupported, "opset 5 (cnnc reads opsets 6 to 17)"},
 		{"ir version", func(m *onnxpb.ModelProto) { m.IrVersion = proto.Int64(11) },
 			ir.KindUnsupported, "IR version 11"},
 		{"tensor length", func(m *onnxpb.ModelProto) {

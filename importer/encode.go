@@ -13,7 +13,8 @@ import (
 // exportIRVersion is the ONNX IR version of exported models (ONNX 1.12's).
 const exportIRVersion = 8
 
-// Encode serializes g as an ONNX model at g's opset (17 when unset).
+// Encode serializes g as an ONNX model at g's opset (17 when unset; 7 for a
+// graph of opset 6, see encodeModel).
 // Constants become initializers with raw data; every op is written with the
 // attributes its opset expects, or Encode fails naming the node.
 func Encode(g *ir.Graph) ([]byte, error) {
@@ -38,6 +39,14 @@ func encodeModel(g *ir.Graph) (*onnxpb.ModelProto, error) {
 	if opset == 0 {
 		opset = MaxOpset
 	}
+	// A graph imported at opset 6 is written at opset 7: its ops already
+	// hold opset 7's semantics (the decoder turned legacy broadcasting into
+	// numpy broadcasting, per-channel PRelu slopes into broadcastable ones,
+	// and accepted BatchNormalization and Dropout only in test mode), and
+	// every op whose schema changed from 6 to 7 has an opset 7 form for
+	// them. Writing opset 6 would mean translating back, broadcast=1 on
+	// every binary op included.
+	opset = max(opset, 7)
 	if opset < MinOpset || opset > MaxOpset {
 		return nil, ir.Unsupportedf("exporting at opset %d", opset)
 	}

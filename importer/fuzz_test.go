@@ -1,10 +1,13 @@
 package importer
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -14,7 +17,7 @@ import (
 
 // maxFuzzInput caps fuzz inputs, as image/png's fuzz test does: large inputs
 // only slow the fuzzer down.
-const maxFuzzInput = 1 << 20
+const maxFuzzInput = 64 << 10
 
 // fuzzSeeds returns real models to seed the fuzzers: the onnx-light zoo
 // graphs, the committed tiny models and a spread of ONNX node tests.
@@ -53,6 +56,7 @@ func FuzzDecode(f *testing.F) {
 		if len(data) > maxFuzzInput {
 			return
 		}
+		defer watchdog(t)()
 		g, err := Decode(data, "")
 		if err != nil {
 			if _, ok := err.(*ir.Error); !ok {
@@ -71,6 +75,27 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("re-decoding an encoded graph: %v\n%s", err, ir.Print(g))
 		}
 	})
+}
+
+// fuzzDeadline is how long one fuzz input may take before it counts as a
+// hang: the fuzzer has no timeout of its own.
+const fuzzDeadline = 10 * time.Second
+
+// watchdog crashes the process with every goroutine's stack when the
+// current input runs past fuzzDeadline, so the fuzzer keeps the input as a
+// crasher. Call the returned function when the input is done.
+func watchdog(t *testing.T) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-done:
+		case <-time.After(fuzzDeadline):
+			buf := make([]byte, 1<<20)
+			buf = buf[:runtime.Stack(buf, true)]
+			panic(fmt.Sprintf("input took over %v:\n%s", fuzzDeadline, buf))
+		}
+	}()
+	return func() { close(done) }
 }
 
 // FuzzReadTensor feeds arbitrary bytes to the TensorProto decoder.

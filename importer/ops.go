@@ -24,6 +24,47 @@ type nodeCtx struct {
 	NumIn int    // number of inputs, counting omitted optional ones
 	// NumOut is the number of outputs up to the last one with a name.
 	NumOut int
+
+	// FixInputs, when decode sets it, rewrites the node's inputs before the
+	// node joins the graph. It is how a codec expresses an old opset's
+	// semantics that depend on the inputs' shapes in the IR's terms, such
+	// as legacy broadcasting before opset 7 (B aligned with A at an axis),
+	// which becomes numpy broadcasting of a reshaped B. It gets the node's
+	// inputs (nil for an omitted one) with their types inferred: before
+	// calling it the decoder infers the types of the graph decoded so far.
+	// It returns the inputs the IR node takes, or an error about the node,
+	// for example when the inputs' shapes break the old opset's rules.
+	// New constants it needs come from Reshaped.
+	FixInputs func(in []*ir.Value) ([]*ir.Value, error)
+
+	d *decoder // the model's decoder; nil when a test decodes attributes only
+}
+
+// Known returns the value of v when it is known before running, that is
+// when v is a constant (an initializer) or the output of a Constant node,
+// else nil. It is meant for FixInputs.
+func (c *nodeCtx) Known(v *ir.Value) *ir.Tensor {
+	if v == nil {
+		return nil
+	}
+	if v.Const != nil {
+		return v.Const
+	}
+	if c.d == nil {
+		return nil
+	}
+	return c.d.known[v]
+}
+
+// Reshaped returns a constant holding the elements of t, the known value
+// of v, with shape s (of t's element count), named after v. It is made once
+// per v and shape, so nodes that reshape the same weight alike share it.
+// It is meant for FixInputs.
+func (c *nodeCtx) Reshaped(v *ir.Value, t *ir.Tensor, s ir.Shape) *ir.Value {
+	if c.d == nil {
+		return reshapedConst(v.Name, t, s)
+	}
+	return c.d.reshaped(v, t, s)
 }
 
 // families holds the codec tables, one per op family (one file each).
@@ -55,11 +96,19 @@ func noAttrs(make func() ir.Op) codec {
 
 var unaryCodecs = map[string]codec{
 	"Relu":    noAttrs(func() ir.Op { return &ir.Relu{} }),
-	"PRelu":   noAttrs(func() ir.Op { return &ir.PRelu{} }),
 	"Sigmoid": noAttrs(func() ir.Op { return &ir.Sigmoid{} }),
 	"Tanh":    noAttrs(func() ir.Op { return &ir.Tanh{} }),
 	"Sqrt":    noAttrs(func() ir.Op { return &ir.Sqrt{} }),
 	"Exp":     noAttrs(func() ir.Op { return &ir.Exp{} }),
+	"PRelu": {
+		decode: func(c *nodeCtx) (ir.Op, error) {
+			if c.Opset < 7 {
+				c.FixInputs = func(in []*ir.Value) ([]*ir.Value, error) { return preluLegacySlope(c, in) }
+			}
+			return &ir.PRelu{}, nil
+		},
+		encode: func(ir.Op, int, *attrWriter) error { return nil },
+	},
 	"LeakyRelu": {
 		decode: func(c *nodeCtx) (ir.Op, error) { return &ir.LeakyRelu{Alpha: c.Attrs.Float("alpha", 0.01)}, nil },
 		encode: func(op ir.Op, _ int, w *attrWriter) error {
@@ -106,6 +155,46 @@ var unaryCodecs = map[string]codec{
 			return nil
 		},
 	},
+}
+
+// preluLegacySlope translates PRelu's slope before opset 7, where it has
+// one element (shared) or one per channel, channels being axis 1 of X
+// [N, C, ...], into the IR's unidirectional broadcasting (opset 7's): a
+// per-channel slope becomes [C, 1, ..., 1] of rank(X)-1, a reshaped copy
+// when it is known before running. A computed slope that needs reshaping is
+// refused.
+func preluLegacySlope(c *nodeCtx, in []*ir.Value) ([]*ir.Value, error) {
+	if len(in) != 2 || in[0] == nil || in[1] == nil {
+		return in, nil // the op's Infer reports it
+	}
+	x, s := in[0].Type.Shape, in[1].Type.Shape
+	n := -1 // slope elements, -1 when unknown
+	if s != nil {
+		n = s.NumElements()
+	}
+	switch {
+	case n == 1:
+		return in, nil // shared, as numpy broadcasts it
+	case x == nil || n < 0:
+		return nil, ir.Unsupportedf("PRelu before opset 7 with X shape %v and slope shape %v: the per-channel slope needs both known", x, s)
+	case len(x) < 2:
+		return nil, ir.Invalidf("slope has %d elements, X shape %v has no channel axis: before opset 7 the slope has 1 element or one per channel", n, x)
+	case x[1] >= 0 && n != x[1]:
+		return nil, ir.Invalidf("slope shape %v has %d elements, X shape %v has %d channels: before opset 7 the slope has 1 element or one per channel", s, n, x, x[1])
+	}
+	want := make(ir.Shape, len(x)-1)
+	for i := range want {
+		want[i] = 1
+	}
+	want[0] = n
+	if s.Equal(want) {
+		return in, nil
+	}
+	t := c.Known(in[1])
+	if t == nil {
+		return nil, ir.Unsupportedf("PRelu before opset 7 with a computed per-channel slope of shape %v (X shape %v)", s, x)
+	}
+	return []*ir.Value{in[0], c.Reshaped(in[1], t, want)}, nil
 }
 
 var constCodecs = map[string]codec{

@@ -186,8 +186,9 @@ func encodeMaxPool(op ir.Op, opset int, w *attrWriter) error {
 	return nil
 }
 
-// AveragePool gained ceil_mode in opset 10 (and dilations only in opset
-// 19, beyond cnnc's range).
+// AveragePool gained count_include_pad in opset 7 (before, padding is
+// never counted, as with count_include_pad=0), ceil_mode in opset 10 (and
+// dilations only in opset 19, beyond cnnc's range).
 func decodeAveragePool(c *nodeCtx) (ir.Op, error) {
 	a := c.Attrs
 	if !a.Has("kernel_shape") {
@@ -203,8 +204,10 @@ func decodeAveragePool(c *nodeCtx) (ir.Op, error) {
 		Pads:    convInts(a, "pads"),
 		AutoPad: ap,
 	}
-	if p.CountIncludePad, err = convFlag(a, "count_include_pad"); err != nil {
-		return nil, err
+	if c.Opset >= 7 {
+		if p.CountIncludePad, err = convFlag(a, "count_include_pad"); err != nil {
+			return nil, err
+		}
 	}
 	if c.Opset >= 10 {
 		if p.CeilMode, err = convFlag(a, "ceil_mode"); err != nil {
@@ -232,16 +235,23 @@ func encodeAveragePool(op ir.Op, opset int, w *attrWriter) error {
 	return nil
 }
 
-// BatchNormalization is imported in its inference form only. Opsets 7 and
-// 8 have spatial (only 1, per-channel statistics, is supported); opset 14
-// added training_mode (only 0 is supported). Training is also what extra
-// outputs request at every opset.
+// BatchNormalization is imported in its inference form only. Opset 6 has
+// is_test, which must be nonzero (test mode; its default 0 is training,
+// normalizing with the batch's own statistics); opsets 6 to 8 have spatial
+// (only 1, per-channel statistics, is supported); opset 14 added
+// training_mode (only 0 is supported). Training is also what extra outputs
+// request at every opset.
 func decodeBatchNorm(c *nodeCtx) (ir.Op, error) {
 	a := c.Attrs
-	for _, old := range []string{"is_test", "consumed_inputs"} {
-		if a.Has(old) {
-			return nil, ir.Invalidf("attribute %q belongs to BatchNormalization before opset 7; the model's opset is %d", old, c.Opset)
+	if a.Has("consumed_inputs") {
+		return nil, ir.Invalidf("attribute \"consumed_inputs\" belongs to BatchNormalization before opset 6; the model's opset is %d", c.Opset)
+	}
+	if c.Opset < 7 {
+		if t := a.Int("is_test", 0); t == 0 && a.err == nil {
+			return nil, ir.Unsupportedf("BatchNormalization in training mode (is_test=0, the default before opset 7; inference needs is_test=1)")
 		}
+	} else if a.Has("is_test") {
+		return nil, ir.Invalidf("attribute \"is_test\" belongs to BatchNormalization before opset 7; the model's opset is %d", c.Opset)
 	}
 	if c.Opset < 9 {
 		if s := a.Int("spatial", 1); s != 1 {

@@ -60,7 +60,7 @@ var shapeCodecs = map[string]codec{
 			if !a.Has("starts") || !a.Has("ends") {
 				return nil, ir.Invalidf("Slice needs the starts and ends attributes before opset 10")
 			}
-			return &ir.Slice{Starts: wideInts(a, "starts"), Ends: wideInts(a, "ends"), Axes: wideInts(a, "axes")}, nil
+			return &ir.Slice{Starts: a.WideInts("starts", nil), Ends: a.WideInts("ends", nil), Axes: a.WideInts("axes", nil)}, nil
 		},
 		encode: func(op ir.Op, opset int, w *attrWriter) error {
 			s := op.(*ir.Slice)
@@ -153,6 +153,13 @@ var shapeCodecs = map[string]codec{
 	"Dropout": {
 		decode: func(c *nodeCtx) (ir.Op, error) {
 			op := &ir.Dropout{Ratio: 0.5}
+			if c.Opset < 7 {
+				// Opset 6's is_test (default 0) selects test mode, the
+				// identity; training mode drops at random.
+				if t := c.Attrs.Int("is_test", 0); t == 0 && c.Attrs.err == nil {
+					return nil, ir.Unsupportedf("Dropout in training mode (is_test=0, the default before opset 7; inference needs is_test=1)")
+				}
+			}
 			if c.Opset < 12 {
 				op.Ratio = c.Attrs.Float("ratio", 0.5)
 			} else {
@@ -304,21 +311,6 @@ var shapeCodecs = map[string]codec{
 			return nil
 		},
 	},
-}
-
-// wideInts returns an INTS attribute without the int32 range limit of
-// attrs.Ints (Slice's ends are often INT64_MAX), clamped to the int range,
-// or nil when absent.
-func wideInts(a *attrs, name string) []int {
-	p := a.get(name, onnxpb.AttributeProto_INTS)
-	if p == nil {
-		return nil
-	}
-	out := make([]int, len(p.Ints))
-	for i, v := range p.Ints {
-		out[i] = int(min(max(v, math.MinInt), math.MaxInt))
-	}
-	return out
 }
 
 // writeAxes writes the axes attribute of Squeeze or Unsqueeze, which only

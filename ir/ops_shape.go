@@ -73,7 +73,7 @@ type Squeeze struct{ Axes []int }
 type Unsqueeze struct{ Axes []int }
 
 // Dropout at inference is the identity: Y = X, and the optional mask output
-// is all ones (true). Ratio is the attribute of opsets 7 to 11 (from opset 12
+// is all ones (true). Ratio is the attribute of opsets 6 to 11 (from opset 12
 // the ratio is the optional input 1) and has no effect at inference. From
 // opset 12 the optional input 2, training_mode, must be false or the ratio
 // input 0: random training-time dropout is not supported. Mask is the

@@ -11,7 +11,7 @@ import (
 )
 
 // modelHelp describes the MODEL argument, for the commands' help.
-const modelHelp = `MODEL is an ONNX model file (IR versions 3 to 9, opsets 7 to 17).`
+const modelHelp = `MODEL is an ONNX model file (IR versions 3 to 9, opsets 6 to 17).`
 
 // loadModel reads the model a MODEL argument names, with its types
 // inferred. Errors name the file.
