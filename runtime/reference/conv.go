@@ -103,35 +103,39 @@ func conv(op ir.Op, in, out []*ir.Tensor) error {
 	batch, ch, m := x.Shape[0], x.Shape[1], w.Shape[0]
 	cg, mg := ch/c.Group, m/c.Group
 	inSize, outSize, kSize := convProduct(g.In), convProduct(g.Out), convProduct(g.Kernel)
-	o, kpos, offs := make([]int, len(g.Out)), make([]int, len(g.Out)), make([]int, kSize)
-	var taps []convTap
-	for p := 0; p < outSize; p++ {
-		windowOffsets(g, o, kpos, offs)
-		taps = taps[:0]
-		for k, j := range offs {
-			if j >= 0 {
-				taps = append(taps, convTap{k, j})
-			}
-		}
-		for n := 0; n < batch; n++ {
-			for oc := 0; oc < m; oc++ {
-				sum := 0.0
-				if bias != nil {
-					sum = float64(bias[oc])
+	// Output channels are split among CPUs; each computes its channels at
+	// every position exactly as the sequential loop would.
+	parallelFor(m, func(ocLo, ocHi int) {
+		o, kpos, offs := make([]int, len(g.Out)), make([]int, len(g.Out)), make([]int, kSize)
+		var taps []convTap
+		for p := 0; p < outSize; p++ {
+			windowOffsets(g, o, kpos, offs)
+			taps = taps[:0]
+			for k, j := range offs {
+				if j >= 0 {
+					taps = append(taps, convTap{k, j})
 				}
-				first := oc / mg * cg // first input channel of oc's group
-				for ic := 0; ic < cg; ic++ {
-					xp := x.F32[(n*ch+first+ic)*inSize:][:inSize]
-					wp := w.F32[(oc*cg+ic)*kSize:][:kSize]
-					for _, t := range taps {
-						sum += float64(xp[t.in]) * float64(wp[t.k])
+			}
+			for n := 0; n < batch; n++ {
+				for oc := ocLo; oc < ocHi; oc++ {
+					sum := 0.0
+					if bias != nil {
+						sum = float64(bias[oc])
 					}
+					first := oc / mg * cg // first input channel of oc's group
+					for ic := 0; ic < cg; ic++ {
+						xp := x.F32[(n*ch+first+ic)*inSize:][:inSize]
+						wp := w.F32[(oc*cg+ic)*kSize:][:kSize]
+						for _, t := range taps {
+							sum += float64(xp[t.in]) * float64(wp[t.k])
+						}
+					}
+					y.F32[(n*m+oc)*outSize+p] = float32(sum)
 				}
-				y.F32[(n*m+oc)*outSize+p] = float32(sum)
 			}
+			convNext(o, g.Out)
 		}
-		convNext(o, g.Out)
-	}
+	})
 	return nil
 }
 
