@@ -230,15 +230,7 @@ func (d *decoder) node(np *onnxpb.NodeProto, i int, prev []*ir.Node) (*ir.Node, 
 		nOut--
 	}
 	ctx := &nodeCtx{Opset: d.opset, Attrs: a, NumIn: len(np.Input), NumOut: nOut, d: d}
-	op, err := c.decode(ctx)
-	if err == nil {
-		err = a.err
-	}
-	if err == nil {
-		if u := a.unused(); u != "" {
-			err = ir.Unsupportedf("attribute %q", u)
-		}
-	}
+	op, err := decodeOp(c, ctx)
 	if err != nil {
 		return fail(err)
 	}
@@ -275,6 +267,25 @@ func (d *decoder) node(np *onnxpb.NodeProto, i int, prev []*ir.Node) (*ir.Node, 
 		n.Outputs = append(n.Outputs, v)
 	}
 	return n, nil
+}
+
+// decodeOp builds a node's op through its codec: the codec's decode, then
+// the first attribute error (which sticks in ctx.Attrs), then the refusal of
+// any attribute that no read consumed.
+func decodeOp(c codec, ctx *nodeCtx) (ir.Op, error) {
+	op, err := c.decode(ctx)
+	if err == nil {
+		err = ctx.Attrs.err
+	}
+	if err == nil {
+		if u := ctx.Attrs.unused(); u != "" {
+			err = ir.Unsupportedf("attribute %q", u)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return op, nil
 }
 
 // typeNodes infers the output types of the nodes not yet typed, in order, as

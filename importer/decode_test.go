@@ -44,21 +44,13 @@ func node(op string, in, out []string, attrs ...*onnxpb.AttributeProto) *onnxpb.
 	return &onnxpb.NodeProto{OpType: proto.String(op), Name: proto.String(strings.ToLower(op) + "1"), Input: in, Output: out, Attribute: attrs}
 }
 
-func floatAttr(name string, v float32) *onnxpb.AttributeProto {
-	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_FLOAT.Enum(), F: proto.Float32(v)}
-}
-
-func intAttr(name string, v int64) *onnxpb.AttributeProto {
-	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_INT.Enum(), I: proto.Int64(v)}
-}
-
 // reluGraph is x[N,3] -> LeakyRelu -> y.
 func reluGraph() *onnxpb.GraphProto {
 	return &onnxpb.GraphProto{
 		Name:   proto.String("g"),
 		Input:  []*onnxpb.ValueInfoProto{tensorInfo("x", -1, 3)},
 		Output: []*onnxpb.ValueInfoProto{tensorInfo("y", -1, 3)},
-		Node:   []*onnxpb.NodeProto{node("LeakyRelu", []string{"x"}, []string{"y"}, floatAttr("alpha", 0.5))},
+		Node:   []*onnxpb.NodeProto{node("LeakyRelu", []string{"x"}, []string{"y"}, attrFloat("alpha", 0.5))},
 	}
 }
 
@@ -69,6 +61,23 @@ func decodeProto(t *testing.T, m *onnxpb.ModelProto, dir string) (*ir.Graph, err
 		t.Fatal(err)
 	}
 	return Decode(data, dir)
+}
+
+// checkModelRoundTrip encodes g, decodes the model again and reports a
+// graph that prints differently.
+func checkModelRoundTrip(t *testing.T, g *ir.Graph) {
+	t.Helper()
+	data, err := Encode(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g2, err := Decode(data, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := ir.Print(g), ir.Print(g2); a != b {
+		t.Errorf("round trip changed the graph:\n%s\nbecame\n%s", a, b)
+	}
 }
 
 func TestDecodeSymbolicBatch(t *testing.T) {
@@ -176,10 +185,10 @@ func TestDecodeBadInput(t *testing.T) {
 			ir.KindUnsupported, `node "leakyrelu1" (Frobnicate): operator Frobnicate`},
 		{"other domain", func(m *onnxpb.ModelProto) { m.Graph.Node[0].Domain = proto.String("com.microsoft") },
 			ir.KindUnsupported, `operator domain "com.microsoft"`},
-		{"attribute type", func(m *onnxpb.ModelProto) { m.Graph.Node[0].Attribute[0] = intAttr("alpha", 1) },
+		{"attribute type", func(m *onnxpb.ModelProto) { m.Graph.Node[0].Attribute[0] = attrInt("alpha", 1) },
 			ir.KindInvalid, `attribute "alpha" has type INT, want FLOAT`},
 		{"unknown attribute", func(m *onnxpb.ModelProto) {
-			m.Graph.Node[0].Attribute = append(m.Graph.Node[0].Attribute, intAttr("beta", 1))
+			m.Graph.Node[0].Attribute = append(m.Graph.Node[0].Attribute, attrInt("beta", 1))
 		}, ir.KindUnsupported, `attribute "beta"`},
 		{"undefined input", func(m *onnxpb.ModelProto) { m.Graph.Node[0].Input[0] = "nope" },
 			ir.KindInvalid, `input "nope" is not defined`},
@@ -239,15 +248,5 @@ func TestEncodeRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := Encode(g)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g2, err := Decode(data, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if a, b := ir.Print(g), ir.Print(g2); a != b {
-		t.Errorf("round trip changed the graph:\n%s\nvs\n%s", a, b)
-	}
+	checkModelRoundTrip(t, g)
 }

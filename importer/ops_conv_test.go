@@ -1,8 +1,6 @@
 package importer
 
 import (
-	"reflect"
-	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -10,45 +8,6 @@ import (
 	"github.com/cnnc/cnnc/importer/onnxpb"
 	"github.com/cnnc/cnnc/ir"
 )
-
-func convIntAttr(name string, v int64) *onnxpb.AttributeProto {
-	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_INT.Enum(), I: proto.Int64(v)}
-}
-
-func convIntsAttr(name string, v ...int64) *onnxpb.AttributeProto {
-	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_INTS.Enum(), Ints: v}
-}
-
-func convFloatAttr(name string, v float32) *onnxpb.AttributeProto {
-	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_FLOAT.Enum(), F: proto.Float32(v)}
-}
-
-func convStringAttr(name, v string) *onnxpb.AttributeProto {
-	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_STRING.Enum(), S: []byte(v)}
-}
-
-// convDecode decodes one node's attributes through its codec as the
-// decoder does, including the refusal of unread attributes.
-func convDecode(opType string, opset, numOut int, list []*onnxpb.AttributeProto) (ir.Op, error) {
-	c, ok := codecFor(opType)
-	if !ok {
-		return nil, ir.Unsupportedf("operator %s", opType)
-	}
-	a, err := newAttrs(&onnxpb.NodeProto{OpType: proto.String(opType), Attribute: list})
-	if err != nil {
-		return nil, err
-	}
-	op, err := c.decode(&nodeCtx{Opset: opset, Attrs: a, NumIn: 3, NumOut: numOut})
-	if err == nil {
-		err = a.err
-	}
-	if err == nil {
-		if u := a.unused(); u != "" {
-			err = ir.Unsupportedf("attribute %q", u)
-		}
-	}
-	return op, err
-}
 
 func TestConvCodecRoundTrip(t *testing.T) {
 	cases := []struct {
@@ -60,65 +19,46 @@ func TestConvCodecRoundTrip(t *testing.T) {
 	}{
 		{"Conv", 11, 1, nil, &ir.Conv{Group: 1}},
 		{"Conv", 7, 1, []*onnxpb.AttributeProto{
-			convIntsAttr("kernel_shape", 3, 3), convIntsAttr("strides", 2, 2), convIntsAttr("dilations", 1, 2),
-			convIntsAttr("pads", 1, 0, 1, 0), convIntAttr("group", 4),
+			attrInts("kernel_shape", 3, 3), attrInts("strides", 2, 2), attrInts("dilations", 1, 2),
+			attrInts("pads", 1, 0, 1, 0), attrInt("group", 4),
 		}, &ir.Conv{Kernel: []int{3, 3}, Strides: []int{2, 2}, Dilations: []int{1, 2}, Pads: []int{1, 0, 1, 0}, Group: 4}},
-		{"Conv", 13, 1, []*onnxpb.AttributeProto{convStringAttr("auto_pad", "SAME_LOWER"), convIntsAttr("strides", 2)},
+		{"Conv", 13, 1, []*onnxpb.AttributeProto{attrString("auto_pad", "SAME_LOWER"), attrInts("strides", 2)},
 			&ir.Conv{Strides: []int{2}, AutoPad: ir.AutoPadSameLower, Group: 1}},
-		{"Conv", 13, 1, []*onnxpb.AttributeProto{convStringAttr("auto_pad", "")}, &ir.Conv{Group: 1}},
+		{"Conv", 13, 1, []*onnxpb.AttributeProto{attrString("auto_pad", "")}, &ir.Conv{Group: 1}},
 		{"ConvTranspose", 11, 1, []*onnxpb.AttributeProto{
-			convIntsAttr("kernel_shape", 3, 3), convIntsAttr("strides", 3, 2), convIntsAttr("output_padding", 1, 1),
-			convIntsAttr("output_shape", 10, 8), convStringAttr("auto_pad", "SAME_UPPER"), convIntAttr("group", 2),
-			convIntsAttr("dilations", 1, 1), convIntsAttr("pads", 0, 0, 0, 0),
+			attrInts("kernel_shape", 3, 3), attrInts("strides", 3, 2), attrInts("output_padding", 1, 1),
+			attrInts("output_shape", 10, 8), attrString("auto_pad", "SAME_UPPER"), attrInt("group", 2),
+			attrInts("dilations", 1, 1), attrInts("pads", 0, 0, 0, 0),
 		}, &ir.ConvTranspose{Kernel: []int{3, 3}, Strides: []int{3, 2}, Dilations: []int{1, 1}, Pads: []int{0, 0, 0, 0},
 			AutoPad: ir.AutoPadSameUpper, Group: 2, OutputPadding: []int{1, 1}, OutputShape: []int{10, 8}}},
-		{"MaxPool", 7, 1, []*onnxpb.AttributeProto{convIntsAttr("kernel_shape", 2, 2), convIntsAttr("pads", 1, 1, 1, 1)},
+		{"MaxPool", 7, 1, []*onnxpb.AttributeProto{attrInts("kernel_shape", 2, 2), attrInts("pads", 1, 1, 1, 1)},
 			&ir.MaxPool{Kernel: []int{2, 2}, Pads: []int{1, 1, 1, 1}}},
 		{"MaxPool", 12, 2, []*onnxpb.AttributeProto{
-			convIntsAttr("kernel_shape", 3, 3), convIntsAttr("strides", 2, 2), convIntAttr("ceil_mode", 1),
-			convIntsAttr("dilations", 2, 2), convIntAttr("storage_order", 1), convStringAttr("auto_pad", "VALID"),
+			attrInts("kernel_shape", 3, 3), attrInts("strides", 2, 2), attrInt("ceil_mode", 1),
+			attrInts("dilations", 2, 2), attrInt("storage_order", 1), attrString("auto_pad", "VALID"),
 		}, &ir.MaxPool{Kernel: []int{3, 3}, Strides: []int{2, 2}, Dilations: []int{2, 2}, AutoPad: ir.AutoPadValid,
 			CeilMode: true, StorageOrder: 1, Indices: true}},
-		{"AveragePool", 7, 1, []*onnxpb.AttributeProto{convIntsAttr("kernel_shape", 2), convIntAttr("count_include_pad", 1)},
+		{"AveragePool", 7, 1, []*onnxpb.AttributeProto{attrInts("kernel_shape", 2), attrInt("count_include_pad", 1)},
 			&ir.AveragePool{Kernel: []int{2}, CountIncludePad: true}},
 		{"AveragePool", 11, 1, []*onnxpb.AttributeProto{
-			convIntsAttr("kernel_shape", 3, 3, 3), convIntAttr("ceil_mode", 1), convIntAttr("count_include_pad", 0),
+			attrInts("kernel_shape", 3, 3, 3), attrInt("ceil_mode", 1), attrInt("count_include_pad", 0),
 		}, &ir.AveragePool{Kernel: []int{3, 3, 3}, CeilMode: true}},
 		{"GlobalAveragePool", 7, 1, nil, &ir.GlobalAveragePool{}},
 		{"GlobalMaxPool", 17, 1, nil, &ir.GlobalMaxPool{}},
-		{"BatchNormalization", 7, 1, []*onnxpb.AttributeProto{convIntAttr("spatial", 1), convFloatAttr("epsilon", 1e-3)},
+		{"BatchNormalization", 7, 1, []*onnxpb.AttributeProto{attrInt("spatial", 1), attrFloat("epsilon", 1e-3)},
 			&ir.BatchNormalization{Epsilon: 1e-3, Momentum: 0.9}},
-		{"BatchNormalization", 9, 1, []*onnxpb.AttributeProto{convFloatAttr("momentum", 0.2)},
+		{"BatchNormalization", 9, 1, []*onnxpb.AttributeProto{attrFloat("momentum", 0.2)},
 			&ir.BatchNormalization{Epsilon: 1e-5, Momentum: 0.2}},
-		{"BatchNormalization", 15, 1, []*onnxpb.AttributeProto{convIntAttr("training_mode", 0)},
+		{"BatchNormalization", 15, 1, []*onnxpb.AttributeProto{attrInt("training_mode", 0)},
 			&ir.BatchNormalization{Epsilon: 1e-5, Momentum: 0.9}},
-		{"LRN", 13, 1, []*onnxpb.AttributeProto{convIntAttr("size", 3)}, &ir.LRN{Size: 3, Alpha: 1e-4, Beta: 0.75, Bias: 1}},
+		{"LRN", 13, 1, []*onnxpb.AttributeProto{attrInt("size", 3)}, &ir.LRN{Size: 3, Alpha: 1e-4, Beta: 0.75, Bias: 1}},
 		{"LRN", 7, 1, []*onnxpb.AttributeProto{
-			convIntAttr("size", 5), convFloatAttr("alpha", 2e-4), convFloatAttr("beta", 0.5), convFloatAttr("bias", 2),
+			attrInt("size", 5), attrFloat("alpha", 2e-4), attrFloat("beta", 0.5), attrFloat("bias", 2),
 		}, &ir.LRN{Size: 5, Alpha: 2e-4, Beta: 0.5, Bias: 2}},
 	}
 	for _, c := range cases {
-		op, err := convDecode(c.opType, c.opset, c.numOut, c.attrs)
-		if err != nil {
-			t.Errorf("%s opset %d: decode: %v", c.opType, c.opset, err)
-			continue
-		}
-		if !reflect.DeepEqual(op, c.want) {
-			t.Errorf("%s opset %d: decoded %+v, want %+v", c.opType, c.opset, op, c.want)
-		}
-		codec, _ := codecFor(c.opType)
-		var w attrWriter
-		if err := codec.encode(op, c.opset, &w); err != nil {
-			t.Errorf("%s opset %d: encode: %v", c.opType, c.opset, err)
-			continue
-		}
-		again, err := convDecode(c.opType, c.opset, c.numOut, w.list)
-		if err != nil {
-			t.Errorf("%s opset %d: decode after encode: %v", c.opType, c.opset, err)
-			continue
-		}
-		if !reflect.DeepEqual(again, op) {
-			t.Errorf("%s opset %d: round trip gives %+v, want %+v", c.opType, c.opset, again, op)
+		if op, ok := checkDecode(t, c.want, c.opType, c.opset, 3, c.numOut, c.attrs...); ok {
+			checkRoundTrip(t, op, c.opset, 3, c.numOut)
 		}
 	}
 }
@@ -132,37 +72,31 @@ func TestConvCodecErrors(t *testing.T) {
 		errSub      string
 		unsupported bool
 	}{
-		{"Conv", 11, 1, []*onnxpb.AttributeProto{convStringAttr("auto_pad", "SAME")}, `auto_pad is "SAME"`, false},
-		{"Conv", 11, 1, []*onnxpb.AttributeProto{convIntAttr("kernel_shape", 3)}, `attribute "kernel_shape" has type INT, want INTS`, false},
-		{"Conv", 11, 1, []*onnxpb.AttributeProto{convIntAttr("bogus", 3)}, `attribute "bogus"`, true},
+		{"Conv", 11, 1, []*onnxpb.AttributeProto{attrString("auto_pad", "SAME")}, `auto_pad is "SAME"`, false},
+		{"Conv", 11, 1, []*onnxpb.AttributeProto{attrInt("kernel_shape", 3)}, `attribute "kernel_shape" has type INT, want INTS`, false},
+		{"Conv", 11, 1, []*onnxpb.AttributeProto{attrInt("bogus", 3)}, `attribute "bogus"`, true},
 		{"MaxPool", 12, 1, nil, "MaxPool needs the kernel_shape attribute", false},
-		{"MaxPool", 9, 1, []*onnxpb.AttributeProto{convIntsAttr("kernel_shape", 2), convIntAttr("ceil_mode", 1)}, `attribute "ceil_mode"`, true},
-		{"MaxPool", 9, 1, []*onnxpb.AttributeProto{convIntsAttr("kernel_shape", 2), convIntsAttr("dilations", 2)}, `attribute "dilations"`, true},
-		{"MaxPool", 7, 1, []*onnxpb.AttributeProto{convIntsAttr("kernel_shape", 2), convIntAttr("storage_order", 1)}, `attribute "storage_order"`, true},
-		{"MaxPool", 7, 2, []*onnxpb.AttributeProto{convIntsAttr("kernel_shape", 2)}, "the Indices output exists from opset 8", false},
-		{"MaxPool", 12, 3, []*onnxpb.AttributeProto{convIntsAttr("kernel_shape", 2)}, "MaxPool has 3 outputs", false},
-		{"MaxPool", 12, 1, []*onnxpb.AttributeProto{convIntsAttr("kernel_shape", 2), convIntAttr("ceil_mode", 2)}, "ceil_mode is 2", false},
+		{"MaxPool", 9, 1, []*onnxpb.AttributeProto{attrInts("kernel_shape", 2), attrInt("ceil_mode", 1)}, `attribute "ceil_mode"`, true},
+		{"MaxPool", 9, 1, []*onnxpb.AttributeProto{attrInts("kernel_shape", 2), attrInts("dilations", 2)}, `attribute "dilations"`, true},
+		{"MaxPool", 7, 1, []*onnxpb.AttributeProto{attrInts("kernel_shape", 2), attrInt("storage_order", 1)}, `attribute "storage_order"`, true},
+		{"MaxPool", 7, 2, []*onnxpb.AttributeProto{attrInts("kernel_shape", 2)}, "the Indices output exists from opset 8", false},
+		{"MaxPool", 12, 3, []*onnxpb.AttributeProto{attrInts("kernel_shape", 2)}, "MaxPool has 3 outputs", false},
+		{"MaxPool", 12, 1, []*onnxpb.AttributeProto{attrInts("kernel_shape", 2), attrInt("ceil_mode", 2)}, "ceil_mode is 2", false},
 		{"AveragePool", 12, 1, nil, "AveragePool needs the kernel_shape attribute", false},
-		{"AveragePool", 9, 1, []*onnxpb.AttributeProto{convIntsAttr("kernel_shape", 2), convIntAttr("ceil_mode", 1)}, `attribute "ceil_mode"`, true},
-		{"AveragePool", 17, 1, []*onnxpb.AttributeProto{convIntsAttr("kernel_shape", 2), convIntsAttr("dilations", 2)}, `attribute "dilations"`, true},
-		{"BatchNormalization", 15, 1, []*onnxpb.AttributeProto{convIntAttr("training_mode", 1)}, "BatchNormalization training_mode=1", true},
+		{"AveragePool", 9, 1, []*onnxpb.AttributeProto{attrInts("kernel_shape", 2), attrInt("ceil_mode", 1)}, `attribute "ceil_mode"`, true},
+		{"AveragePool", 17, 1, []*onnxpb.AttributeProto{attrInts("kernel_shape", 2), attrInts("dilations", 2)}, `attribute "dilations"`, true},
+		{"BatchNormalization", 15, 1, []*onnxpb.AttributeProto{attrInt("training_mode", 1)}, "BatchNormalization training_mode=1", true},
 		{"BatchNormalization", 15, 3, nil, "BatchNormalization training outputs", true},
 		{"BatchNormalization", 9, 5, nil, "BatchNormalization training outputs", true},
-		{"BatchNormalization", 8, 1, []*onnxpb.AttributeProto{convIntAttr("spatial", 0)}, "BatchNormalization spatial=0", true},
-		{"BatchNormalization", 9, 1, []*onnxpb.AttributeProto{convIntAttr("spatial", 1)}, `attribute "spatial"`, true},
-		{"BatchNormalization", 13, 1, []*onnxpb.AttributeProto{convIntAttr("training_mode", 0)}, `attribute "training_mode"`, true},
-		{"BatchNormalization", 7, 1, []*onnxpb.AttributeProto{convIntAttr("is_test", 1)}, `"is_test" belongs to BatchNormalization before opset 7`, false},
-		{"BatchNormalization", 7, 1, []*onnxpb.AttributeProto{convIntsAttr("consumed_inputs", 0, 0, 0, 1, 1)}, `"consumed_inputs" belongs`, false},
+		{"BatchNormalization", 8, 1, []*onnxpb.AttributeProto{attrInt("spatial", 0)}, "BatchNormalization spatial=0", true},
+		{"BatchNormalization", 9, 1, []*onnxpb.AttributeProto{attrInt("spatial", 1)}, `attribute "spatial"`, true},
+		{"BatchNormalization", 13, 1, []*onnxpb.AttributeProto{attrInt("training_mode", 0)}, `attribute "training_mode"`, true},
+		{"BatchNormalization", 7, 1, []*onnxpb.AttributeProto{attrInt("is_test", 1)}, `"is_test" belongs to BatchNormalization before opset 7`, false},
+		{"BatchNormalization", 7, 1, []*onnxpb.AttributeProto{attrInts("consumed_inputs", 0, 0, 0, 1, 1)}, `"consumed_inputs" belongs`, false},
 		{"LRN", 13, 1, nil, "LRN needs the size attribute", false},
 	}
 	for _, c := range cases {
-		_, err := convDecode(c.opType, c.opset, c.numOut, c.attrs)
-		switch {
-		case err == nil:
-			t.Errorf("%s opset %d: decoded, want an error containing %q", c.opType, c.opset, c.errSub)
-		case !strings.Contains(err.Error(), c.errSub) || ir.IsUnsupported(err) != c.unsupported:
-			t.Errorf("%s opset %d: got %v, want an error containing %q (unsupported %v)", c.opType, c.opset, err, c.errSub, c.unsupported)
-		}
+		checkDecodeError(t, c.errSub, c.unsupported, c.opType, c.opset, 3, c.numOut, c.attrs...)
 	}
 }
 
@@ -180,20 +114,14 @@ func TestConvEncodeErrors(t *testing.T) {
 		{&ir.AveragePool{}, 12, "AveragePool without kernel_shape"},
 	}
 	for _, c := range cases {
-		codec, _ := codecFor(c.op.OpType())
-		var w attrWriter
-		err := codec.encode(c.op, c.opset, &w)
-		if err == nil || !strings.Contains(err.Error(), c.errSub) {
-			t.Errorf("encode %+v at opset %d: got %v, want an error containing %q", c.op, c.opset, err, c.errSub)
-		}
+		checkEncodeError(t, c.op, c.opset, c.errSub)
 	}
 	// Dilations of 1 are the default, so an older opset just leaves them out.
-	codec, _ := codecFor("MaxPool")
-	var w attrWriter
-	if err := codec.encode(&ir.MaxPool{Kernel: []int{2}, Dilations: []int{1}}, 9, &w); err != nil {
+	list, err := encodeOp(&ir.MaxPool{Kernel: []int{2}, Dilations: []int{1}}, 9)
+	if err != nil {
 		t.Errorf("MaxPool with unit dilations at opset 9: %v", err)
 	}
-	for _, a := range w.list {
+	for _, a := range list {
 		if a.GetName() == "dilations" {
 			t.Errorf("MaxPool at opset 9 was written with dilations")
 		}
@@ -219,47 +147,27 @@ func TestConvModelRoundTrip(t *testing.T) {
 		return &onnxpb.TensorProto{Name: proto.String(name), Dims: dims, DataType: proto.Int32(int32(onnxpb.TensorProto_FLOAT)),
 			FloatData: make([]float32, n)}
 	}
-	nd := func(op string, in, out []string, attrs ...*onnxpb.AttributeProto) *onnxpb.NodeProto {
-		return &onnxpb.NodeProto{OpType: proto.String(op), Name: proto.String(strings.ToLower(op)), Input: in, Output: out, Attribute: attrs}
-	}
 	f := onnxpb.TensorProto_FLOAT
 	g := &onnxpb.GraphProto{
 		Name:        proto.String("convnet"),
 		Input:       []*onnxpb.ValueInfoProto{info("x", f, 1, 3, 8, 8)},
 		Initializer: []*onnxpb.TensorProto{weight("w", 4, 3, 3, 3), weight("b", 4), weight("s", 4), weight("m", 4), weight("v", 4)},
 		Node: []*onnxpb.NodeProto{
-			nd("Conv", []string{"x", "w", "b"}, []string{"c"}, convIntsAttr("pads", 1, 1, 1, 1), convIntAttr("group", 1)),
-			nd("BatchNormalization", []string{"c", "s", "b", "m", "v"}, []string{"n"}),
-			nd("LRN", []string{"n"}, []string{"l"}, convIntAttr("size", 3)),
-			nd("MaxPool", []string{"l"}, []string{"p", "i"}, convIntsAttr("kernel_shape", 2, 2), convIntsAttr("strides", 2, 2)),
-			nd("GlobalAveragePool", []string{"p"}, []string{"y"}),
+			node("Conv", []string{"x", "w", "b"}, []string{"c"}, attrInts("pads", 1, 1, 1, 1), attrInt("group", 1)),
+			node("BatchNormalization", []string{"c", "s", "b", "m", "v"}, []string{"n"}),
+			node("LRN", []string{"n"}, []string{"l"}, attrInt("size", 3)),
+			node("MaxPool", []string{"l"}, []string{"p", "i"}, attrInts("kernel_shape", 2, 2), attrInts("strides", 2, 2)),
+			node("GlobalAveragePool", []string{"p"}, []string{"y"}),
 		},
 		Output: []*onnxpb.ValueInfoProto{info("y", f, 1, 4, 1, 1), info("i", onnxpb.TensorProto_INT64, 1, 4, 4, 4)},
 	}
-	m := &onnxpb.ModelProto{
-		IrVersion:   proto.Int64(8),
-		OpsetImport: []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(13)}},
-		Graph:       g,
-	}
-	data, err := proto.Marshal(m)
+	m := model(13, g)
+	m.IrVersion = proto.Int64(8)
+	g1, err := decodeProto(t, m, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	g1, err := Decode(data, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	data2, err := Encode(g1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g2, err := Decode(data2, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p1, p2 := ir.Print(g1), ir.Print(g2); p1 != p2 {
-		t.Errorf("round trip changed the graph:\n%s\nbecame\n%s", p1, p2)
-	}
+	checkModelRoundTrip(t, g1)
 	if got := g1.Outputs[1].Type.String(); got != "i64[1,4,4,4]" {
 		t.Errorf("MaxPool Indices type is %s, want i64[1,4,4,4]", got)
 	}

@@ -33,8 +33,8 @@ func legacyInit(name string, dims ...int64) *onnxpb.TensorProto {
 func legacyConstNode(out string, dims ...int64) *onnxpb.NodeProto {
 	t := legacyInit("", dims...)
 	t.Name = nil
-	a := &onnxpb.AttributeProto{Name: proto.String("value"), Type: onnxpb.AttributeProto_TENSOR.Enum(), T: t}
-	return &onnxpb.NodeProto{OpType: proto.String("Constant"), Name: proto.String("const_" + out), Output: []string{out}, Attribute: []*onnxpb.AttributeProto{a}}
+	return &onnxpb.NodeProto{OpType: proto.String("Constant"), Name: proto.String("const_" + out), Output: []string{out},
+		Attribute: []*onnxpb.AttributeProto{attrTensor("value", t)}}
 }
 
 // legacyRamp returns a float tensor of the shape holding 0, -1, 2, -3, ...
@@ -132,7 +132,7 @@ func TestLegacyBroadcastSuffix(t *testing.T) {
 	g, err := decodeProto(t, model(6, legacyGraph(
 		[]*onnxpb.ValueInfoProto{tensorInfo("a", 2, 3, 4)},
 		[]*onnxpb.TensorProto{legacyInit("b", 3, 4)},
-		node("Add", []string{"a", "b"}, []string{"y"}, intAttr("broadcast", 1)))), "")
+		node("Add", []string{"a", "b"}, []string{"y"}, attrInt("broadcast", 1)))), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,9 +160,9 @@ func TestLegacyBroadcastAxis(t *testing.T) {
 			inits = append(inits, legacyInit("b", 3, 4))
 		}
 		nodes = append(nodes,
-			node("Sub", []string{"a", "b"}, []string{"d"}, intAttr("broadcast", 1), intAttr("axis", 1)),
+			node("Sub", []string{"a", "b"}, []string{"d"}, attrInt("broadcast", 1), attrInt("axis", 1)),
 			// A second use of b at the same axis shares the reshaped copy.
-			node("Mul", []string{"d", "b"}, []string{"y"}, intAttr("broadcast", 1), intAttr("axis", 1)))
+			node("Mul", []string{"d", "b"}, []string{"y"}, attrInt("broadcast", 1), attrInt("axis", 1)))
 		nodes[len(nodes)-1].Name = proto.String("mul2")
 		g, err := decodeProto(t, model(6, legacyGraph(
 			[]*onnxpb.ValueInfoProto{tensorInfo("a", 2, 3, 4, 5)}, inits, nodes...)), "")
@@ -197,7 +197,7 @@ func TestLegacyBroadcastMadeNames(t *testing.T) {
 	g, err := decodeProto(t, model(6, legacyGraph(
 		[]*onnxpb.ValueInfoProto{tensorInfo("a", 2, 3, 4)},
 		[]*onnxpb.TensorProto{legacyInit("w", 3)},
-		node("Add", []string{"a", "w"}, []string{"w_1"}, intAttr("broadcast", 1), intAttr("axis", 1)),
+		node("Add", []string{"a", "w"}, []string{"w_1"}, attrInt("broadcast", 1), attrInt("axis", 1)),
 		node("Relu", []string{"w_1"}, []string{"y"}))), "")
 	if err != nil {
 		t.Fatal(err)
@@ -214,7 +214,7 @@ func TestLegacyBroadcastErrors(t *testing.T) {
 	in := func(dims ...int64) []*onnxpb.ValueInfoProto {
 		return []*onnxpb.ValueInfoProto{tensorInfo("a", 2, 3, 4, 5), tensorInfo("b", dims...)}
 	}
-	bc := intAttr("broadcast", 1)
+	bc := attrInt("broadcast", 1)
 	cases := []struct {
 		name  string
 		g     *onnxpb.GraphProto
@@ -222,31 +222,31 @@ func TestLegacyBroadcastErrors(t *testing.T) {
 		sub   string
 		works bool
 	}{
-		{"computed B at an axis", legacyGraph(in(3, 4), nil, node("Add", []string{"a", "b"}, []string{"y"}, bc, intAttr("axis", 1))),
+		{"computed B at an axis", legacyGraph(in(3, 4), nil, node("Add", []string{"a", "b"}, []string{"y"}, bc, attrInt("axis", 1))),
 			ir.KindUnsupported, `node "add1" (Add): legacy broadcast of a computed tensor at axis 1`, false},
-		{"computed B at the suffix axis", legacyGraph(in(4, 5), nil, node("Add", []string{"a", "b"}, []string{"y"}, bc, intAttr("axis", 2))),
+		{"computed B at the suffix axis", legacyGraph(in(4, 5), nil, node("Add", []string{"a", "b"}, []string{"y"}, bc, attrInt("axis", 2))),
 			0, "", true},
-		{"computed B of one element", legacyGraph(in(1), nil, node("Mul", []string{"a", "b"}, []string{"y"}, bc, intAttr("axis", 0))),
+		{"computed B of one element", legacyGraph(in(1), nil, node("Mul", []string{"a", "b"}, []string{"y"}, bc, attrInt("axis", 0))),
 			0, "", true},
 		{"broadcast=0 equal shapes", legacyGraph(in(2, 3, 4, 5), nil, node("Div", []string{"a", "b"}, []string{"y"})),
 			0, "", true},
 		{"broadcast=0 unequal shapes", legacyGraph(in(5), nil, node("Div", []string{"a", "b"}, []string{"y"})),
 			ir.KindInvalid, "shapes [2,3,4,5] and [5] differ; without broadcast=1", false},
-		{"broadcast=0 explicit", legacyGraph(in(1, 5), nil, node("Pow", []string{"a", "b"}, []string{"y"}, intAttr("broadcast", 0))),
+		{"broadcast=0 explicit", legacyGraph(in(1, 5), nil, node("Pow", []string{"a", "b"}, []string{"y"}, attrInt("broadcast", 0))),
 			ir.KindInvalid, "without broadcast=1", false},
-		{"axis out of range", legacyGraph(in(4, 5), nil, node("Add", []string{"a", "b"}, []string{"y"}, bc, intAttr("axis", 3))),
+		{"axis out of range", legacyGraph(in(4, 5), nil, node("Add", []string{"a", "b"}, []string{"y"}, bc, attrInt("axis", 3))),
 			ir.KindInvalid, "axis 3 is out of range", false},
-		{"negative axis", legacyGraph(in(5), nil, node("Add", []string{"a", "b"}, []string{"y"}, bc, intAttr("axis", -1))),
+		{"negative axis", legacyGraph(in(5), nil, node("Add", []string{"a", "b"}, []string{"y"}, bc, attrInt("axis", -1))),
 			ir.KindUnsupported, "legacy broadcast with negative axis -1", false},
-		{"mismatched dims", legacyGraph(in(3, 5), nil, node("Sub", []string{"a", "b"}, []string{"y"}, bc, intAttr("axis", 1))),
+		{"mismatched dims", legacyGraph(in(3, 5), nil, node("Sub", []string{"a", "b"}, []string{"y"}, bc, attrInt("axis", 1))),
 			ir.KindInvalid, "B shape [3,5] does not match A shape [2,3,4,5] from axis 1", false},
 		{"B of higher rank", legacyGraph(in(1, 2, 3, 4, 5), nil, node("Add", []string{"a", "b"}, []string{"y"}, bc)),
 			ir.KindInvalid, "has a higher rank than A", false},
 		{"A would stretch", legacyGraph([]*onnxpb.ValueInfoProto{tensorInfo("a", 2, 1), tensorInfo("b", 3)}, nil,
 			node("Add", []string{"a", "b"}, []string{"y"}, bc)), ir.KindInvalid, "B shape [3] does not match A shape [2,1]", false},
-		{"consumed_inputs", legacyGraph(in(2, 3, 4, 5), nil, node("Add", []string{"a", "b"}, []string{"y"}, mathInts("consumed_inputs", 0, 0))),
+		{"consumed_inputs", legacyGraph(in(2, 3, 4, 5), nil, node("Add", []string{"a", "b"}, []string{"y"}, attrInts("consumed_inputs", 0, 0))),
 			ir.KindInvalid, `"consumed_inputs" exists only before opset 6`, false},
-		{"bad broadcast value", legacyGraph(in(2, 3, 4, 5), nil, node("Add", []string{"a", "b"}, []string{"y"}, intAttr("broadcast", 2))),
+		{"bad broadcast value", legacyGraph(in(2, 3, 4, 5), nil, node("Add", []string{"a", "b"}, []string{"y"}, attrInt("broadcast", 2))),
 			ir.KindInvalid, `attribute "broadcast" = 2`, false},
 	}
 	for _, c := range cases {
@@ -271,10 +271,10 @@ func TestLegacyGemm(t *testing.T) {
 	gemm := func(cDims []int64, attrs ...*onnxpb.AttributeProto) *onnxpb.GraphProto {
 		return legacyGraph([]*onnxpb.ValueInfoProto{tensorInfo("a", 4, 3)},
 			[]*onnxpb.TensorProto{legacyInit("b", 5, 3), legacyInit("c", cDims...)},
-			node("Gemm", []string{"a", "b", "c"}, []string{"y"}, append(attrs, intAttr("transB", 1))...))
+			node("Gemm", []string{"a", "b", "c"}, []string{"y"}, append(attrs, attrInt("transB", 1))...))
 	}
 	// broadcast=1: C [5] broadcasts over the rows of Y [4,5].
-	g, err := decodeProto(t, model(6, gemm([]int64{5}, intAttr("broadcast", 1))), "")
+	g, err := decodeProto(t, model(6, gemm([]int64{5}, attrInt("broadcast", 1))), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,10 +296,10 @@ func TestLegacyGemm(t *testing.T) {
 	legacyExportRun(t, g, want, a)
 
 	// broadcast=0, explicit or by default: C must be [M, N].
-	if _, err := decodeProto(t, model(6, gemm([]int64{4, 5}, intAttr("broadcast", 0))), ""); err != nil {
+	if _, err := decodeProto(t, model(6, gemm([]int64{4, 5}, attrInt("broadcast", 0))), ""); err != nil {
 		t.Errorf("broadcast=0 with C [4,5]: %v", err)
 	}
-	for _, attrs := range [][]*onnxpb.AttributeProto{nil, {intAttr("broadcast", 0)}} {
+	for _, attrs := range [][]*onnxpb.AttributeProto{nil, {attrInt("broadcast", 0)}} {
 		_, err := decodeProto(t, model(6, gemm([]int64{5}, attrs...)), "")
 		legacyWantKind(t, err, ir.KindInvalid, "C has shape [5], want [M, N] = [4,5]: without broadcast=1")
 	}
@@ -363,9 +363,9 @@ func TestLegacyPRelu(t *testing.T) {
 
 func TestLegacyBatchNormDropout(t *testing.T) {
 	bn := func(nOut int, attrs ...*onnxpb.AttributeProto) (ir.Op, error) {
-		return convDecode("BatchNormalization", 6, nOut, attrs)
+		return decodeNode("BatchNormalization", 6, 3, nOut, attrs...)
 	}
-	op, err := bn(1, convIntAttr("is_test", 1), convFloatAttr("epsilon", 1e-3), convFloatAttr("momentum", 0.5), convIntAttr("spatial", 1))
+	op, err := bn(1, attrInt("is_test", 1), attrFloat("epsilon", 1e-3), attrFloat("momentum", 0.5), attrInt("spatial", 1))
 	if err != nil || !reflect.DeepEqual(op, &ir.BatchNormalization{Epsilon: 1e-3, Momentum: 0.5}) {
 		t.Errorf("BatchNormalization is_test=1: %+v, %v", op, err)
 	}
@@ -376,32 +376,32 @@ func TestLegacyBatchNormDropout(t *testing.T) {
 		sub   string
 	}{
 		{1, nil, ir.KindUnsupported, "BatchNormalization in training mode (is_test=0"},
-		{1, []*onnxpb.AttributeProto{convIntAttr("is_test", 0)}, ir.KindUnsupported, "training mode"},
-		{5, []*onnxpb.AttributeProto{convIntAttr("is_test", 0)}, ir.KindUnsupported, "training mode"},
-		{5, []*onnxpb.AttributeProto{convIntAttr("is_test", 1)}, ir.KindUnsupported, "BatchNormalization training outputs"},
-		{1, []*onnxpb.AttributeProto{convIntAttr("is_test", 1), convIntAttr("spatial", 0)}, ir.KindUnsupported, "spatial=0"},
-		{1, []*onnxpb.AttributeProto{convIntAttr("is_test", 1), convIntsAttr("consumed_inputs", 0, 0, 0, 1, 1)}, ir.KindInvalid, "before opset 6"},
+		{1, []*onnxpb.AttributeProto{attrInt("is_test", 0)}, ir.KindUnsupported, "training mode"},
+		{5, []*onnxpb.AttributeProto{attrInt("is_test", 0)}, ir.KindUnsupported, "training mode"},
+		{5, []*onnxpb.AttributeProto{attrInt("is_test", 1)}, ir.KindUnsupported, "BatchNormalization training outputs"},
+		{1, []*onnxpb.AttributeProto{attrInt("is_test", 1), attrInt("spatial", 0)}, ir.KindUnsupported, "spatial=0"},
+		{1, []*onnxpb.AttributeProto{attrInt("is_test", 1), attrInts("consumed_inputs", 0, 0, 0, 1, 1)}, ir.KindInvalid, "before opset 6"},
 	} {
 		_, err := bn(c.nOut, c.attrs...)
 		legacyWantKind(t, err, c.kind, c.sub)
 	}
 
-	op, err = shapeDecode("Dropout", 6, 2, shAttrInt("is_test", 1), shAttrFloat("ratio", 0.25))
+	op, err = decodeNode("Dropout", 6, 1, 2, attrInt("is_test", 1), attrFloat("ratio", 0.25))
 	if err != nil || !reflect.DeepEqual(op, &ir.Dropout{Ratio: 0.25, Mask: ir.Float32}) {
 		t.Errorf("Dropout is_test=1: %+v, %v", op, err)
 	}
-	for _, attrs := range [][]*onnxpb.AttributeProto{nil, {shAttrInt("is_test", 0), shAttrFloat("ratio", 0.25)}} {
-		_, err := shapeDecode("Dropout", 6, 1, attrs...)
+	for _, attrs := range [][]*onnxpb.AttributeProto{nil, {attrInt("is_test", 0), attrFloat("ratio", 0.25)}} {
+		_, err := decodeNode("Dropout", 6, 1, 1, attrs...)
 		legacyWantKind(t, err, ir.KindUnsupported, "Dropout in training mode (is_test=0")
 	}
 
 	// AveragePool has no count_include_pad before opset 7: padding is not
 	// counted.
-	op, err = convDecode("AveragePool", 6, 1, []*onnxpb.AttributeProto{convIntsAttr("kernel_shape", 2, 2), convIntsAttr("pads", 1, 1, 1, 1)})
+	op, err = decodeNode("AveragePool", 6, 3, 1, attrInts("kernel_shape", 2, 2), attrInts("pads", 1, 1, 1, 1))
 	if err != nil || op.(*ir.AveragePool).CountIncludePad {
 		t.Errorf("AveragePool opset 6: %+v, %v", op, err)
 	}
-	_, err = convDecode("AveragePool", 6, 1, []*onnxpb.AttributeProto{convIntsAttr("kernel_shape", 2), convIntAttr("count_include_pad", 1)})
+	_, err = decodeNode("AveragePool", 6, 3, 1, attrInts("kernel_shape", 2), attrInt("count_include_pad", 1))
 	legacyWantKind(t, err, ir.KindUnsupported, `attribute "count_include_pad"`)
 }
 
@@ -413,14 +413,14 @@ func TestLegacyNetwork(t *testing.T) {
 		[]*onnxpb.ValueInfoProto{tensorInfo("x", -1, 3, 4, 4)},
 		[]*onnxpb.TensorProto{legacyInit("w", 2, 3, 1, 1), legacyInit("s", 2), legacyInit("b", 2), legacyInit("m", 2),
 			legacyInit("v", 2), legacyInit("k", 2), legacyInit("fw", 3, 8), legacyInit("fb", 3)},
-		node("Conv", []string{"x", "w"}, []string{"c"}, convIntsAttr("kernel_shape", 1, 1)),
-		node("BatchNormalization", []string{"c", "s", "b", "m", "v"}, []string{"n"}, intAttr("is_test", 1)),
+		node("Conv", []string{"x", "w"}, []string{"c"}, attrInts("kernel_shape", 1, 1)),
+		node("BatchNormalization", []string{"c", "s", "b", "m", "v"}, []string{"n"}, attrInt("is_test", 1)),
 		node("PRelu", []string{"n", "k"}, []string{"p"}),
-		node("Mul", []string{"p", "k"}, []string{"q"}, intAttr("broadcast", 1), intAttr("axis", 1)),
-		node("Dropout", []string{"q"}, []string{"d"}, intAttr("is_test", 1)),
-		node("AveragePool", []string{"d"}, []string{"a"}, convIntsAttr("kernel_shape", 2, 2), convIntsAttr("strides", 2, 2)),
+		node("Mul", []string{"p", "k"}, []string{"q"}, attrInt("broadcast", 1), attrInt("axis", 1)),
+		node("Dropout", []string{"q"}, []string{"d"}, attrInt("is_test", 1)),
+		node("AveragePool", []string{"d"}, []string{"a"}, attrInts("kernel_shape", 2, 2), attrInts("strides", 2, 2)),
 		node("Flatten", []string{"a"}, []string{"f"}),
-		node("Gemm", []string{"f", "fw", "fb"}, []string{"y"}, intAttr("broadcast", 1), intAttr("transB", 1)),
+		node("Gemm", []string{"f", "fw", "fb"}, []string{"y"}, attrInt("broadcast", 1), attrInt("transB", 1)),
 	)), "")
 	if err != nil {
 		t.Fatal(err)

@@ -1,55 +1,12 @@
 package importer
 
 import (
-	"fmt"
-	"reflect"
 	"strings"
 	"testing"
-
-	"google.golang.org/protobuf/proto"
 
 	"github.com/cnnc/cnnc/importer/onnxpb"
 	"github.com/cnnc/cnnc/ir"
 )
-
-// mathDecode decodes one node of opType with the given attributes the way
-// the decoder does: the codec, then sticky attribute errors, then unused
-// attributes.
-func mathDecode(opType string, opset, numIn int, list ...*onnxpb.AttributeProto) (ir.Op, error) {
-	c, ok := codecFor(opType)
-	if !ok {
-		return nil, fmt.Errorf("no codec for %s", opType)
-	}
-	a, err := newAttrs(&onnxpb.NodeProto{OpType: proto.String(opType), Attribute: list})
-	if err != nil {
-		return nil, err
-	}
-	op, err := c.decode(&nodeCtx{Opset: opset, Attrs: a, NumIn: numIn, NumOut: 1})
-	if err == nil {
-		err = a.err
-	}
-	if err == nil {
-		if u := a.unused(); u != "" {
-			err = ir.Unsupportedf("attribute %q", u)
-		}
-	}
-	return op, err
-}
-
-// mathEncode encodes op at opset and returns the attributes written.
-func mathEncode(op ir.Op, opset int) ([]*onnxpb.AttributeProto, error) {
-	c, ok := codecFor(op.OpType())
-	if !ok {
-		return nil, fmt.Errorf("no codec for %s", op.OpType())
-	}
-	var w attrWriter
-	err := c.encode(op, opset, &w)
-	return w.list, err
-}
-
-func mathInts(name string, v ...int64) *onnxpb.AttributeProto {
-	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_INTS.Enum(), Ints: v}
-}
 
 func TestMathCodecRoundTrip(t *testing.T) {
 	cases := []struct {
@@ -82,20 +39,7 @@ func TestMathCodecRoundTrip(t *testing.T) {
 		{&ir.ReduceMean{KeepDims: true}, 7, 1},
 	}
 	for _, c := range cases {
-		name := fmt.Sprintf("%s%+v@%d", c.op.OpType(), c.op, c.opset)
-		list, err := mathEncode(c.op, c.opset)
-		if err != nil {
-			t.Errorf("%s: encode: %v", name, err)
-			continue
-		}
-		got, err := mathDecode(c.op.OpType(), c.opset, c.numIn, list...)
-		if err != nil {
-			t.Errorf("%s: decode: %v", name, err)
-			continue
-		}
-		if !reflect.DeepEqual(got, c.op) {
-			t.Errorf("%s: round trip gave %+v", name, got)
-		}
+		checkRoundTrip(t, c.op, c.opset, c.numIn, 1)
 	}
 }
 
@@ -109,22 +53,17 @@ func TestMathDecode(t *testing.T) {
 	}{
 		{"Softmax", 11, 1, nil, &ir.Softmax{Axis: 1, Coerce2D: true}},
 		{"Softmax", 13, 1, nil, &ir.Softmax{Axis: -1}},
-		{"LogSoftmax", 9, 1, []*onnxpb.AttributeProto{intAttr("axis", 3)}, &ir.LogSoftmax{Axis: 3, Coerce2D: true}},
+		{"LogSoftmax", 9, 1, []*onnxpb.AttributeProto{attrInt("axis", 3)}, &ir.LogSoftmax{Axis: 3, Coerce2D: true}},
 		{"Gemm", 11, 2, nil, &ir.Gemm{Alpha: 1, Beta: 1}},
-		{"Gemm", 7, 3, []*onnxpb.AttributeProto{intAttr("broadcast", 1), intAttr("transA", 1), floatAttr("beta", 0)},
+		{"Gemm", 7, 3, []*onnxpb.AttributeProto{attrInt("broadcast", 1), attrInt("transA", 1), attrFloat("beta", 0)},
 			&ir.Gemm{Alpha: 1, TransA: true}},
 		{"ReduceMean", 13, 1, nil, &ir.ReduceMean{KeepDims: true}},
-		{"ReduceSum", 12, 1, []*onnxpb.AttributeProto{mathInts("axes", 0), intAttr("keepdims", 0)}, &ir.ReduceSum{Axes: []int{0}}},
+		{"ReduceSum", 12, 1, []*onnxpb.AttributeProto{attrInts("axes", 0), attrInt("keepdims", 0)}, &ir.ReduceSum{Axes: []int{0}}},
 		{"ReduceSum", 13, 2, nil, &ir.ReduceSum{KeepDims: true}},
 		{"Sum", 8, 4, nil, &ir.Sum{}},
 	}
 	for _, c := range cases {
-		got, err := mathDecode(c.opType, c.opset, c.numIn, c.attrs...)
-		if err != nil {
-			t.Errorf("%s@%d: %v", c.opType, c.opset, err)
-		} else if !reflect.DeepEqual(got, c.want) {
-			t.Errorf("%s@%d: got %+v, want %+v", c.opType, c.opset, got, c.want)
-		}
+		checkDecode(t, c.want, c.opType, c.opset, c.numIn, 1, c.attrs...)
 	}
 }
 
@@ -137,20 +76,20 @@ func TestMathDecodeErrors(t *testing.T) {
 		want   string
 	}{
 		{"Gemm", 9, 2, nil, "input C is required before opset 11"},
-		{"Gemm", 13, 2, []*onnxpb.AttributeProto{intAttr("transB", 2)}, `attribute "transB" = 2, want 0 or 1`},
-		{"Add", 7, 2, []*onnxpb.AttributeProto{intAttr("broadcast", 1), intAttr("axis", 1)}, `attribute "broadcast" exists only before opset 7`},
-		{"Pow", 7, 2, []*onnxpb.AttributeProto{intAttr("axis", 0)}, `attribute "axis" exists only before opset 7`},
-		{"Mul", 13, 2, []*onnxpb.AttributeProto{intAttr("alpha", 0)}, `unsupported: attribute "alpha"`},
+		{"Gemm", 13, 2, []*onnxpb.AttributeProto{attrInt("transB", 2)}, `attribute "transB" = 2, want 0 or 1`},
+		{"Add", 7, 2, []*onnxpb.AttributeProto{attrInt("broadcast", 1), attrInt("axis", 1)}, `attribute "broadcast" exists only before opset 7`},
+		{"Pow", 7, 2, []*onnxpb.AttributeProto{attrInt("axis", 0)}, `attribute "axis" exists only before opset 7`},
+		{"Mul", 13, 2, []*onnxpb.AttributeProto{attrInt("alpha", 0)}, `unsupported: attribute "alpha"`},
 		{"Max", 13, 0, nil, "node has no inputs"},
-		{"ReduceSum", 13, 2, []*onnxpb.AttributeProto{mathInts("axes", 0)}, "from opset 13 axes is input 1"},
+		{"ReduceSum", 13, 2, []*onnxpb.AttributeProto{attrInts("axes", 0)}, "from opset 13 axes is input 1"},
 		{"ReduceSum", 11, 2, nil, "axes is an input only from opset 13"},
-		{"ReduceSum", 11, 1, []*onnxpb.AttributeProto{intAttr("noop_with_empty_axes", 1)}, `attribute "noop_with_empty_axes"`},
-		{"ReduceSum", 13, 1, []*onnxpb.AttributeProto{intAttr("keepdims", 3)}, `attribute "keepdims" = 3, want 0 or 1`},
+		{"ReduceSum", 11, 1, []*onnxpb.AttributeProto{attrInt("noop_with_empty_axes", 1)}, `attribute "noop_with_empty_axes"`},
+		{"ReduceSum", 13, 1, []*onnxpb.AttributeProto{attrInt("keepdims", 3)}, `attribute "keepdims" = 3, want 0 or 1`},
 		{"ReduceMean", 13, 2, nil, "axes is an attribute before opset 18"},
-		{"Softmax", 13, 1, []*onnxpb.AttributeProto{floatAttr("axis", 1)}, `attribute "axis" has type FLOAT, want INT`},
+		{"Softmax", 13, 1, []*onnxpb.AttributeProto{attrFloat("axis", 1)}, `attribute "axis" has type FLOAT, want INT`},
 	}
 	for _, c := range cases {
-		_, err := mathDecode(c.opType, c.opset, c.numIn, c.attrs...)
+		_, err := decodeNode(c.opType, c.opset, c.numIn, 1, c.attrs...)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s@%d: err = %v, want it to contain %q", c.opType, c.opset, err, c.want)
 		}
@@ -169,9 +108,8 @@ func TestMathEncodeErrors(t *testing.T) {
 		{&ir.ReduceSum{NoopWithEmptyAxes: true}, 11, "noop_with_empty_axes and no axes cannot be written at opset 11"},
 	}
 	for _, c := range cases {
-		_, err := mathEncode(c.op, c.opset)
-		if err == nil || !strings.Contains(err.Error(), c.want) || !ir.IsUnsupported(err) {
-			t.Errorf("%+v@%d: err = %v, want unsupported containing %q", c.op, c.opset, err, c.want)
+		if err := checkEncodeError(t, c.op, c.opset, c.want); err != nil && !ir.IsUnsupported(err) {
+			t.Errorf("encode %+v at opset %d: err = %v, want it unsupported", c.op, c.opset, err)
 		}
 	}
 	// The last axis means the same in both forms, so either form encodes
@@ -180,7 +118,7 @@ func TestMathEncodeErrors(t *testing.T) {
 		op    ir.Op
 		opset int
 	}{{&ir.Softmax{Axis: -1, Coerce2D: true}, 13}, {&ir.LogSoftmax{Axis: -1}, 11}} {
-		if _, err := mathEncode(c.op, c.opset); err != nil {
+		if _, err := encodeOp(c.op, c.opset); err != nil {
 			t.Errorf("%+v@%d: %v", c.op, c.opset, err)
 		}
 	}

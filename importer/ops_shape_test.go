@@ -1,64 +1,12 @@
 package importer
 
 import (
-	"fmt"
 	"math"
-	"reflect"
-	"strings"
 	"testing"
-
-	"google.golang.org/protobuf/proto"
 
 	"github.com/cnnc/cnnc/importer/onnxpb"
 	"github.com/cnnc/cnnc/ir"
 )
-
-// shapeDecode decodes one node of opType the way the decoder does: the
-// codec, then sticky attribute errors, then unused attributes.
-func shapeDecode(opType string, opset, numOut int, list ...*onnxpb.AttributeProto) (ir.Op, error) {
-	c, ok := codecFor(opType)
-	if !ok {
-		return nil, fmt.Errorf("no codec for %s", opType)
-	}
-	a, err := newAttrs(&onnxpb.NodeProto{OpType: proto.String(opType), Attribute: list})
-	if err != nil {
-		return nil, err
-	}
-	op, err := c.decode(&nodeCtx{Opset: opset, Attrs: a, NumIn: 1, NumOut: numOut})
-	if err == nil {
-		err = a.err
-	}
-	if err == nil {
-		if u := a.unused(); u != "" {
-			err = ir.Unsupportedf("attribute %q", u)
-		}
-	}
-	return op, err
-}
-
-// shapeEncode encodes op at opset and returns the attributes written.
-func shapeEncode(op ir.Op, opset int) ([]*onnxpb.AttributeProto, error) {
-	c, ok := codecFor(op.OpType())
-	if !ok {
-		return nil, fmt.Errorf("no codec for %s", op.OpType())
-	}
-	var w attrWriter
-	err := c.encode(op, opset, &w)
-	return w.list, err
-}
-
-func shAttrInts(name string, v ...int64) *onnxpb.AttributeProto {
-	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_INTS.Enum(), Ints: v}
-}
-func shAttrInt(name string, v int64) *onnxpb.AttributeProto {
-	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_INT.Enum(), I: proto.Int64(v)}
-}
-func shAttrFloat(name string, v float32) *onnxpb.AttributeProto {
-	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_FLOAT.Enum(), F: proto.Float32(v)}
-}
-func shAttrString(name, v string) *onnxpb.AttributeProto {
-	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_STRING.Enum(), S: []byte(v)}
-}
 
 // TestShapeCodecRoundTrip encodes each op at an opset that can express it,
 // decodes the attributes again and expects the same op.
@@ -111,19 +59,7 @@ func TestShapeCodecRoundTrip(t *testing.T) {
 		{&ir.Pad{}, 13, 1},
 	}
 	for _, c := range cases {
-		list, err := shapeEncode(c.op, c.opset)
-		if err != nil {
-			t.Errorf("encode %+v at opset %d: %v", c.op, c.opset, err)
-			continue
-		}
-		got, err := shapeDecode(c.op.OpType(), c.opset, c.numOut, list...)
-		if err != nil {
-			t.Errorf("decode %+v at opset %d: %v", c.op, c.opset, err)
-			continue
-		}
-		if !reflect.DeepEqual(got, c.op) {
-			t.Errorf("opset %d: round trip of %+v gave %+v", c.opset, c.op, got)
-		}
+		checkRoundTrip(t, c.op, c.opset, 1, c.numOut)
 	}
 }
 
@@ -137,32 +73,25 @@ func TestShapeDecode(t *testing.T) {
 		want   ir.Op
 	}{
 		{"Split", 7, 2, nil, &ir.Split{NumOutputs: 2}},
-		{"Split", 11, 2, []*onnxpb.AttributeProto{shAttrInts("split")}, &ir.Split{NumOutputs: 2}},
-		{"Slice", 7, 1, []*onnxpb.AttributeProto{shAttrInts("starts", 0), shAttrInts("ends", math.MaxInt64)},
+		{"Split", 11, 2, []*onnxpb.AttributeProto{attrInts("split")}, &ir.Split{NumOutputs: 2}},
+		{"Slice", 7, 1, []*onnxpb.AttributeProto{attrInts("starts", 0), attrInts("ends", math.MaxInt64)},
 			&ir.Slice{Starts: []int{0}, Ends: []int{math.MaxInt64}}},
 		{"Flatten", 7, 1, nil, &ir.Flatten{Axis: 1}},
 		{"Reshape", 13, 1, nil, &ir.Reshape{}},
-		{"Squeeze", 11, 1, []*onnxpb.AttributeProto{shAttrInts("axes")}, &ir.Squeeze{}},
-		{"Unsqueeze", 11, 1, []*onnxpb.AttributeProto{shAttrInts("axes", -1)}, &ir.Unsqueeze{Axes: []int{-1}}},
+		{"Squeeze", 11, 1, []*onnxpb.AttributeProto{attrInts("axes")}, &ir.Squeeze{}},
+		{"Unsqueeze", 11, 1, []*onnxpb.AttributeProto{attrInts("axes", -1)}, &ir.Unsqueeze{Axes: []int{-1}}},
 		{"Dropout", 7, 1, nil, &ir.Dropout{Ratio: 0.5}},
-		{"Dropout", 12, 2, []*onnxpb.AttributeProto{shAttrInt("seed", 3)}, &ir.Dropout{Ratio: 0.5, Mask: ir.Bool}},
+		{"Dropout", 12, 2, []*onnxpb.AttributeProto{attrInt("seed", 3)}, &ir.Dropout{Ratio: 0.5, Mask: ir.Bool}},
 		{"ConstantOfShape", 9, 1, nil, &ir.ConstantOfShape{Value: ir.FromFloat32(ir.Shape{1}, []float32{0})}},
 		{"Shape", 13, 1, nil, &ir.ShapeOp{End: math.MaxInt}},
-		{"Shape", 15, 1, []*onnxpb.AttributeProto{shAttrInt("end", -1)}, &ir.ShapeOp{End: -1}},
+		{"Shape", 15, 1, []*onnxpb.AttributeProto{attrInt("end", -1)}, &ir.ShapeOp{End: -1}},
 		{"Gather", 7, 1, nil, &ir.Gather{}},
-		{"Cast", 13, 1, []*onnxpb.AttributeProto{shAttrInt("to", int64(onnxpb.TensorProto_INT32))}, &ir.Cast{To: ir.Int32}},
-		{"Pad", 7, 1, []*onnxpb.AttributeProto{shAttrInts("pads", 1, 1)}, &ir.Pad{Pads: []int{1, 1}}},
-		{"Pad", 11, 1, []*onnxpb.AttributeProto{shAttrString("mode", "edge")}, &ir.Pad{Mode: ir.PadEdge}},
+		{"Cast", 13, 1, []*onnxpb.AttributeProto{attrInt("to", int64(onnxpb.TensorProto_INT32))}, &ir.Cast{To: ir.Int32}},
+		{"Pad", 7, 1, []*onnxpb.AttributeProto{attrInts("pads", 1, 1)}, &ir.Pad{Pads: []int{1, 1}}},
+		{"Pad", 11, 1, []*onnxpb.AttributeProto{attrString("mode", "edge")}, &ir.Pad{Mode: ir.PadEdge}},
 	}
 	for _, c := range cases {
-		got, err := shapeDecode(c.opType, c.opset, c.numOut, c.attrs...)
-		if err != nil {
-			t.Errorf("%s at opset %d: %v", c.opType, c.opset, err)
-			continue
-		}
-		if !reflect.DeepEqual(got, c.want) {
-			t.Errorf("%s at opset %d: got %+v, want %+v", c.opType, c.opset, got, c.want)
-		}
+		checkDecode(t, c.want, c.opType, c.opset, 1, c.numOut, c.attrs...)
 	}
 }
 
@@ -176,37 +105,32 @@ func TestShapeDecodeErrors(t *testing.T) {
 		unsupported bool
 	}{
 		{"Concat", 13, 1, nil, "needs the axis attribute", false},
-		{"Split", 13, 2, []*onnxpb.AttributeProto{shAttrInts("split", 1, 1)}, `attribute "split"`, true},
+		{"Split", 13, 2, []*onnxpb.AttributeProto{attrInts("split", 1, 1)}, `attribute "split"`, true},
 		{"Split", 13, 0, nil, "Split has no outputs", false},
-		{"Slice", 9, 1, []*onnxpb.AttributeProto{shAttrInts("starts", 0)}, "needs the starts and ends attributes", false},
-		{"Slice", 10, 1, []*onnxpb.AttributeProto{shAttrInts("starts", 0), shAttrInts("ends", 1)}, `attribute "ends"`, true},
-		{"Reshape", 14, 1, []*onnxpb.AttributeProto{shAttrInt("allowzero", 2)}, "allowzero is 2", false},
-		{"Reshape", 13, 1, []*onnxpb.AttributeProto{shAttrInt("allowzero", 1)}, `attribute "allowzero"`, true},
-		{"Squeeze", 13, 1, []*onnxpb.AttributeProto{shAttrInts("axes", 0)}, `attribute "axes"`, true},
+		{"Slice", 9, 1, []*onnxpb.AttributeProto{attrInts("starts", 0)}, "needs the starts and ends attributes", false},
+		{"Slice", 10, 1, []*onnxpb.AttributeProto{attrInts("starts", 0), attrInts("ends", 1)}, `attribute "ends"`, true},
+		{"Reshape", 14, 1, []*onnxpb.AttributeProto{attrInt("allowzero", 2)}, "allowzero is 2", false},
+		{"Reshape", 13, 1, []*onnxpb.AttributeProto{attrInt("allowzero", 1)}, `attribute "allowzero"`, true},
+		{"Squeeze", 13, 1, []*onnxpb.AttributeProto{attrInts("axes", 0)}, `attribute "axes"`, true},
 		{"Unsqueeze", 11, 1, nil, "needs the axes attribute", false},
-		{"Dropout", 7, 1, []*onnxpb.AttributeProto{shAttrInt("is_test", 1)}, `attribute "is_test"`, true},
-		{"Dropout", 12, 1, []*onnxpb.AttributeProto{shAttrFloat("ratio", 0.5)}, `attribute "ratio"`, true},
+		{"Dropout", 7, 1, []*onnxpb.AttributeProto{attrInt("is_test", 1)}, `attribute "is_test"`, true},
+		{"Dropout", 12, 1, []*onnxpb.AttributeProto{attrFloat("ratio", 0.5)}, `attribute "ratio"`, true},
 		{"Dropout", 13, 3, nil, "has 3 outputs", false},
 		{"ConstantOfShape", 8, 1, nil, "needs opset 9", false},
-		{"Shape", 13, 1, []*onnxpb.AttributeProto{shAttrInt("start", 1)}, `attribute "start"`, true},
+		{"Shape", 13, 1, []*onnxpb.AttributeProto{attrInt("start", 1)}, `attribute "start"`, true},
 		{"Cast", 13, 1, nil, "needs the to attribute", false},
-		{"Cast", 13, 1, []*onnxpb.AttributeProto{shAttrInt("to", int64(onnxpb.TensorProto_DOUBLE))}, "Cast to DOUBLE", true},
-		{"Cast", 13, 1, []*onnxpb.AttributeProto{shAttrInt("to", int64(onnxpb.TensorProto_FLOAT16))}, "Cast to FLOAT16", true},
-		{"Cast", 13, 1, []*onnxpb.AttributeProto{shAttrInt("to", 0)}, "unknown element type 0", false},
-		{"Cast", 13, 1, []*onnxpb.AttributeProto{shAttrInt("to", 99)}, "unknown element type 99", false},
-		{"Cast", 13, 1, []*onnxpb.AttributeProto{shAttrFloat("to", 1)}, `attribute "to" has type FLOAT, want INT`, false},
+		{"Cast", 13, 1, []*onnxpb.AttributeProto{attrInt("to", int64(onnxpb.TensorProto_DOUBLE))}, "Cast to DOUBLE", true},
+		{"Cast", 13, 1, []*onnxpb.AttributeProto{attrInt("to", int64(onnxpb.TensorProto_FLOAT16))}, "Cast to FLOAT16", true},
+		{"Cast", 13, 1, []*onnxpb.AttributeProto{attrInt("to", 0)}, "unknown element type 0", false},
+		{"Cast", 13, 1, []*onnxpb.AttributeProto{attrInt("to", 99)}, "unknown element type 99", false},
+		{"Cast", 13, 1, []*onnxpb.AttributeProto{attrFloat("to", 1)}, `attribute "to" has type FLOAT, want INT`, false},
 		{"Pad", 7, 1, nil, "needs the pads attribute", false},
-		{"Pad", 11, 1, []*onnxpb.AttributeProto{shAttrString("mode", "wrap")}, `Pad mode "wrap"`, true},
-		{"Pad", 11, 1, []*onnxpb.AttributeProto{shAttrInts("pads", 0, 0)}, `attribute "pads"`, true},
-		{"Transpose", 13, 1, []*onnxpb.AttributeProto{shAttrInt("perm", 1)}, `attribute "perm" has type INT, want INTS`, false},
+		{"Pad", 11, 1, []*onnxpb.AttributeProto{attrString("mode", "wrap")}, `Pad mode "wrap"`, true},
+		{"Pad", 11, 1, []*onnxpb.AttributeProto{attrInts("pads", 0, 0)}, `attribute "pads"`, true},
+		{"Transpose", 13, 1, []*onnxpb.AttributeProto{attrInt("perm", 1)}, `attribute "perm" has type INT, want INTS`, false},
 	}
 	for _, c := range cases {
-		_, err := shapeDecode(c.opType, c.opset, c.numOut, c.attrs...)
-		if err == nil || !strings.Contains(err.Error(), c.err) {
-			t.Errorf("%s at opset %d: err = %v, want it to contain %q", c.opType, c.opset, err, c.err)
-		} else if ir.IsUnsupported(err) != c.unsupported {
-			t.Errorf("%s at opset %d: err = %v, want unsupported=%v", c.opType, c.opset, err, c.unsupported)
-		}
+		checkDecodeError(t, c.err, c.unsupported, c.opType, c.opset, 1, c.numOut, c.attrs...)
 	}
 }
 
@@ -232,9 +156,6 @@ func TestShapeEncodeErrors(t *testing.T) {
 		{&ir.Pad{Pads: []int{0, 0}}, 11, "Pad with attribute pads or value cannot be written at opset 11"},
 	}
 	for _, c := range cases {
-		_, err := shapeEncode(c.op, c.opset)
-		if err == nil || !strings.Contains(err.Error(), c.err) {
-			t.Errorf("encode %+v at opset %d: err = %v, want it to contain %q", c.op, c.opset, err, c.err)
-		}
+		checkEncodeError(t, c.op, c.opset, c.err)
 	}
 }
