@@ -296,29 +296,8 @@ func decodeOp(c codec, ctx *nodeCtx) (ir.Op, error) {
 // one); the decoded graph's InferTypes types every node again.
 func (d *decoder) typeNodes(nodes []*ir.Node) error {
 	for _, n := range nodes[d.typed:] {
-		in := make([]ir.Type, len(n.Inputs))
-		vals := make([]*ir.Tensor, len(n.Inputs))
-		for i, v := range n.Inputs {
-			if v == nil {
-				continue
-			}
-			in[i], vals[i] = v.Type, v.Const
-			if vals[i] == nil {
-				vals[i] = d.known[v]
-			}
-		}
-		out, err := n.Op.Infer(in, vals)
-		if err != nil {
-			return ir.AtNode(err, n.Name, n.Op.OpType())
-		}
-		if len(out) != len(n.Outputs) {
-			return ir.AtNode(ir.Invalidf("has %d outputs, op defines %d", len(n.Outputs), len(out)), n.Name, n.Op.OpType())
-		}
-		for i, v := range n.Outputs {
-			v.Type = out[i]
-		}
-		if c, ok := n.Op.(*ir.Constant); ok {
-			d.known[n.Outputs[0]] = c.Value
+		if err := ir.InferNode(n, d.known); err != nil {
+			return err
 		}
 	}
 	d.typed = len(nodes)

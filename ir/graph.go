@@ -71,38 +71,48 @@ func (g *Graph) Constants() []*Value {
 }
 
 // InferTypes recomputes the type of every node output in order, from the
-// graph inputs and constants. Input values are known to Infer for constants
-// and for outputs of Constant nodes. It fails at the first node whose op
-// rejects its inputs, naming the node.
+// graph inputs and constants (see InferNode). It fails at the first node
+// whose op rejects its inputs, naming the node.
 func (g *Graph) InferTypes() error {
 	known := map[*Value]*Tensor{}
 	for _, n := range g.Nodes {
-		in := make([]Type, len(n.Inputs))
-		vals := make([]*Tensor, len(n.Inputs))
-		for i, v := range n.Inputs {
-			if v == nil {
-				continue
-			}
-			in[i] = v.Type
-			if v.Const != nil {
-				vals[i] = v.Const
-			} else {
-				vals[i] = known[v]
-			}
+		if err := InferNode(n, known); err != nil {
+			return err
 		}
-		out, err := n.Op.Infer(in, vals)
-		if err != nil {
-			return AtNode(err, n.Name, n.Op.OpType())
+	}
+	return nil
+}
+
+// InferNode sets the types of n's outputs from its inputs' types. The op
+// sees the values of constant inputs and of inputs in known, the outputs of
+// Constant nodes seen so far: InferNode adds n's output to known when n is a
+// Constant. Errors name the node.
+func InferNode(n *Node, known map[*Value]*Tensor) error {
+	in := make([]Type, len(n.Inputs))
+	vals := make([]*Tensor, len(n.Inputs))
+	for i, v := range n.Inputs {
+		if v == nil {
+			continue
 		}
-		if len(out) != len(n.Outputs) {
-			return AtNode(Invalidf("has %d outputs, op defines %d", len(n.Outputs), len(out)), n.Name, n.Op.OpType())
+		in[i] = v.Type
+		if v.Const != nil {
+			vals[i] = v.Const
+		} else {
+			vals[i] = known[v]
 		}
-		for i, v := range n.Outputs {
-			v.Type = out[i]
-		}
-		if c, ok := n.Op.(*Constant); ok {
-			known[n.Outputs[0]] = c.Value
-		}
+	}
+	out, err := n.Op.Infer(in, vals)
+	if err != nil {
+		return AtNode(err, n.Name, n.Op.OpType())
+	}
+	if len(out) != len(n.Outputs) {
+		return AtNode(Invalidf("has %d outputs, op defines %d", len(n.Outputs), len(out)), n.Name, n.Op.OpType())
+	}
+	for i, v := range n.Outputs {
+		v.Type = out[i]
+	}
+	if c, ok := n.Op.(*Constant); ok {
+		known[n.Outputs[0]] = c.Value
 	}
 	return nil
 }
