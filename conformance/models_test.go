@@ -165,14 +165,9 @@ func TestFullSizeModels(t *testing.T) {
 	if testing.Short() {
 		t.Skip("full-size models are slow on the interpreter; not under -short")
 	}
-	dir := cacheDir()
 	for _, name := range fullSizeModels {
 		t.Run(name, func(t *testing.T) {
-			mdir := filepath.Join(dir, name)
-			if _, err := os.Stat(filepath.Join(mdir, "test_data_set_0", "output_0.pb")); err != nil {
-				t.Skipf("%s is not in the cache %s: run /usr/bin/python3 tools/refgen/refgen.py full", name, dir)
-			}
-			g, ins, wants := loadCase(t, mdir)
+			g, ins, wants := loadCaseOrSkip(t, filepath.Join(cacheDir(), name))
 			start := time.Now()
 			outs := interpret(t, g, ins)
 			t.Logf("interpreter: %v", time.Since(start).Round(time.Millisecond))
@@ -185,15 +180,8 @@ func TestFullSizeModels(t *testing.T) {
 // file in ONNX Runtime 1.30 (tools/ort) and compares with PyTorch's output.
 // ONNX Runtime is required except under -short.
 func TestExportORT(t *testing.T) {
-	root := repoRoot(t)
-	runner := filepath.Join(root, "tools", "ort", "run.js")
-	if _, err := exec.LookPath("node"); err != nil {
-		skipOrFail(t, "node is not installed (apt-get install nodejs npm)")
-	}
-	if _, err := os.Stat(filepath.Join(root, "tools", "ort", "node_modules", "onnxruntime-node")); err != nil {
-		skipOrFail(t, "ONNX Runtime is not installed: cd tools/ort && npm ci --ignore-scripts")
-	}
-	for _, dir := range modelDirs(t, filepath.Join(root, "testdata", "tiny")) {
+	runner := ortRunner(t)
+	for _, dir := range modelDirs(t, filepath.Join(repoRoot(t), "testdata", "tiny")) {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			g, _, wants := loadCase(t, dir)
 			tmp := t.TempDir()
@@ -216,6 +204,19 @@ func TestExportORT(t *testing.T) {
 			checkOutputs(t, outs, wants)
 		})
 	}
+}
+
+// ortRunner returns the path of tools/ort/run.js once ONNX Runtime is
+// installed; without it the test fails, or skips under -short.
+func ortRunner(t *testing.T) string {
+	root := repoRoot(t)
+	if _, err := exec.LookPath("node"); err != nil {
+		skipOrFail(t, "node is not installed (apt-get install nodejs npm)")
+	}
+	if _, err := os.Stat(filepath.Join(root, "tools", "ort", "node_modules", "onnxruntime-node")); err != nil {
+		skipOrFail(t, "ONNX Runtime is not installed: cd tools/ort && npm ci --ignore-scripts")
+	}
+	return filepath.Join(root, "tools", "ort", "run.js")
 }
 
 // skipOrFail skips under -short and fails otherwise.

@@ -8,6 +8,8 @@
 //
 //	run       run a model on input tensors with the reference interpreter
 //	summary   list a model's layers with output shapes, parameters and MACs
+//	zoo       list the built-in models with their parameters and MACs
+//	export    write a model as an ONNX file
 //	version   print the cnnc and Go versions
 //	help      print help about a command
 //
@@ -74,7 +76,7 @@ func (e *env) usage(format string, args ...any) int {
 
 // commands returns the subcommands in the order "cnnc help" lists them.
 func commands() []*command {
-	return []*command{runCommand, summaryCommand, versionCommand}
+	return []*command{runCommand, summaryCommand, zooCommand, exportCommand, versionCommand}
 }
 
 func lookup(name string) *command {

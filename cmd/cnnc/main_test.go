@@ -194,7 +194,8 @@ func TestRunErrors(t *testing.T) {
 		{"input not a tensor", []string{"run", model, "--input", "x=" + notTensor}, exitFail, "not a TensorProto"},
 		{"corrupt model", []string{"run", corrupt, "--input", "x=" + good}, exitFail, "cnnc: " + corrupt + ": invalid model: not an ONNX model"},
 		{"model missing", []string{"run", filepath.Join(dir, "nope.onnx")}, exitFail, "no such file"},
-		{"zoo", []string{"run", "zoo:vgg16"}, exitFail, "zoo models are not available yet"},
+		{"unknown zoo model", []string{"run", "zoo:nonet"}, exitFail, "zoo:nonet: no such zoo model"},
+		{"weights on a file", []string{"run", model, "--weights", model}, exitFail, "--weights applies to zoo:NAME models"},
 		{"output dir is a file", []string{"run", model, "--input", good, "--output-dir", good}, exitFail, "cnnc: "},
 	}
 	for _, c := range cases {

@@ -40,14 +40,16 @@ missing.`,
 		fs.Var(&o.inputs, "input", "bind graph input NAME to the TensorProto in `[NAME=]FILE` (repeatable)")
 		fs.StringVar(&o.outDir, "output-dir", "", "write output i to `DIR`/output_i.pb")
 		fs.BoolVar(&o.time, "time", false, "print the time loading and running took")
+		fs.StringVar(&o.weights, "weights", "", "take a zoo model's weights from `FILE.onnx`")
 		return o.run
 	},
 }
 
 type runOptions struct {
-	inputs stringList
-	outDir string
-	time   bool
+	inputs  stringList
+	outDir  string
+	time    bool
+	weights string
 }
 
 // stringList is a repeatable string flag.
@@ -64,7 +66,7 @@ func (o *runOptions) run(e *env, pos []string) int {
 		return e.usage("want one MODEL, got %d arguments", len(pos))
 	}
 	t0 := time.Now()
-	g, err := loadModel(pos[0])
+	g, err := loadModel(pos[0], o.weights)
 	if err != nil {
 		return e.fail(err)
 	}

@@ -26,7 +26,8 @@ counted).
 ` + modelHelp + `
 
 Parameters are the elements of a layer's f32 inputs fixed before running:
-weights, biases, BatchNormalization's four vectors. MACs count the
+weights, biases, BatchNormalization's scale and shift (its running
+mean and variance are statistics, as torchvision counts them). MACs count the
 convolution and matrix-product arithmetic only (Conv, ConvTranspose, Gemm,
 MatMul), as torchvision and ptflops report them; biases, pooling,
 activations, normalization and element-wise ops count 0.
@@ -48,14 +49,16 @@ where an unknown dimension or cost is -1 and an unknown rank is null.`,
 		fs.BoolVar(&o.json, "json", false, "print the summary as one JSON object")
 		fs.IntVar(&o.batch, "batch", 1, "fix symbolic leading dimensions of graph inputs to `N` (0 keeps them)")
 		fs.BoolVar(&o.all, "all", false, "also list nodes that compute from constants alone")
+		fs.StringVar(&o.weights, "weights", "", "take a zoo model's weights from `FILE.onnx`")
 		return o.run
 	},
 }
 
 type summaryOptions struct {
-	json  bool
-	batch int
-	all   bool
+	json    bool
+	batch   int
+	all     bool
+	weights string
 }
 
 // layerJSON is one row of the --json output.
@@ -85,7 +88,7 @@ func (o *summaryOptions) run(e *env, pos []string) int {
 	if o.batch < 0 || o.batch > ir.MaxElements {
 		return e.usage("--batch %d is out of range", o.batch)
 	}
-	g, err := loadModel(pos[0])
+	g, err := loadModel(pos[0], o.weights)
 	if err != nil {
 		return e.fail(err)
 	}
