@@ -201,3 +201,56 @@ func (b *Builder) Add(x, y *Value) *Value { return b.Node1("add", &Add{}, x, y) 
 
 // Concat joins values along the channel axis (as torch.cat(xs, 1)).
 func (b *Builder) Concat(xs ...*Value) *Value { return b.Node1("cat", &Concat{Axis: 1}, xs...) }
+
+// AdaptiveAvgPool2d averages an [N, C, H, W] input to [N, C, out, out]
+// (nn.AdaptiveAvgPool2d((out, out))). PyTorch averages output row i over
+// the input rows [floor(i*H/out), ceil((i+1)*H/out)), and likewise for the
+// columns. Where those windows all have one size k and start every s rows
+// (always when H is a multiple of out: k = s = H/out; also for some other
+// sizes, such as 13 to 6 with k 3, s 2), the layer is exactly an
+// AveragePool of kernel k and stride s, and it adds nothing where that is
+// the identity (H = W = out). Other sizes, among them any below out, are
+// unsupported: no single pooling computes them.
+func AdaptiveAvgPool2d(out int) Layer {
+	return func(b *Builder, x *Value) *Value {
+		s := x.Type.Shape
+		if out <= 0 || len(s) != 4 || s[2] <= 0 || s[3] <= 0 {
+			b.fail(Invalidf("AdaptiveAvgPool2d(%d) wants a positive output size and an [N, C, H, W] input with known H and W, got %v", out, s))
+			return x
+		}
+		kh, sh, okH := adaptiveWindow(s[2], out)
+		kw, sw, okW := adaptiveWindow(s[3], out)
+		switch {
+		case s[2] < out || s[3] < out:
+			b.fail(Unsupportedf("AdaptiveAvgPool2d(%d) on a %dx%d input: the input is smaller than the output, whose windows then overlap by less than a row, which no AveragePool computes", out, s[2], s[3]))
+			return x
+		case !okH || !okW:
+			b.fail(Unsupportedf("AdaptiveAvgPool2d(%d) on a %dx%d input: PyTorch's windows differ in size or step, so no AveragePool computes them (the input size must be a multiple of %d, or otherwise give windows of one size and stride)", out, s[2], s[3], out))
+			return x
+		case kh == 1 && kw == 1 && sh == 1 && sw == 1:
+			return x
+		}
+		return b.Node1("", &AveragePool{Kernel: []int{kh, kw}, Strides: []int{sh, sw}, Pads: []int{0, 0, 0, 0}}, x)
+	}
+}
+
+// adaptiveWindow returns the kernel and stride of the pooling that maps in
+// rows to out rows with PyTorch's adaptive windows [floor(i*in/out),
+// ceil((i+1)*in/out)), and whether one kernel and stride make them all.
+func adaptiveWindow(in, out int) (k, s int, ok bool) {
+	start := func(i int) int { return i * in / out }
+	end := func(i int) int { return ((i+1)*in + out - 1) / out }
+	k, s = end(0)-start(0), in
+	if out > 1 {
+		s = start(1) - start(0)
+	}
+	if s < 1 {
+		return 0, 0, false
+	}
+	for i := range out {
+		if start(i) != i*s || end(i)-start(i) != k {
+			return 0, 0, false
+		}
+	}
+	return k, s, true
+}
