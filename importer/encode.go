@@ -79,14 +79,30 @@ func encodeModel(g *ir.Graph) (*onnxpb.ModelProto, error) {
 	}, nil
 }
 
+// exportForm returns the op that stands for op in an exported model. It is
+// op itself, except for the IR's ops that ONNX has no operator for, which
+// are written as the ONNX op with their inference meaning:
+//   - StochasticDepth, the identity at inference, becomes Identity.
+//
+// Importing the model again gives that ONNX op, not the original one: the
+// importer never produces these ops.
+func exportForm(op ir.Op) ir.Op {
+	switch op.(type) {
+	case *ir.StochasticDepth:
+		return &ir.Identity{}
+	}
+	return op
+}
+
 func encodeNode(n *ir.Node, opset int, names *namer) (*onnxpb.NodeProto, error) {
-	typ := n.Op.OpType()
+	op := exportForm(n.Op)
+	typ := op.OpType()
 	c, ok := codecFor(typ)
 	if !ok {
 		return nil, ir.Unsupportedf("no ONNX encoding for %s", typ)
 	}
 	var w attrWriter
-	if err := c.encode(n.Op, opset, &w); err != nil {
+	if err := c.encode(op, opset, &w); err != nil {
 		return nil, err
 	}
 	np := &onnxpb.NodeProto{OpType: proto.String(typ), Name: proto.String(n.Name), Attribute: w.list}

@@ -20,6 +20,37 @@ func Downsample(out, stride int) Layer {
 	return Sequential(Conv2d(out, 1, Stride(stride), NoBias()), BatchNorm())
 }
 
+// BlockOption sets an optional property of BasicBlock and Bottleneck.
+type BlockOption func(*blockConfig)
+
+type blockConfig struct {
+	stochastic bool    // a StochasticDepth node on the branch
+	survival   float32 // its survival probability
+}
+
+// WithStochasticDepth puts the block's residual branch under stochastic
+// depth with survival probability p in (0, 1] (Huang et al., "Deep
+// Networks with Stochastic Depth", ECCV 2016): a StochasticDepth node
+// ("stochastic_depth") between the branch's last batch norm and the
+// addition of the shortcut. It adds no parameters, and the block computes
+// the same at inference, where the op is the identity.
+func WithStochasticDepth(p float32) BlockOption {
+	return func(c *blockConfig) { c.stochastic, c.survival = true, p }
+}
+
+// residualBranch ends a residual branch y as the options say: through
+// StochasticDepth when it is asked for.
+func residualBranch(b *Builder, y *Value, opts []BlockOption) *Value {
+	var c blockConfig
+	for _, o := range opts {
+		o(&c)
+	}
+	if !c.stochastic {
+		return y
+	}
+	return b.Apply("stochastic_depth", StochasticDepthLayer(c.survival), y)
+}
+
 // shortcut returns x, or x through proj when the block changes the shape
 // (stride not 1, or in != out channels).
 func shortcut(b *Builder, x *Value, in, out, stride int, proj Layer) *Value {
@@ -33,8 +64,8 @@ func shortcut(b *Builder, x *Value, in, out, stride int, proj Layer) *Value {
 // Residual Learning for Image Recognition", CVPR 2016, Fig. 2 left;
 // torchvision's BasicBlock): conv 3x3 to planes with the given stride, BN,
 // ReLU, conv 3x3 to planes, BN, plus the shortcut, then ReLU. Output:
-// [N, planes, ceil(H/stride), ceil(W/stride)].
-func BasicBlock(planes, stride int) Layer {
+// [N, planes, ceil(H/stride), ceil(W/stride)]. Options: WithStochasticDepth.
+func BasicBlock(planes, stride int, opts ...BlockOption) Layer {
 	return func(b *Builder, x *Value) *Value {
 		in := channels(b, x)
 		if b.err != nil {
@@ -45,6 +76,7 @@ func BasicBlock(planes, stride int) Layer {
 		y = b.Apply("relu", ReLU(), y)
 		y = b.Apply("conv2", Conv2d(planes, 3, Padding(1), NoBias()), y)
 		y = b.Apply("bn2", BatchNorm(), y)
+		y = residualBranch(b, y, opts)
 		y = b.Add(y, shortcut(b, x, in, planes, stride, Downsample(planes, stride)))
 		return b.Apply("relu", ReLU(), y)
 	}
@@ -67,8 +99,8 @@ const BottleneckExpansion = 4
 // "Aggregated Residual Transformations for Deep Neural Networks", CVPR
 // 2017, Fig. 3c); groups 1 and baseWidth 128 give torchvision's wide
 // ResNet-50-2 (Zagoruyko & Komodakis, "Wide Residual Networks", BMVC
-// 2016), whose bottleneck is twice as wide.
-func Bottleneck(planes, stride, groups, baseWidth int) Layer {
+// 2016), whose bottleneck is twice as wide. Options: WithStochasticDepth.
+func Bottleneck(planes, stride, groups, baseWidth int, opts ...BlockOption) Layer {
 	return func(b *Builder, x *Value) *Value {
 		in := channels(b, x)
 		if b.err != nil {
@@ -88,6 +120,7 @@ func Bottleneck(planes, stride, groups, baseWidth int) Layer {
 		y = b.Apply("relu", ReLU(), y)
 		y = b.Apply("conv3", Conv2d(out, 1, NoBias()), y)
 		y = b.Apply("bn3", BatchNorm(), y)
+		y = residualBranch(b, y, opts)
 		y = b.Add(y, shortcut(b, x, in, out, stride, Downsample(out, stride)))
 		return b.Apply("relu", ReLU(), y)
 	}

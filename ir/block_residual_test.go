@@ -130,3 +130,55 @@ func TestResidualBlockErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestResidualStochasticDepth checks WithStochasticDepth: a StochasticDepth
+// node of the given survival on the branch, right before the addition,
+// and no change to the constants.
+func TestResidualStochasticDepth(t *testing.T) {
+	cases := []struct {
+		name         string
+		plain, layer Layer
+		in           Shape
+	}{
+		{"basic", BasicBlock(8, 2), BasicBlock(8, 2, WithStochasticDepth(0.75)), Shape{1, 4, 6, 6}},
+		{"bottleneck", Bottleneck(4, 1, 1, 64), Bottleneck(4, 1, 1, 64, WithStochasticDepth(0.75)), Shape{1, 16, 5, 5}},
+	}
+	for _, c := range cases {
+		build := func(l Layer) *Graph {
+			bd := NewBuilder("block", 1)
+			bd.Output(bd.Apply("b", l, bd.Input("x", c.in...)))
+			g, err := bd.Graph()
+			if err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			return g
+		}
+		gp, gs := build(c.plain), build(c.layer)
+		if len(gs.Nodes) != len(gp.Nodes)+1 || len(gs.Constants()) != len(gp.Constants()) {
+			t.Errorf("%s: %d nodes, %d constants; want %d, %d", c.name, len(gs.Nodes), len(gs.Constants()), len(gp.Nodes)+1, len(gp.Constants()))
+		}
+		var sd, add *Node
+		for _, n := range gs.Nodes {
+			switch n.Op.(type) {
+			case *StochasticDepth:
+				sd = n
+			case *Add:
+				add = n
+			}
+		}
+		if sd == nil || add == nil {
+			t.Fatalf("%s: StochasticDepth %v, Add %v", c.name, sd, add)
+		}
+		if sd.Name != "b.stochastic_depth" || sd.Op.(*StochasticDepth).Survival != 0.75 {
+			t.Errorf("%s: node %s with %+v", c.name, sd.Name, sd.Op)
+		}
+		if add.Inputs[0] != sd.Outputs[0] {
+			t.Errorf("%s: the addition reads %s, not the StochasticDepth output", c.name, add.Inputs[0].Name)
+		}
+	}
+	bd := NewBuilder("block", 1)
+	bd.Output(bd.Apply("b", BasicBlock(4, 1, WithStochasticDepth(0)), bd.Input("x", 1, 4, 3, 3)))
+	if _, err := bd.Graph(); err == nil {
+		t.Error("survival 0: no error")
+	}
+}

@@ -7,19 +7,17 @@ import (
 )
 
 // resnetModels is the ResNet family: torchvision's ResNets, wide ResNets
-// and ResNeXts on 3x224x224 ImageNet input, the pre-activation ResNets of
-// "Identity Mappings", and WRN-28-10 on 3x32x32 CIFAR input.
+// and ResNeXts on 3x224x224 ImageNet input, the ResNets with stochastic
+// depth, the pre-activation ResNets of "Identity Mappings", and WRN-28-10
+// on 3x32x32 CIFAR input.
 //
 // Every model ends in global average pooling, so any positive input size
 // builds: the stem's and the blocks' strided convolutions and the max-pool
 // are padded, and so never shrink a map below 1x1 (a 1x1 input stays 1x1).
 // Any number of input channels and classes is accepted as well.
-//
-// Stochastic depth (the issue's resnet_sd) is not here: with torchvision's
-// StochasticDepth, which scales the surviving branches during training, the
-// inference graph is exactly the plain ResNet.
 var resnetModels = []*Model{
 	ResNet18, ResNet34, ResNet50, ResNet101, ResNet152,
+	ResNet18SD, ResNet34SD, ResNet50SD, ResNet101SD, ResNet152SD,
 	WideResNet50_2, WideResNet101_2,
 	ResNeXt50_32x4d, ResNeXt101_32x8d,
 	PreActResNet18, PreActResNet34,
@@ -30,6 +28,7 @@ const (
 	paperResNet  = "Kaiming He, Xiangyu Zhang, Shaoqing Ren, Jian Sun. Deep Residual Learning for Image Recognition. CVPR 2016."
 	paperWRN     = "Sergey Zagoruyko, Nikos Komodakis. Wide Residual Networks. BMVC 2016."
 	paperResNeXt = "Saining Xie, Ross Girshick, Piotr Dollár, Zhuowen Tu, Kaiming He. Aggregated Residual Transformations for Deep Neural Networks. CVPR 2017."
+	paperSD      = "Gao Huang, Yu Sun, Zhuang Liu, Daniel Sedra, Kilian Q. Weinberger. Deep Networks with Stochastic Depth. ECCV 2016."
 	paperPreAct  = "Kaiming He, Xiangyu Zhang, Shaoqing Ren, Jian Sun. Identity Mappings in Deep Residual Networks. ECCV 2016."
 )
 
@@ -47,6 +46,46 @@ func resnetBasic(planes, stride int) ir.Layer { return ir.BasicBlock(planes, str
 // width per group (64: ResNet's).
 func resnetBottleneck(groups, widthPerGroup int) resnetBlock {
 	return func(planes, stride int) ir.Layer { return ir.Bottleneck(planes, stride, groups, widthPerGroup) }
+}
+
+// sdBlock makes one residual block with the given planes and stride whose
+// branch survives with probability p (ir.WithStochasticDepth).
+type sdBlock func(planes, stride int, p float32) ir.Layer
+
+func sdBasic(planes, stride int, p float32) ir.Layer {
+	return ir.BasicBlock(planes, stride, ir.WithStochasticDepth(p))
+}
+
+func sdBottleneck(planes, stride int, p float32) ir.Layer {
+	return ir.Bottleneck(planes, stride, 1, 64, ir.WithStochasticDepth(p))
+}
+
+// sdFinalSurvival is the survival probability of the last block, p_L of
+// Huang et al., Eq. 4.
+const sdFinalSurvival = 0.5
+
+// sdSurvival is the survival probability of block l (1-based) of L, the
+// linear decay rule of Huang et al., Eq. 4: p_l = 1 - l/L * (1 - p_L).
+func sdSurvival(l, L int) float32 {
+	return float32(1 - float64(l)/float64(L)*(1-sdFinalSurvival))
+}
+
+// resnetSD is resnet with stochastic depth: block l of the L blocks,
+// counted through all stages, survives with probability sdSurvival(l, L).
+// Parameters and names are the plain ResNet's.
+func resnetSD(block sdBlock, depths ...int) func(*ir.Builder, *ir.Value, Options) *ir.Value {
+	L := 0
+	for _, d := range depths {
+		L += d
+	}
+	return func(b *ir.Builder, x *ir.Value, o Options) *ir.Value {
+		l := 0 // blocks made so far in this build, in order
+		numbered := func(planes, stride int) ir.Layer {
+			l++
+			return block(planes, stride, sdSurvival(l, L))
+		}
+		return resnet(numbered, depths...)(b, x, o)
+	}
 }
 
 func resnetPreAct(planes, stride int) ir.Layer { return ir.PreActBlock(planes, stride) }
@@ -164,6 +203,45 @@ var ResNet101 = &Model{Name: "resnet101", Paper: paperResNet, Defaults: resnetIm
 // 60,192,808 parameters, 11.51 GMACs.
 var ResNet152 = &Model{Name: "resnet152", Paper: paperResNet, Defaults: resnetImageNet,
 	build: resnet(resnetBottleneck(1, 64), 3, 8, 36, 3)}
+
+// ResNet18SD is ResNet-18 with stochastic depth (Huang et al., "Deep
+// Networks with Stochastic Depth", ECCV 2016): resnet18 whose residual
+// branches each end in a StochasticDepth node before the addition, the
+// survival probability decaying linearly over the 8 blocks from
+// 1 - 1/8*0.5 = 0.9375 to 0.5 (Eq. 4 with p_L = 0.5). At inference the
+// op is the identity, so the model computes as resnet18, with its
+// parameters and names. Default input 3x224x224; 11,689,512 parameters,
+// 1.81 GMACs.
+var ResNet18SD = &Model{Name: "resnet18_sd", Paper: paperSD, Defaults: resnetImageNet,
+	build: resnetSD(sdBasic, 2, 2, 2, 2)}
+
+// ResNet34SD is ResNet-34 with stochastic depth (Huang et al., ECCV 2016),
+// laid out as ResNet18SD: survival decaying linearly over the 16 blocks
+// from 0.96875 to 0.5, identity at inference. Default input 3x224x224;
+// 21,797,672 parameters, 3.66 GMACs.
+var ResNet34SD = &Model{Name: "resnet34_sd", Paper: paperSD, Defaults: resnetImageNet,
+	build: resnetSD(sdBasic, 3, 4, 6, 3)}
+
+// ResNet50SD is ResNet-50 (v1.5) with stochastic depth (Huang et al., ECCV
+// 2016), laid out as ResNet18SD: survival decaying linearly over the 16
+// Bottlenecks from 0.96875 to 0.5, identity at inference. Default input
+// 3x224x224; 25,557,032 parameters, 4.09 GMACs.
+var ResNet50SD = &Model{Name: "resnet50_sd", Paper: paperSD, Defaults: resnetImageNet,
+	build: resnetSD(sdBottleneck, 3, 4, 6, 3)}
+
+// ResNet101SD is ResNet-101 (v1.5) with stochastic depth (Huang et al.,
+// ECCV 2016), laid out as ResNet18SD: survival decaying linearly over the
+// 33 Bottlenecks from 1 - 1/33*0.5 to 0.5, identity at inference. Default
+// input 3x224x224; 44,549,160 parameters, 7.80 GMACs.
+var ResNet101SD = &Model{Name: "resnet101_sd", Paper: paperSD, Defaults: resnetImageNet,
+	build: resnetSD(sdBottleneck, 3, 4, 23, 3)}
+
+// ResNet152SD is ResNet-152 (v1.5) with stochastic depth (Huang et al.,
+// ECCV 2016), laid out as ResNet18SD: survival decaying linearly over the 50 Bottlenecks from
+// 0.99 to 0.5, identity at inference. Default input 3x224x224; 60,192,808
+// parameters, 11.51 GMACs.
+var ResNet152SD = &Model{Name: "resnet152_sd", Paper: paperSD, Defaults: resnetImageNet,
+	build: resnetSD(sdBottleneck, 3, 8, 36, 3)}
 
 // WideResNet50_2 is torchvision's wide_resnet50_2 (Zagoruyko & Komodakis,
 // BMVC 2016): ResNet-50 whose bottlenecks are twice as wide inside (width

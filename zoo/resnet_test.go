@@ -112,6 +112,12 @@ var resnetRefs = []struct {
 	{"resnet50", 25557032, 4089184256, 267, "a506be68cf630f4c"},
 	{"resnet101", 44549160, 7801405440, 522, "b7894632184dafb1"},
 	{"resnet152", 60192808, 11513626624, 777, "e13c31ea628f8ac7"},
+	// Stochastic depth adds no parameters and no MACs: the plain ResNets'.
+	{"resnet18_sd", 11689512, 1814073344, 102, "bd0b28d3209a171d"},
+	{"resnet34_sd", 21797672, 3663761408, 182, "3527dbbb4ac82262"},
+	{"resnet50_sd", 25557032, 4089184256, 267, "a506be68cf630f4c"},
+	{"resnet101_sd", 44549160, 7801405440, 522, "b7894632184dafb1"},
+	{"resnet152_sd", 60192808, 11513626624, 777, "e13c31ea628f8ac7"},
 	{"wide_resnet50_2", 68883240, 11398021120, 267, "3ace44a0831eff03"},
 	{"wide_resnet101_2", 126886696, 22753050624, 522, "8678655dd5ee143d"},
 	{"resnext50_32x4d", 25028904, 4230479872, 267, "bc48b1e31e512c70"},
@@ -290,5 +296,91 @@ func TestResNetBadOptions(t *testing.T) {
 		if _, err := WRN28_10.Build(o); err == nil {
 			t.Errorf("wrn28_10 %+v: no error", o)
 		}
+	}
+}
+
+// TestResNetSD checks the stochastic-depth ResNets: one StochasticDepth
+// node per block, before the block's addition, with survival decaying
+// linearly to 0.5, and outputs equal to the plain ResNets' with the same
+// seed on the reference interpreter (the op is the identity at inference).
+func TestResNetSD(t *testing.T) {
+	cases := []struct {
+		sd, plain   string
+		blocks      int
+		first, last float32
+		run         bool
+	}{
+		{"resnet18_sd", "resnet18", 8, 0.9375, 0.5, true},
+		{"resnet34_sd", "resnet34", 16, 0.96875, 0.5, false},
+		{"resnet50_sd", "resnet50", 16, 0.96875, 0.5, true},
+		{"resnet101_sd", "resnet101", 33, float32(1 - 1.0/33*0.5), 0.5, false},
+		{"resnet152_sd", "resnet152", 50, 0.99, 0.5, false},
+	}
+	for _, c := range cases {
+		t.Run(c.sd, func(t *testing.T) {
+			sd, ok1 := Lookup(c.sd)
+			plain, ok2 := Lookup(c.plain)
+			if !ok1 || !ok2 {
+				t.Fatalf("%s or %s not in the zoo", c.sd, c.plain)
+			}
+			o := Options{Size: 16, Classes: 5, Seed: 7}
+			if !c.run {
+				o.Size = 1
+			}
+			gs, err := sd.Build(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gp, err := plain.Build(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ps []float32
+			for _, n := range gs.Nodes {
+				op, ok := n.Op.(*ir.StochasticDepth)
+				if !ok {
+					continue
+				}
+				ps = append(ps, op.Survival)
+				if !strings.HasSuffix(n.Name, ".stochastic_depth") {
+					t.Errorf("node %q: want a name ending in .stochastic_depth", n.Name)
+				}
+			}
+			if len(ps) != c.blocks {
+				t.Fatalf("%d StochasticDepth nodes, want %d", len(ps), c.blocks)
+			}
+			if ps[0] != c.first || ps[len(ps)-1] != c.last {
+				t.Errorf("survival first %v, last %v; want %v, %v", ps[0], ps[len(ps)-1], c.first, c.last)
+			}
+			for i := 1; i < len(ps); i++ {
+				if !(ps[i] < ps[i-1]) {
+					t.Errorf("survival %v of block %d does not decrease from %v", ps[i], i+1, ps[i-1])
+				}
+			}
+			if got, want := len(gs.Nodes), len(gp.Nodes)+c.blocks; got != want {
+				t.Errorf("%d nodes, want the plain %d plus %d", got, len(gp.Nodes), c.blocks)
+			}
+			if got, want := resnetKeys(gs), resnetKeys(gp); !slices.Equal(got, want) {
+				t.Errorf("constants differ from %s's", c.plain)
+			}
+			if !c.run {
+				return
+			}
+			in := ir.FromFloat32(ir.Shape{1, 3, o.Size, o.Size}, make([]float32, 3*o.Size*o.Size))
+			for i := range in.F32 {
+				in.F32[i] = float32(math.Sin(float64(i)))
+			}
+			ys, err := reference.Run(gs, map[string]*ir.Tensor{"input": in})
+			if err != nil {
+				t.Fatal(err)
+			}
+			yp, err := reference.Run(gp, map[string]*ir.Tensor{"input": in})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(ys[0].F32, yp[0].F32) {
+				t.Errorf("output %v, want %s's %v", ys[0].F32, c.plain, yp[0].F32)
+			}
+		})
 	}
 }

@@ -16,6 +16,7 @@ var families = []func(ir.Op) kernel{
 	convKernel,
 	mathKernel,
 	shapeKernel,
+	stochasticKernel,
 }
 
 // kernelFor returns the kernel implementing op, or nil.
