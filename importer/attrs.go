@@ -160,6 +160,10 @@ func (a *attrs) Tensor(name string) *ir.Tensor {
 	if p == nil {
 		return nil
 	}
+	if p.T == nil {
+		a.err = ir.Invalidf("attribute %q has type TENSOR but holds no tensor", name)
+		return nil
+	}
 	t, err := decodeTensor(p.GetT(), "")
 	if err != nil {
 		a.err = ir.Invalidf("attribute %q: %v", name, err)

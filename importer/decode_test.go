@@ -217,6 +217,10 @@ func TestDecodeBadInput(t *testing.T) {
 		{"duplicate value", func(m *onnxpb.ModelProto) { m.Graph.Node[0].Output[0] = "x" },
 			ir.KindInvalid, `output "x" is defined twice`},
 		{"no graph", func(m *onnxpb.ModelProto) { m.Graph = nil }, ir.KindInvalid, "no graph"},
+		{"tensor attribute without tensor", func(m *onnxpb.ModelProto) { // a fuzz crasher
+			m.Graph.Node = append([]*onnxpb.NodeProto{node("Constant", nil, []string{"c"},
+				&onnxpb.AttributeProto{Name: proto.String("value"), Type: onnxpb.AttributeProto_TENSOR.Enum()})}, m.Graph.Node...)
+		}, ir.KindInvalid, `attribute "value" has type TENSOR but holds no tensor`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -77,6 +77,9 @@ func decodeTensor(p *onnxpb.TensorProto, dir string) (*ir.Tensor, error) {
 }
 
 func decodeTensorData(p *onnxpb.TensorProto, dir string) (*ir.Tensor, error) {
+	if p == nil {
+		return nil, ir.Invalidf("tensor is missing")
+	}
 	if p.Segment != nil {
 		return nil, ir.Unsupportedf("segmented tensor")
 	}
