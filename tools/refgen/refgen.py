@@ -27,7 +27,9 @@ python3-torchvision and python3-onnx)::
         output is deterministic and small enough to commit.
 
     tools/refgen/refgen.py full [--out DIR] [--only NAME[,NAME]]
-        Full-size torchvision models at 1x3x224x224, opset 13. DIR defaults to
+        Full-size torchvision models at 1x3x224x224, opset 13: the eight of
+        the "full" set, then the "full (zoo)" set of the other torchvision
+        models that cnnc's zoo builds (about 7.5 GiB in all). DIR defaults to
         $CNNC_CACHE/torchvision, with CNNC_CACHE defaulting to ~/.cache/cnnc.
         A model whose test_data_set_0/output_0.pb exists is skipped; each model
         is written to a temporary directory that is renamed into place only
@@ -39,7 +41,7 @@ python3-torchvision and python3-onnx)::
         tools/ort/run.js (needs `npm ci --ignore-scripts` in tools/ort) and
         compare its outputs with the stored ones. Exits 1 on any mismatch.
 
-`tools/refgen/refgen.py --list` prints the model names of both sets.
+`tools/refgen/refgen.py --list` prints the model names of the sets.
 """
 
 import argparse
@@ -332,6 +334,19 @@ FULL: Dict[str, Case] = {
     "wide_resnet50_2": Case(_torchvision("wide_resnet50_2"), _FULL_INPUT),
 }
 
+# The other torchvision models that the zoo (`cnnc zoo`) also builds, so that
+# conformance's TestZooTorchvisionWeights can give each of them torchvision's
+# weights. `full` exports these after FULL, treated the same way; smaller
+# models first so that a partial run still yields many. Together about 6 GiB.
+FULL_ZOO: Dict[str, Case] = {
+    name: Case(_torchvision(name), _FULL_INPUT)
+    for name in (
+        "densenet169", "densenet201", "densenet161",
+        "resnet34", "resnet101", "resnet152", "resnext101_32x8d", "wide_resnet101_2",
+        "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16_bn", "vgg19", "vgg19_bn",
+    )
+}
+
 # ---------------------------------------------------------------------------
 # Export
 # ---------------------------------------------------------------------------
@@ -440,7 +455,7 @@ def cmd_tiny(args) -> int:
 def cmd_full(args) -> int:
     out = pathlib.Path(args.out)
     total_start = time.monotonic()
-    for name, case in select(FULL, args.only).items():
+    for name, case in select({**FULL, **FULL_ZOO}, args.only).items():
         if (out / name / TEST_SET / "output_0.pb").exists():
             print(f"{name:18s} present, skipped")
             continue
@@ -555,6 +570,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.list:
         print("tiny:", " ".join(TINY))
         print("full:", " ".join(FULL))
+        print("full (zoo):", " ".join(FULL_ZOO))
         return 0
     if args.cmd is None:
         parser.error("a command is required: tiny, full or check")
