@@ -134,19 +134,6 @@ func TestClassicModels(t *testing.T) {
 	}
 }
 
-// paramCount sums the elements of g's float constants, leaving out batch
-// norms' running statistics, which torchvision counts as buffers.
-func paramCount(g *ir.Graph) int64 {
-	var n int64
-	for _, v := range g.Constants() {
-		if v.Type.DType != ir.Float32 || strings.HasSuffix(v.Name, ".running_mean") || strings.HasSuffix(v.Name, ".running_var") {
-			continue
-		}
-		n += int64(v.Type.Shape.NumElements())
-	}
-	return n
-}
-
 // compactNames lists g's constants as "module:initials", one entry per
 // module ("features.1:wbmv" for its weight, bias, running_mean and
 // running_var), in order.

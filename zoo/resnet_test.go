@@ -153,19 +153,6 @@ var resnetSpots = map[string]map[string]string{
 	},
 }
 
-// resnetParams counts the elements of g's float constants other than batch
-// norm statistics: torchvision's parameter count.
-func resnetParams(g *ir.Graph) int64 {
-	var n int64
-	for _, v := range g.Constants() {
-		if v.Type.DType != ir.Float32 || strings.HasSuffix(v.Name, ".running_mean") || strings.HasSuffix(v.Name, ".running_var") {
-			continue
-		}
-		n += int64(v.Type.Shape.NumElements())
-	}
-	return n
-}
-
 // resnetKeys returns g's constants as sorted lines "name dim0xdim1x...",
 // as the reference script prints them.
 func resnetKeys(g *ir.Graph) []string {
@@ -201,7 +188,7 @@ func TestResNetFamily(t *testing.T) {
 			if got, want := g.Outputs[0].Type.Shape.String(), "[1,"+strconv.Itoa(m.Defaults.Classes)+"]"; got != want {
 				t.Errorf("output shape %s, want %s", got, want)
 			}
-			if got := resnetParams(g); got != ref.params {
+			if got := paramCount(g); got != ref.params {
 				t.Errorf("params %d, want %d", got, ref.params)
 			}
 			c := ir.CostOf(g)
