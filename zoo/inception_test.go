@@ -50,7 +50,7 @@ func checkIncDense(t *testing.T, ref incDenseRef) {
 		t.Errorf("output %s, want f32[1,1000]", got)
 	}
 	// (a) parameters: BN statistics are buffers, not parameters.
-	params, lines := 0, []string{}
+	lines := []string{}
 	shapes := map[string]string{}
 	for _, v := range g.Constants() {
 		if v.Type.DType != ir.Float32 {
@@ -59,8 +59,8 @@ func checkIncDense(t *testing.T, ref incDenseRef) {
 		shapes[v.Name] = incDenseDims(v.Type.Shape)
 		lines = append(lines, v.Name+" "+shapes[v.Name])
 	}
-	if params = int(paramCount(g)); params != ref.params {
-		t.Errorf("%d parameters, want torchvision's %d", params, ref.params)
+	if got := paramCount(g); got != int64(ref.params) {
+		t.Errorf("%d parameters, want torchvision's %d", got, ref.params)
 	}
 	if c := ir.CostOf(g); c.Params != int64(ref.params) {
 		t.Errorf("CostOf counts %d parameters, want %d", c.Params, ref.params)
