@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -20,6 +21,8 @@ import (
 	"github.com/cnnc/cnnc/importer"
 	"github.com/cnnc/cnnc/importer/onnxpb"
 	"github.com/cnnc/cnnc/ir"
+	"github.com/cnnc/cnnc/passes"
+	"github.com/cnnc/cnnc/runtime"
 	"github.com/cnnc/cnnc/runtime/reference"
 )
 
@@ -372,7 +375,35 @@ func runAndCompare(g *ir.Graph, ins, wants []*ir.Tensor) error {
 			return fmt.Errorf("output %d (%s): %w", i, g.Outputs[i].Name, err)
 		}
 	}
+	compiled, err := runCompiled(g, ins)
+	if err != nil {
+		return fmt.Errorf("compiled: %w", err)
+	}
+	for i := range outs {
+		if err := compare(compiled[i], outs[i]); err != nil {
+			return fmt.Errorf("compiled output %d (%s) differs from the interpreter's: %w", i, g.Outputs[i].Name, err)
+		}
+	}
 	return nil
+}
+
+// runCompiled compiles g for the shapes of ins, with the IR verifier after
+// every pass, and runs it on them once.
+func runCompiled(g *ir.Graph, ins []*ir.Tensor) ([]*ir.Tensor, error) {
+	shapes := map[string]ir.Shape{}
+	for i, v := range g.Inputs {
+		shapes[v.Name] = ins[i].Shape
+	}
+	m, err := runtime.Compile(g, runtime.CompileOptions{InputShapes: shapes, Passes: passes.Options{Verify: true}})
+	if err != nil {
+		return nil, err
+	}
+	s, err := m.NewSession(runtime.SessionOptions{Threads: 2})
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	return s.Run(context.Background(), ins...)
 }
 
 // compare checks got against want: same element type and shape, floats

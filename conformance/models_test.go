@@ -130,6 +130,16 @@ func checkOutputs(t *testing.T, outs, wants []*ir.Tensor) {
 	}
 }
 
+// compile runs g compiled for the shapes of ins (see runCompiled).
+func compile(t *testing.T, g *ir.Graph, ins []*ir.Tensor) []*ir.Tensor {
+	t.Helper()
+	outs, err := runCompiled(g, ins)
+	if err != nil {
+		t.Fatalf("compiled: %v", err)
+	}
+	return outs
+}
+
 // TestTinyModels runs each committed tiny PyTorch model on the interpreter
 // and compares with PyTorch's output.
 func TestTinyModels(t *testing.T) {
@@ -140,7 +150,10 @@ func TestTinyModels(t *testing.T) {
 	for _, dir := range dirs {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			g, ins, wants := loadCase(t, dir)
-			checkOutputs(t, interpret(t, g, ins), wants)
+			outs := interpret(t, g, ins)
+			checkOutputs(t, outs, wants)
+			t.Log("compiled vs interpreter:")
+			checkOutputs(t, compile(t, g, ins), outs)
 		})
 	}
 }
@@ -172,6 +185,10 @@ func TestFullSizeModels(t *testing.T) {
 			outs := interpret(t, g, ins)
 			t.Logf("interpreter: %v", time.Since(start).Round(time.Millisecond))
 			checkOutputs(t, outs, wants)
+			start = time.Now()
+			compiled := compile(t, g, ins)
+			t.Logf("compiled (compile and one run): %v; compiled vs interpreter:", time.Since(start).Round(time.Millisecond))
+			checkOutputs(t, compiled, outs)
 		})
 	}
 }

@@ -6,12 +6,26 @@
 //
 // The commands are:
 //
-//	run       run a model on input tensors with the reference interpreter
-//	summary   list a model's layers with output shapes, parameters and MACs
+//	compile   compile a model to a .cnnc plan file or a Go package
+//	run       run a model on input tensors
+//	bench     measure a model's latency, throughput and memory
+//	summary   list a model's layers, or a compiled plan's steps
 //	zoo       list the built-in models with their parameters and MACs
 //	export    write a model as an ONNX file
 //	version   print the cnnc and Go versions
 //	help      print help about a command
+//
+// A model is an ONNX file, zoo:NAME for a model of the built-in zoo, or,
+// for run, bench and summary, a .cnnc plan file that compile wrote:
+//
+//	cnnc compile zoo:resnet18 -v            # writes resnet18.cnnc
+//	cnnc run resnet18.cnnc --input x.pb
+//	cnnc bench resnet18.cnnc --threads 2
+//	cnnc bench zoo:resnet18 --engine reference
+//
+// run and bench run models compiled (runtime.Compile, one Session) unless
+// --engine reference selects the reference interpreter, the slow and exact
+// oracle.
 //
 // Flags may come before or after a command's positional arguments:
 // "cnnc run model.onnx --input x=in.pb" works. "cnnc help COMMAND" or
@@ -76,7 +90,7 @@ func (e *env) usage(format string, args ...any) int {
 
 // commands returns the subcommands in the order "cnnc help" lists them.
 func commands() []*command {
-	return []*command{runCommand, summaryCommand, zooCommand, exportCommand, versionCommand}
+	return []*command{compileCommand, runCommand, benchCommand, summaryCommand, zooCommand, exportCommand, versionCommand}
 }
 
 func lookup(name string) *command {

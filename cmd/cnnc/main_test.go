@@ -197,6 +197,9 @@ func TestRunErrors(t *testing.T) {
 		{"unknown zoo model", []string{"run", "zoo:nonet"}, exitFail, "zoo:nonet: no such zoo model"},
 		{"weights on a file", []string{"run", model, "--weights", model}, exitFail, "--weights applies to zoo:NAME models"},
 		{"output dir is a file", []string{"run", model, "--input", good, "--output-dir", good}, exitFail, "cnnc: "},
+		{"unknown engine", []string{"run", model, "--input", good, "--engine", "gpu"}, exitUsage, "--engine gpu: want compiled or reference"},
+		{"reference on a plan", []string{"run", "m.cnnc", "--engine", "reference"}, exitUsage, "m.cnnc is a compiled plan: it runs with --engine compiled only"},
+		{"plan missing", []string{"run", filepath.Join(dir, "nope.cnnc")}, exitFail, "no such file"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -314,6 +317,12 @@ func TestHelp(t *testing.T) {
 		{[]string{"--help"}, exitOK, "Commands:", ""},
 		{[]string{"help", "run"}, exitOK, "usage: cnnc run MODEL", ""},
 		{[]string{"help", "summary"}, exitOK, "  --batch N\n", ""},
+		{[]string{"help"}, exitOK, "\tcompile   compile a model", ""},
+		{[]string{"help"}, exitOK, "\tbench     measure", ""},
+		{[]string{"help", "compile"}, exitOK, "usage: cnnc compile MODEL [-o OUT.cnnc]", ""},
+		{[]string{"compile", "-h"}, exitOK, "  --dump-after PASS\n", ""},
+		{[]string{"help", "bench"}, exitOK, "  --runs N\n", ""},
+		{[]string{"help", "run"}, exitOK, "  --engine ENGINE\n", ""},
 		{[]string{"run", "-h"}, exitOK, "usage: cnnc run MODEL", ""},
 		{[]string{"summary", "some.onnx", "--help"}, exitOK, "usage: cnnc summary MODEL", ""},
 		{[]string{"help", "nope"}, exitUsage, "", `unknown command "nope"`},
@@ -417,37 +426,39 @@ func TestSummaryLeNet(t *testing.T) {
 	}
 }
 
-// TestRunTiny runs every tiny model on its reference input and compares
-// the written output with PyTorch's.
+// TestRunTiny runs every tiny model on its reference input with both
+// engines and compares the written output with PyTorch's.
 func TestRunTiny(t *testing.T) {
 	dirs, _ := filepath.Glob(filepath.Join(tinyDir, "*"))
 	if len(dirs) == 0 {
 		t.Fatal("no models in " + tinyDir)
 	}
 	for _, dir := range dirs {
-		t.Run(filepath.Base(dir), func(t *testing.T) {
-			model := filepath.Join(dir, "model.onnx")
-			data := filepath.Join(dir, "test_data_set_0")
-			out := t.TempDir()
-			code, stdout, stderr := cli(t, "run", model, "--input", filepath.Join(data, "input_0.pb"), "--output-dir", out)
-			wantCode(t, code, exitOK, stdout, stderr)
-			got, _, err := importer.ReadTensor(filepath.Join(out, "output_0.pb"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, _, err := importer.ReadTensor(filepath.Join(data, "output_0.pb"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !got.Shape.Equal(want.Shape) {
-				t.Fatalf("shape %v, want %v", got.Shape, want.Shape)
-			}
-			for i, w := range want.F32 {
-				if d := math.Abs(float64(got.F32[i] - w)); d > 1e-4+1e-4*math.Abs(float64(w)) {
-					t.Fatalf("element %d: got %g, want %g", i, got.F32[i], w)
+		for _, engine := range []string{"compiled", "reference"} {
+			t.Run(filepath.Base(dir)+"/"+engine, func(t *testing.T) {
+				model := filepath.Join(dir, "model.onnx")
+				data := filepath.Join(dir, "test_data_set_0")
+				out := t.TempDir()
+				code, stdout, stderr := cli(t, "run", model, "--engine", engine, "--input", filepath.Join(data, "input_0.pb"), "--output-dir", out)
+				wantCode(t, code, exitOK, stdout, stderr)
+				got, _, err := importer.ReadTensor(filepath.Join(out, "output_0.pb"))
+				if err != nil {
+					t.Fatal(err)
 				}
-			}
-		})
+				want, _, err := importer.ReadTensor(filepath.Join(data, "output_0.pb"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !got.Shape.Equal(want.Shape) {
+					t.Fatalf("shape %v, want %v", got.Shape, want.Shape)
+				}
+				for i, w := range want.F32 {
+					if d := math.Abs(float64(got.F32[i] - w)); d > 1e-4+1e-4*math.Abs(float64(w)) {
+						t.Fatalf("element %d: got %g, want %g", i, got.F32[i], w)
+					}
+				}
+			})
+		}
 	}
 }
 

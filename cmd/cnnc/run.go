@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -12,42 +13,57 @@ import (
 
 	"github.com/cnnc/cnnc/importer"
 	"github.com/cnnc/cnnc/ir"
+	"github.com/cnnc/cnnc/runtime"
 	"github.com/cnnc/cnnc/runtime/reference"
 )
 
 var runCommand = &command{
 	name:  "run",
-	args:  "MODEL --input [NAME=]FILE.pb ... [--output-dir DIR] [--time]",
-	short: "run a model on input tensors with the reference interpreter",
-	long: `Run loads MODEL, binds its inputs to tensors read from files, runs it with the
-reference interpreter (slow and exact) and prints every output: its name, its
-type, its first values (up to 10) and, for an f32 output of shape [N,K] (or
-[N,K,1,...,1]), the index of the largest value of each row (argmax, the class
-a classifier predicts).
+	args:  "MODEL --input [NAME=]FILE.pb ... [--output-dir DIR] [--engine compiled|reference] [--time]",
+	short: "run a model on input tensors",
+	long: `Run loads MODEL, binds its inputs to tensors read from files, runs it and
+prints every output: its name, its type, its first values (up to 10) and, for
+an f32 output of shape [N,K] (or [N,K,1,...,1]), the index of the largest
+value of each row (argmax, the class a classifier predicts).
 
 ` + modelHelp + `
 
-Each --input NAME=FILE binds the graph input NAME to FILE, a serialized ONNX
+` + planHelp + ` Its inputs have the shapes it was compiled for.
+
+By default the model runs compiled: an ONNX or zoo model is compiled for the
+shapes of the given inputs, then run once. --engine reference runs it with
+the reference interpreter instead (slow and exact; not for .cnnc files).
+
+Each --input NAME=FILE binds the model input NAME to FILE, a serialized ONNX
 TensorProto such as the ONNX test data's input_0.pb. "--input FILE" without
 NAME= binds FILE to the input its TensorProto is named after or, failing that,
-to the model's only input. Every graph input must be bound.
+to the model's only input. Every model input must be bound.
 
-With --output-dir DIR, output i (in graph-output order) is also written to
+With --output-dir DIR, output i (in model-output order) is also written to
 DIR/output_i.pb as a TensorProto named after the output; DIR is created if
-missing.`,
+missing. --time prints the time loading, compiling and running took, and the
+engine.`,
 	setup: func(fs *flag.FlagSet) func(*env, []string) int {
 		var o runOptions
-		fs.Var(&o.inputs, "input", "bind graph input NAME to the TensorProto in `[NAME=]FILE` (repeatable)")
+		fs.Var(&o.inputs, "input", "bind model input NAME to the TensorProto in `[NAME=]FILE` (repeatable)")
 		fs.StringVar(&o.outDir, "output-dir", "", "write output i to `DIR`/output_i.pb")
-		fs.BoolVar(&o.time, "time", false, "print the time loading and running took")
+		fs.StringVar(&o.engine, "engine", engineCompiled, "run with the `ENGINE` compiled or reference")
+		fs.BoolVar(&o.time, "time", false, "print the time loading, compiling and running took")
 		fs.StringVar(&o.weights, "weights", "", "take a zoo model's weights from `FILE.onnx`")
 		return o.run
 	},
 }
 
+// The engines run and bench know.
+const (
+	engineCompiled  = "compiled"
+	engineReference = "reference"
+)
+
 type runOptions struct {
 	inputs  stringList
 	outDir  string
+	engine  string
 	time    bool
 	weights string
 }
@@ -65,42 +81,130 @@ func (o *runOptions) run(e *env, pos []string) int {
 	if len(pos) != 1 {
 		return e.usage("want one MODEL, got %d arguments", len(pos))
 	}
-	t0 := time.Now()
-	g, err := loadModel(pos[0], o.weights)
-	if err != nil {
-		return e.fail(err)
+	arg := pos[0]
+	switch o.engine {
+	case engineCompiled, engineReference:
+	default:
+		return e.usage("--engine %s: want compiled or reference", o.engine)
 	}
-	feeds, err := bindInputs(g, o.inputs)
+	plan := isPlanFile(arg)
+	if plan && o.engine == engineReference {
+		return e.usage("%s is a compiled plan: it runs with --engine compiled only", arg)
+	}
+	if plan && o.weights != "" {
+		return e.usage("--weights applies to zoo:NAME models; %s has its own", arg)
+	}
+
+	t0 := time.Now()
+	var (
+		g      *ir.Graph
+		m      *runtime.Model
+		inputs []ir.Value
+		err    error
+	)
+	if plan {
+		if m, err = loadPlan(arg); err != nil {
+			return e.fail(err)
+		}
+		defer m.Close()
+		inputs = m.Inputs()
+	} else {
+		if g, err = loadModel(arg, o.weights); err != nil {
+			return e.fail(err)
+		}
+		inputs = graphInputs(g)
+	}
+	feeds, err := bindInputs(inputs, o.inputs)
 	if err != nil {
 		return e.fail(err)
 	}
 	t1 := time.Now()
-	outs, err := reference.Run(g, feeds)
-	if err != nil {
-		return e.fail(fmt.Errorf("%s: %w", pos[0], err))
+
+	var (
+		outs    []*ir.Tensor
+		names   []string
+		threads int
+		t2      = t1
+	)
+	if o.engine == engineReference {
+		if outs, err = reference.Run(g, feeds); err != nil {
+			return e.fail(fmt.Errorf("%s: %w", arg, err))
+		}
+		for _, v := range g.Outputs {
+			names = append(names, v.Name)
+		}
+	} else {
+		ordered := make([]*ir.Tensor, len(inputs))
+		for i, v := range inputs {
+			ordered[i] = feeds[v.Name]
+		}
+		if m == nil {
+			shapes := map[string]ir.Shape{}
+			for name, t := range feeds {
+				shapes[name] = t.Shape
+			}
+			if m, err = runtime.Compile(g, runtime.CompileOptions{InputShapes: shapes}); err != nil {
+				return e.fail(fmt.Errorf("%s: %w", arg, err))
+			}
+			defer m.Close()
+			t2 = time.Now()
+		}
+		s, err := m.NewSession(runtime.SessionOptions{})
+		if err != nil {
+			return e.fail(fmt.Errorf("%s: %w", arg, err))
+		}
+		defer s.Close()
+		threads = s.Threads()
+		if outs, err = s.Run(context.Background(), ordered...); err != nil {
+			return e.fail(fmt.Errorf("%s: %w", arg, err))
+		}
+		p := m.Plan()
+		if p == nil || len(p.Outputs) != len(outs) {
+			return e.fail(fmt.Errorf("%s: the compiled model has no plan for these inputs", arg))
+		}
+		for _, op := range p.Outputs {
+			names = append(names, op.Name)
+		}
 	}
-	t2 := time.Now()
+	t3 := time.Now()
+
 	if o.outDir != "" {
-		if err := writeOutputs(o.outDir, g, outs); err != nil {
+		if err := writeOutputs(o.outDir, names, outs); err != nil {
 			return e.fail(err)
 		}
 	}
 	for i, t := range outs {
-		printOutput(e.stdout, g.Outputs[i].Name, t)
+		printOutput(e.stdout, names[i], t)
 	}
 	if o.time {
-		fmt.Fprintf(e.stdout, "time: load %v, run %v (reference interpreter)\n",
-			t1.Sub(t0).Round(time.Microsecond), t2.Sub(t1).Round(time.Microsecond))
+		r := func(d time.Duration) time.Duration { return d.Round(time.Microsecond) }
+		switch {
+		case o.engine == engineReference:
+			fmt.Fprintf(e.stdout, "time: load %v, run %v (reference interpreter)\n", r(t1.Sub(t0)), r(t3.Sub(t1)))
+		case plan:
+			fmt.Fprintf(e.stdout, "time: load %v, run %v (compiled plan, %d threads)\n", r(t1.Sub(t0)), r(t3.Sub(t1)), threads)
+		default:
+			fmt.Fprintf(e.stdout, "time: load %v, compile %v, run %v (compiled, %d threads)\n", r(t1.Sub(t0)), r(t2.Sub(t1)), r(t3.Sub(t2)), threads)
+		}
 	}
 	return exitOK
 }
 
+// graphInputs returns the names and types of g's inputs.
+func graphInputs(g *ir.Graph) []ir.Value {
+	vs := make([]ir.Value, len(g.Inputs))
+	for i, v := range g.Inputs {
+		vs[i] = ir.Value{Name: v.Name, Type: v.Type}
+	}
+	return vs
+}
+
 // bindInputs reads the tensors that the --input flags name and binds each
-// to a graph input of g, checking it against the input's type.
-func bindInputs(g *ir.Graph, flags []string) (map[string]*ir.Tensor, error) {
+// to one of the model inputs, checking it against the input's type.
+func bindInputs(inputs []ir.Value, flags []string) (map[string]*ir.Tensor, error) {
 	byName := map[string]*ir.Value{}
-	for _, v := range g.Inputs {
-		byName[v.Name] = v
+	for i := range inputs {
+		byName[inputs[i].Name] = &inputs[i]
 	}
 	feeds := map[string]*ir.Tensor{}
 	from := map[string]string{} // input name -> file it was read from
@@ -114,16 +218,16 @@ func bindInputs(g *ir.Graph, flags []string) (map[string]*ir.Tensor, error) {
 			switch {
 			case byName[stored] != nil:
 				name = stored
-			case len(g.Inputs) == 1:
-				name = g.Inputs[0].Name
+			case len(inputs) == 1:
+				name = inputs[0].Name
 			default:
 				return nil, fmt.Errorf("--input %s: the model has %d inputs (%s); say which one as NAME=%s",
-					arg, len(g.Inputs), inputList(g), file)
+					arg, len(inputs), inputList(inputs), file)
 			}
 		}
 		v := byName[name]
 		if v == nil {
-			return nil, fmt.Errorf("--input %s: the model has no input %q (its inputs: %s)", arg, name, inputList(g))
+			return nil, fmt.Errorf("--input %s: the model has no input %q (its inputs: %s)", arg, name, inputList(inputs))
 		}
 		if prev, dup := from[name]; dup {
 			return nil, fmt.Errorf("--input %s: input %q is already bound to %s", arg, name, prev)
@@ -133,7 +237,7 @@ func bindInputs(g *ir.Graph, flags []string) (map[string]*ir.Tensor, error) {
 		}
 		feeds[name], from[name] = t, file
 	}
-	for _, v := range g.Inputs {
+	for _, v := range inputs {
 		if feeds[v.Name] == nil {
 			return nil, fmt.Errorf("model input %q (%v) is not given; pass --input %s=FILE.pb", v.Name, v.Type, v.Name)
 		}
@@ -159,10 +263,10 @@ func splitBinding(arg string, inputs map[string]*ir.Value) (name, file string, e
 	return name, file, true
 }
 
-// inputList names the graph inputs of g with their types.
-func inputList(g *ir.Graph) string {
-	parts := make([]string, len(g.Inputs))
-	for i, v := range g.Inputs {
+// inputList names the model inputs with their types.
+func inputList(inputs []ir.Value) string {
+	parts := make([]string, len(inputs))
+	for i, v := range inputs {
 		parts[i] = fmt.Sprintf("%s %v", v.Name, v.Type)
 	}
 	if len(parts) == 0 {
@@ -190,15 +294,15 @@ func checkFeed(v *ir.Value, t *ir.Tensor) error {
 	return nil
 }
 
-// writeOutputs writes outs to dir/output_i.pb, each named after its graph
-// output.
-func writeOutputs(dir string, g *ir.Graph, outs []*ir.Tensor) error {
+// writeOutputs writes outs to dir/output_i.pb, each named after its model
+// output, names[i].
+func writeOutputs(dir string, names []string, outs []*ir.Tensor) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	for i, t := range outs {
 		path := filepath.Join(dir, fmt.Sprintf("output_%d.pb", i))
-		if err := importer.WriteTensor(path, g.Outputs[i].Name, t); err != nil {
+		if err := importer.WriteTensor(path, names[i], t); err != nil {
 			return err
 		}
 	}

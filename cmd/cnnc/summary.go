@@ -14,8 +14,8 @@ import (
 
 var summaryCommand = &command{
 	name:  "summary",
-	args:  "MODEL [--json] [--batch N] [--all]",
-	short: "list a model's layers with output shapes, parameters and MACs",
+	args:  "MODEL|PLAN.cnnc [--json] [--batch N] [--all]",
+	short: "list a model's layers, or a compiled plan's steps",
 	long: `Summary prints one row per layer of MODEL: its index among the graph's nodes,
 name, op type, output type, parameter count and multiply-accumulates (MACs),
 then the totals: parameters
@@ -43,7 +43,25 @@ hidden unless --all is given.
 With --json the summary is one JSON object on one line:
 {"layers": [{"name", "op", "output_shape", "params", "macs"}, ...],
  "total_params", "total_macs", "activation_bytes"}
-where an unknown dimension or cost is -1 and an unknown rank is null.`,
+where an unknown dimension or cost is -1 and an unknown rank is null.
+
+For a compiled plan (PLAN.cnnc, from "cnnc compile") summary lists the plan
+instead: its inputs and outputs, one row per step (its index, the node it
+computes, the op, the kernel with its key parameters such as
+"conv2d im2col 3x3/s2 p1 64->128 relu", the output type and the output's
+place in the arena: offset and size in bytes), the size of the weight
+section, and the memory line
+
+	memory: arena=N no_sharing=N lower_bound=N arena/lower_bound=R
+
+(see "cnnc help compile"). --batch and --all do not apply to a plan. With
+--json the plan summary is one JSON object:
+{"name", "inputs": [OPERAND...], "outputs": [OPERAND...],
+ "steps": [{"index", "node", "op", "kernel", "desc", "macs", "output": OPERAND}...],
+ "total_macs", "weight_bytes",
+ "memory": {"arena", "no_sharing", "lower_bound", "arena_over_lower_bound"}}
+with OPERAND = {"name", "dtype", "shape", "loc" ("arena", "weights" or
+"none"), "offset", "bytes"}.`,
 	setup: func(fs *flag.FlagSet) func(*env, []string) int {
 		var o summaryOptions
 		fs.BoolVar(&o.json, "json", false, "print the summary as one JSON object")
@@ -87,6 +105,12 @@ func (o *summaryOptions) run(e *env, pos []string) int {
 	}
 	if o.batch < 0 || o.batch > ir.MaxElements {
 		return e.usage("--batch %d is out of range", o.batch)
+	}
+	if isPlanFile(pos[0]) {
+		if o.weights != "" {
+			return e.usage("--weights applies to zoo:NAME models; %s has its own", pos[0])
+		}
+		return o.runPlan(e, pos[0])
 	}
 	g, err := loadModel(pos[0], o.weights)
 	if err != nil {

@@ -17,6 +17,18 @@ var families = []func(ir.Op) kernel{
 	mathKernel,
 	shapeKernel,
 	stochasticKernel,
+	fusedKernel,
+}
+
+// Kernel returns the reference kernel of op, or nil when the interpreter has
+// none. The kernel reads in (nil for omitted optional inputs) and writes
+// out, allocated by the caller with the shapes op.Infer gives for in; the
+// compiled runtime uses it for ops it has no fast kernel for.
+func Kernel(op ir.Op) func(op ir.Op, in, out []*ir.Tensor) error {
+	if k := kernelFor(op); k != nil {
+		return k
+	}
+	return nil
 }
 
 // kernelFor returns the kernel implementing op, or nil.

@@ -1,0 +1,5 @@
+//go:build race
+
+package passes
+
+func init() { raceEnabled = true }

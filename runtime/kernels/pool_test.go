@@ -1,0 +1,337 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/cnnc/cnnc/ir"
+)
+
+// poolCase is a pooling configuration: [N, C, H, W] input, kernel,
+// strides, dilations and pads [top, left, bottom, right].
+type poolCase struct {
+	x             [4]int
+	k, s, d       [2]int
+	pads          [4]int
+	max, ceil, ip bool // max pool, ceil mode, CountIncludePad
+}
+
+func (c poolCase) String() string {
+	kind := "avg"
+	if c.max {
+		kind = "max"
+	}
+	return fmt.Sprintf("%s%v/k%v/s%v/d%v/p%v/ceil=%v/pad=%v", kind, c.x, c.k, c.s, c.d, c.pads, c.ceil, c.ip)
+}
+
+// poolCases are the pools TestPool2D compares with the reference: every
+// fast path at odd and even sizes, and the general loop with asymmetric
+// padding, dilation, ceil mode and windows larger than the input.
+var poolCases = []poolCase{
+	{x: [4]int{1, 3, 13, 11}, k: [2]int{3, 3}, s: [2]int{2, 2}, d: [2]int{1, 1}, pads: [4]int{1, 1, 1, 1}, max: true},
+	{x: [4]int{2, 2, 12, 12}, k: [2]int{3, 3}, s: [2]int{2, 2}, d: [2]int{1, 1}, max: true},
+	{x: [4]int{2, 2, 12, 12}, k: [2]int{3, 3}, s: [2]int{2, 2}, d: [2]int{1, 1}, max: true, ceil: true},
+	{x: [4]int{1, 2, 14, 15}, k: [2]int{3, 3}, s: [2]int{2, 2}, d: [2]int{1, 1}, pads: [4]int{0, 0, 1, 1}, max: true, ceil: true},
+	{x: [4]int{1, 3, 9, 10}, k: [2]int{3, 3}, s: [2]int{1, 1}, d: [2]int{1, 1}, pads: [4]int{1, 1, 1, 1}, max: true},
+	{x: [4]int{1, 3, 9, 10}, k: [2]int{3, 3}, s: [2]int{3, 1}, d: [2]int{1, 1}, max: true},
+	{x: [4]int{2, 3, 10, 9}, k: [2]int{2, 2}, s: [2]int{2, 2}, d: [2]int{1, 1}, max: true},
+	{x: [4]int{2, 3, 11, 9}, k: [2]int{2, 2}, s: [2]int{2, 2}, d: [2]int{1, 1}, max: true, ceil: true},
+	{x: [4]int{1, 2, 11, 13}, k: [2]int{3, 2}, s: [2]int{2, 3}, d: [2]int{2, 3}, pads: [4]int{2, 1, 0, 3}, max: true},
+	{x: [4]int{1, 2, 5, 4}, k: [2]int{7, 6}, s: [2]int{1, 2}, d: [2]int{1, 1}, pads: [4]int{3, 3, 3, 3}, max: true},
+	{x: [4]int{1, 2, 3, 3}, k: [2]int{2, 2}, s: [2]int{2, 2}, d: [2]int{1, 1}, pads: [4]int{1, 1, 1, 1}, max: true, ceil: true},
+	{x: [4]int{3, 1, 1, 17}, k: [2]int{1, 3}, s: [2]int{1, 2}, d: [2]int{1, 1}, max: true},
+	{x: [4]int{1, 1, 300, 300}, k: [2]int{3, 3}, s: [2]int{2, 2}, d: [2]int{1, 1}, pads: [4]int{1, 1, 1, 1}, max: true},
+	{x: [4]int{1, 3, 13, 11}, k: [2]int{3, 3}, s: [2]int{2, 2}, d: [2]int{1, 1}, pads: [4]int{1, 1, 1, 1}},
+	{x: [4]int{1, 3, 13, 11}, k: [2]int{3, 3}, s: [2]int{2, 2}, d: [2]int{1, 1}, pads: [4]int{1, 1, 1, 1}, ip: true},
+	{x: [4]int{2, 2, 8, 8}, k: [2]int{2, 2}, s: [2]int{2, 2}, d: [2]int{1, 1}},
+	{x: [4]int{1, 2, 7, 7}, k: [2]int{7, 7}, s: [2]int{1, 1}, d: [2]int{1, 1}},
+	{x: [4]int{1, 2, 10, 11}, k: [2]int{3, 2}, s: [2]int{2, 3}, d: [2]int{1, 1}, pads: [4]int{2, 0, 1, 1}, ceil: true},
+	{x: [4]int{1, 2, 10, 11}, k: [2]int{3, 2}, s: [2]int{2, 3}, d: [2]int{1, 1}, pads: [4]int{2, 0, 1, 1}, ceil: true, ip: true},
+	{x: [4]int{1, 2, 5, 4}, k: [2]int{7, 6}, s: [2]int{1, 2}, d: [2]int{1, 1}, pads: [4]int{3, 3, 3, 3}, ip: true},
+	{x: [4]int{1, 1, 200, 310}, k: [2]int{5, 5}, s: [2]int{1, 1}, d: [2]int{1, 1}, pads: [4]int{2, 2, 2, 2}},
+	{x: [4]int{1, 3, 9, 10}, k: [2]int{3, 3}, s: [2]int{1, 1}, d: [2]int{1, 1}, pads: [4]int{1, 1, 1, 1}},
+	{x: [4]int{1, 3, 9, 10}, k: [2]int{3, 3}, s: [2]int{1, 1}, d: [2]int{1, 1}, pads: [4]int{1, 1, 1, 1}, ip: true},
+	{x: [4]int{2, 3, 11, 9}, k: [2]int{2, 2}, s: [2]int{2, 2}, d: [2]int{1, 1}, ceil: true},
+	{x: [4]int{1, 2, 14, 15}, k: [2]int{3, 3}, s: [2]int{2, 2}, d: [2]int{1, 1}, pads: [4]int{0, 0, 1, 1}, ceil: true, ip: true},
+}
+
+// oracleOp returns the IR op c stands for.
+func (c poolCase) oracleOp() ir.Op {
+	pads := []int{c.pads[0], c.pads[1], c.pads[2], c.pads[3]}
+	if c.max {
+		return &ir.MaxPool{Kernel: c.k[:], Strides: c.s[:], Dilations: c.d[:], Pads: pads, CeilMode: c.ceil}
+	}
+	return &ir.AveragePool{Kernel: c.k[:], Strides: c.s[:], Pads: pads, CeilMode: c.ceil, CountIncludePad: c.ip}
+}
+
+// kernel returns the Pool2D of c for an output of shape y.
+func (c poolCase) kernel(y ir.Shape) *Pool2D {
+	return &Pool2D{
+		N: c.x[0], C: c.x[1], H: c.x[2], W: c.x[3], OH: y[2], OW: y[3],
+		KH: c.k[0], KW: c.k[1], SH: c.s[0], SW: c.s[1], DH: c.d[0], DW: c.d[1],
+		PadT: c.pads[0], PadL: c.pads[1], PadB: c.pads[2], PadR: c.pads[3],
+		Max: c.max, CountIncludePad: c.ip,
+	}
+}
+
+func TestPool2D(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, c := range poolCases {
+		t.Run(c.String(), func(t *testing.T) {
+			x := miscRandom(rng, c.x[:]...)
+			if c.max { // NaN and ±Inf in a few windows
+				miscSpecials(rng, x.F32[:min(40, len(x.F32))])
+			}
+			want := miscOracle(t, c.oracleOp(), x)[0]
+			k := c.kernel(want.Shape)
+			for _, w := range miscWorkers {
+				y, check := miscGuarded(t, want.Shape...)
+				tk, err := k.Bind([]*ir.Tensor{x}, []*ir.Tensor{y})
+				if err != nil {
+					t.Fatal(err)
+				}
+				miscRun(t, tk, w, 13)
+				check()
+				miscCompare(t, y.F32, want.F32, 1e-6, 1e-6)
+			}
+		})
+	}
+}
+
+// TestPool2DFastPaths compares each fast path with the general loop on the
+// same pool, down to the bit for the maximum.
+func TestPool2DFastPaths(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, c := range poolCases {
+		x := miscRandom(rng, c.x[:]...)
+		want := miscOracle(t, c.oracleOp(), x)[0]
+		k := c.kernel(want.Shape)
+		y1, y2 := miscRandom(rng, want.Shape...), miscRandom(rng, want.Shape...)
+		fast, err := k.Bind([]*ir.Tensor{x}, []*ir.Tensor{y1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		slow, err := k.Bind([]*ir.Tensor{x}, []*ir.Tensor{y2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		slow.(*pool2DTask).fast = poolGeneric
+		miscRun(t, fast, 1, 1)
+		miscRun(t, slow, 1, 1)
+		for i := range y1.F32 {
+			// The means may differ in the last bit: another summation
+			// order, a reciprocal for the division.
+			if c.max && math.Float32bits(y1.F32[i]) != math.Float32bits(y2.F32[i]) ||
+				!miscClose(float64(y1.F32[i]), float64(y2.F32[i]), 1e-6, 1e-6) {
+				t.Errorf("%v (fast path %d): element %d = %v, general loop %v", c, fast.(*pool2DTask).fast, i, y1.F32[i], y2.F32[i])
+				break
+			}
+		}
+	}
+}
+
+func TestGlobalPool(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, shape := range [][]int{{1, 1, 1, 1}, {2, 3, 7, 7}, {1, 1000, 7, 7}, {1, 3, 301, 299}, {3, 5, 9}} {
+		for _, isMax := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%v/max=%v", shape, isMax), func(t *testing.T) {
+				x := miscRandom(rng, shape...)
+				var op ir.Op = &ir.GlobalAveragePool{}
+				if isMax {
+					op = &ir.GlobalMaxPool{}
+					miscSpecials(rng, x.F32[:min(len(x.F32), 30)])
+				}
+				want := miscOracle(t, op, x)[0]
+				size := x.Shape[2:].NumElements()
+				k := &GlobalPool{Rows: shape[0] * shape[1], Size: size, Max: isMax}
+				for _, w := range miscWorkers {
+					y, check := miscGuarded(t, want.Shape...)
+					tk, err := k.Bind([]*ir.Tensor{x}, []*ir.Tensor{y})
+					if err != nil {
+						t.Fatal(err)
+					}
+					miscRun(t, tk, w, 15)
+					check()
+					miscCompare(t, y.F32, want.F32, 1e-6, 1e-6)
+				}
+			})
+		}
+	}
+}
+
+func TestPoolBindErrors(t *testing.T) {
+	f := func(shape ...int) *ir.Tensor {
+		return ir.FromFloat32(ir.Shape(shape), make([]float32, ir.Shape(shape).NumElements()))
+	}
+	good := Pool2D{N: 1, C: 2, H: 6, W: 6, OH: 3, OW: 3, KH: 3, KW: 3, SH: 2, SW: 2, DH: 1, DW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Max: true}
+	mod := func(f func(k *Pool2D)) *Pool2D {
+		k := good
+		f(&k)
+		return &k
+	}
+	x, y := f(1, 2, 6, 6), f(1, 2, 3, 3)
+	big := f(1, 2, 6, 6)
+	tests := []struct {
+		name    string
+		k       Kernel
+		in, out []*ir.Tensor
+		want    string
+	}{
+		{"arity", &good, []*ir.Tensor{x, x}, []*ir.Tensor{y}, "got 2 inputs and 1 outputs, want 1 and 1"},
+		{"stride 0", mod(func(k *Pool2D) { k.SH = 0 }), []*ir.Tensor{x}, []*ir.Tensor{y}, "SH is 0, want 1 to"},
+		{"kernel 0", mod(func(k *Pool2D) { k.KW = 0 }), []*ir.Tensor{x}, []*ir.Tensor{y}, "KW is 0, want 1 to"},
+		{"dilation 0", mod(func(k *Pool2D) { k.DW = 0 }), []*ir.Tensor{x}, []*ir.Tensor{y}, "DW is 0"},
+		{"negative pad", mod(func(k *Pool2D) { k.PadR = -1 }), []*ir.Tensor{x}, []*ir.Tensor{y}, "PadR is -1"},
+		{"huge", mod(func(k *Pool2D) { k.H = ir.MaxElements + 1 }), []*ir.Tensor{x}, []*ir.Tensor{y}, "H is 268435457"},
+		{"OH", mod(func(k *Pool2D) { k.OH = 5 }), []*ir.Tensor{x}, []*ir.Tensor{y}, "OH is 5, want 3 (or 4 in ceil mode) for H 6, kernel 3, stride 2, dilation 1 and pads 1+1"},
+		{"OW", mod(func(k *Pool2D) { k.OW = 2 }), []*ir.Tensor{x}, []*ir.Tensor{y}, "OW is 2, want 3"},
+		{"X len", &good, []*ir.Tensor{f(1, 2, 6, 5)}, []*ir.Tensor{y}, "input 0 (X) has 60 elements, want 72"},
+		{"Y len", &good, []*ir.Tensor{x}, []*ir.Tensor{f(1, 2, 3, 4)}, "output 0 (Y) has 24 elements, want 18"},
+		{"overflow", mod(func(k *Pool2D) {
+			k.N, k.C, k.H, k.W = 1<<15, 1<<14, 1, 1
+			k.OH, k.OW = 1, 1
+			k.KH, k.KW, k.PadT, k.PadL, k.PadB, k.PadR = 1, 1, 0, 0, 0, 0
+		}),
+			[]*ir.Tensor{x}, []*ir.Tensor{y}, "exceeds"},
+		{"avg dilation", mod(func(k *Pool2D) { k.Max = false; k.DH = 2; k.OH = 2 }), []*ir.Tensor{x}, []*ir.Tensor{y}, "average pool has dilations 2×1, want 1×1"},
+		{"max count pad", mod(func(k *Pool2D) { k.CountIncludePad = true }), []*ir.Tensor{x}, []*ir.Tensor{y}, "CountIncludePad is set for a max pool"},
+		{"alias", &good, []*ir.Tensor{big}, []*ir.Tensor{ir.FromFloat32(ir.Shape{1, 2, 3, 3}, big.F32[:18])}, "overlaps X"},
+		{"dtype", &good, []*ir.Tensor{{DType: ir.Int64, Shape: ir.Shape{1, 2, 6, 6}, I64: make([]int64, 72)}}, []*ir.Tensor{y}, "element type i64, want f32"},
+		{"global size 0", &GlobalPool{Rows: 2, Size: 0}, []*ir.Tensor{f(0)}, []*ir.Tensor{f(2)}, "Size is 0, want 1 to"},
+		{"global X", &GlobalPool{Rows: 2, Size: 3}, []*ir.Tensor{f(5)}, []*ir.Tensor{f(2)}, "input 0 (X) has 5 elements, want 6"},
+		{"global Y", &GlobalPool{Rows: 2, Size: 3}, []*ir.Tensor{f(6)}, []*ir.Tensor{f(3)}, "output 0 (Y) has 3 elements, want 2"},
+		{"global overflow", &GlobalPool{Rows: 1 << 20, Size: 1 << 20}, []*ir.Tensor{f(6)}, []*ir.Tensor{f(3)}, "exceeds"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := tc.k.Bind(tc.in, tc.out)
+			miscWantErr(t, err, tc.want)
+		})
+	}
+}
+
+// poolPlain is Pool2D's definition as the obvious loop over every output
+// and kernel position.
+func poolPlain(k *Pool2D, x []float32) []float32 {
+	y := make([]float32, k.N*k.C*k.OH*k.OW)
+	for p := range k.N * k.C {
+		for oh := range k.OH {
+			for ow := range k.OW {
+				m, sum, count := math.Inf(-1), 0.0, 0
+				for kh := range k.KH {
+					for kw := range k.KW {
+						ih, iw := oh*k.SH-k.PadT+kh*k.DH, ow*k.SW-k.PadL+kw*k.DW
+						if ih >= 0 && ih < k.H && iw >= 0 && iw < k.W {
+							v := float64(x[(p*k.H+ih)*k.W+iw])
+							if v > m || math.IsNaN(v) {
+								m = v
+							}
+							sum += v
+							count++
+						} else if k.CountIncludePad && ih < k.H+k.PadB && iw < k.W+k.PadR {
+							count++
+						}
+					}
+				}
+				r := m
+				if !k.Max {
+					r = 0
+					if count > 0 {
+						r = sum / float64(count)
+					}
+				}
+				y[(p*k.OH+oh)*k.OW+ow] = float32(r)
+			}
+		}
+	}
+	return y
+}
+
+// FuzzPool2DBind checks that no field values make Bind or Run panic or
+// write outside the output, and that whatever Bind accepts Run computes
+// as the plain loop does. With derive set, OH and OW are made consistent
+// (floor or, with dy odd, ceil mode) so that odd geometries reach Run.
+func FuzzPool2DBind(f *testing.F) {
+	f.Add(1, 2, 6, 6, 3, 3, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, true, false, false, 0, 0)
+	f.Add(1, 1, 5, 4, 5, 2, 7, 6, 1, 2, 1, 1, 3, 3, 3, 3, false, true, false, 0, 0)
+	f.Add(2, 3, 9, 10, 4, 9, 3, 3, 2, 1, 2, 1, 0, 1, 2, 0, true, false, false, 1, -1)
+	f.Add(1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, false, false, false, 0, 0)
+	f.Add(1, 1, 3, 3, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, false, true, false, 0, 0)
+	f.Add(-1, 1, 1<<30, 3, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, false, true, false, 0, 0)
+	f.Add(1, 2, 11, 13, 0, 0, 3, 2, 2, 3, 2, 3, 2, 1, 0, 3, true, false, true, 0, 1)
+	f.Add(2, 1, 7, 5, 0, 0, 4, 4, 3, 2, 1, 1, 2, 3, 1, 0, false, true, true, 0, 1)
+	f.Fuzz(func(t *testing.T, n, c, h, w, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr int, isMax, ip, derive bool, dx, dy int) {
+		if derive {
+			oh = ir.PoolOutputSize(h, kh, sh, dh, pt, pb, dy%2 != 0)
+			ow = ir.PoolOutputSize(w, kw, sw, dw, pl, pr, dy%2 != 0)
+			dy = 0
+		}
+		k := &Pool2D{N: n, C: c, H: h, W: w, OH: oh, OW: ow, KH: kh, KW: kw, SH: sh, SW: sw, DH: dh, DW: dw,
+			PadT: pt, PadL: pl, PadB: pb, PadR: pr, Max: isMax, CountIncludePad: ip}
+		// Operands of the lengths k implies (off by dx, dy), when small.
+		const limit = 1 << 16
+		size := func(delta int, dims ...int) int {
+			p, ok := miscProduct(dims...)
+			if !ok || p > limit {
+				return 3
+			}
+			return max(0, min(limit, p+delta%3))
+		}
+		nx, ny := size(dx, n, c, h, w), size(dy, n, c, oh, ow)
+		x := ir.FromFloat32(ir.Shape{nx}, make([]float32, nx))
+		y, check := miscGuarded(t, ny)
+		for i := range x.F32 {
+			x.F32[i] = float32(i%7) - 3
+		}
+		tk, err := k.Bind([]*ir.Tensor{x}, []*ir.Tensor{y})
+		if err != nil {
+			if _, ok := err.(*ir.Error); !ok {
+				t.Fatalf("error %v is a %T, want *ir.Error", err, err)
+			}
+			return
+		}
+		// Bound the work: each output reads at most min(KH,H)*min(KW,W)
+		// elements.
+		if float64(ny)*float64(min(kh, h))*float64(min(kw, w)) > 1<<22 {
+			return
+		}
+		miscRun(t, tk, 1, 1)
+		tk.Run(-1, nil)
+		tk.Run(tk.Tasks(), nil)
+		check()
+		if float64(ny)*float64(kh)*float64(kw) <= 1<<22 {
+			miscCompare(t, y.F32, poolPlain(k, x.F32), 1e-6, 1e-6)
+		}
+	})
+}
+
+func BenchmarkPool2D(b *testing.B) {
+	cases := []struct {
+		name string
+		k    Pool2D
+	}{
+		{"max64x112x112k3s2", Pool2D{N: 1, C: 64, H: 112, W: 112, OH: 56, OW: 56, KH: 3, KW: 3, SH: 2, SW: 2, DH: 1, DW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Max: true}},
+		{"max64x112x112k2s2", Pool2D{N: 1, C: 64, H: 112, W: 112, OH: 56, OW: 56, KH: 2, KW: 2, SH: 2, SW: 2, DH: 1, DW: 1, Max: true}},
+		{"avg64x112x112k3s2", Pool2D{N: 1, C: 64, H: 112, W: 112, OH: 56, OW: 56, KH: 3, KW: 3, SH: 2, SW: 2, DH: 1, DW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(1, 1))
+			k := c.k
+			x := miscRandom(rng, k.N, k.C, k.H, k.W)
+			y := miscRandom(rng, k.N, k.C, k.OH, k.OW)
+			tk, err := k.Bind([]*ir.Tensor{x}, []*ir.Tensor{y})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(4 * len(x.F32)))
+			for b.Loop() {
+				for i := range tk.Tasks() {
+					tk.Run(i, nil)
+				}
+			}
+		})
+	}
+}

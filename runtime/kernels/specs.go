@@ -1,0 +1,182 @@
+package kernels
+
+import "github.com/cnnc/cnnc/ir"
+
+// The kernels a plan is made of. Each struct lists its operands (In, Out)
+// in its doc comment; all tensors are float32 and row-major. Sizes are
+// element counts, never bytes.
+
+// Conv2D is a two-dimensional convolution over N×C×H×W input with a fused
+// epilogue:
+//
+//	Y[n, m, oh, ow] = Act(B[m] + Z[n, m, oh, ow] + sum over c < C/Group, kh, kw of
+//	    X[n, g*C/Group + c, oh*SH - PadT + kh*DH, ow*SW - PadL + kw*DW] * W[m, c, kh, kw])
+//
+// where g = m / (M/Group) and positions outside X read 0. Operands: In X
+// [N, C, H, W], the packed weights (PackConvWeights of W [M, C/Group, KH,
+// KW]), the optional bias B [M] and the optional residual Z [N, M, OH, OW];
+// Out Y [N, M, OH, OW]. Algo is one of AlgoDirect, AlgoGEMM1x1 (needs a 1×1
+// kernel, unit strides and no padding), AlgoIm2col and AlgoDepthwise (needs
+// Group == C == M); the packed weight layout depends on it.
+type Conv2D struct {
+	N, C, H, W             int
+	M, OH, OW              int
+	KH, KW, SH, SW, DH, DW int
+	PadT, PadL             int
+	Group                  int
+	Algo                   ir.ConvAlgo
+	Act                    ir.Activation
+}
+
+// Gemm is the fully connected layer Y = Act(X·B + Bias), with B stored
+// packed. Operands: In X [M, K], the packed B (PackGemmB of B [K, N]) and
+// the optional Bias [N]; Out Y [M, N]. (The code generator folds Gemm's
+// alpha, beta and transpositions into the packed B and the bias.)
+type Gemm struct {
+	M, N, K int
+	Act     ir.Activation
+}
+
+// Pool2D is max or average pooling over N×C×H×W input:
+//
+//	Y[n, c, oh, ow] = max or mean of X[n, c, oh*SH - PadT + kh*DH, ow*SW - PadL + kw*DW]
+//
+// over kh < KH, kw < KW. Max ignores positions outside X (a window wholly
+// outside gives -Inf). Average divides by the number of positions inside X,
+// or with CountIncludePad by those inside the padded input (H+PadT+PadB by
+// W+PadL+PadR), and gives 0 for an empty count; DH and DW are 1 for it.
+// Operands: In X [N, C, H, W]; Out Y [N, C, OH, OW].
+type Pool2D struct {
+	N, C, H, W             int
+	OH, OW                 int
+	KH, KW, SH, SW, DH, DW int
+	PadT, PadL, PadB, PadR int
+	Max, CountIncludePad   bool
+}
+
+// GlobalPool is Y[i] = the max (Max) or mean of X[i*Size : (i+1)*Size],
+// global pooling with Rows = N*C and Size the spatial size. Operands: In X
+// [N, C, ...]; Out Y [N, C, 1, ...].
+type GlobalPool struct {
+	Rows, Size int
+	Max        bool
+}
+
+// Affine is Y[n, c, i] = Act(X[n, c, i]*Scale[c] + Shift[c]) for i < Inner:
+// inference batch normalization. Operands: In X [N, C, ...], Scale [C],
+// Shift [C]; Out Y of X's shape, which may be X itself (in place).
+type Affine struct {
+	N, C, Inner int
+	Act         ir.Activation
+}
+
+// BinaryOp is the operation of a Binary kernel.
+type BinaryOp uint8
+
+// The Binary operations.
+const (
+	BinAdd BinaryOp = iota
+	BinSub
+	BinMul
+	BinDiv
+	BinMax
+	BinMin
+)
+
+// Binary is Y[i] = Act(A[i] op B[i]) over Len elements of two tensors of
+// the same shape. Operands: In A, B; Out Y, which may be A or B (in
+// place).
+type Binary struct {
+	Op  BinaryOp
+	Len int
+	Act ir.Activation
+}
+
+// UnaryOp is the function of a Unary kernel.
+type UnaryOp uint8
+
+// The Unary functions.
+const (
+	UnRelu      UnaryOp = iota // max(x, 0)
+	UnClip                     // min(max(x, Min), Max)
+	UnLeakyRelu                // x >= 0 ? x : Alpha*x
+	UnSigmoid                  // 1/(1+exp(-x))
+	UnTanh                     // tanh(x)
+	UnExp                      // exp(x)
+	UnSqrt                     // sqrt(x)
+)
+
+// Unary is Y[i] = f(X[i]) over Len elements. Operands: In X; Out Y, which
+// may be X (in place).
+type Unary struct {
+	Op       UnaryOp
+	Len      int
+	Alpha    float32
+	Min, Max float32
+}
+
+// Concat joins its inputs along one axis: viewing input j as [Outer,
+// Inner[j]] and Y as [Outer, sum of Inner], row o of Y is the rows o of the
+// inputs one after another. Operands: In one tensor per entry of Inner; Out
+// Y.
+type Concat struct {
+	Outer int
+	Inner []int
+}
+
+// Softmax is, for each of Outer rows of N contiguous elements, Y = exp(X -
+// max) / sum(exp(X - max)), or with Log its logarithm, X - max - log(sum).
+// Operands: In X; Out Y.
+type Softmax struct {
+	Outer, N int
+	Log      bool
+}
+
+// LRN is local response normalization across channels, as ir.LRN:
+// Y[n, c, i] = X[n, c, i] / (Bias + Alpha/Size * sum of X[n, c', i]^2)^Beta
+// over c' in [c - (Size-1)/2, c + ceil((Size-1)/2)] ∩ [0, C). Operands: In
+// X [N, C, ...] with Inner elements per channel; Out Y.
+type LRN struct {
+	N, C, Inner       int
+	Size              int
+	Alpha, Beta, Bias float32
+}
+
+// Copy is Y = X over Len float32 elements. Operands: In X; Out Y.
+type Copy struct {
+	Len int
+}
+
+// Reference runs the reference interpreter's kernel for Op: the fallback
+// for ops the runtime has no fast kernel for. Operands: the op's inputs and
+// outputs, any dtype. Unlike the other kernels it may allocate while
+// running.
+type Reference struct {
+	Op ir.Op
+}
+
+// Name implements Kernel.
+func (*Conv2D) Name() string     { return "conv2d" }
+func (*Gemm) Name() string       { return "gemm" }
+func (*Pool2D) Name() string     { return "pool2d" }
+func (*GlobalPool) Name() string { return "globalpool" }
+func (*Affine) Name() string     { return "affine" }
+func (*Binary) Name() string     { return "binary" }
+func (*Unary) Name() string      { return "unary" }
+func (*Concat) Name() string     { return "concat" }
+func (*Softmax) Name() string    { return "softmax" }
+func (*LRN) Name() string        { return "lrn" }
+func (*Copy) Name() string       { return "copy" }
+func (*Reference) Name() string  { return "reference" }
+
+// PackConvWeights returns W [M, C/Group, KH, KW] (row-major, float32) in
+// the layout k's Algo reads, to be stored in the plan. It fails when w's
+// length disagrees with k.
+//
+// PackedConvLen returns the length of that packed form.
+//
+// PackGemmB returns B [K, N] (row-major) in the layout Gemm reads.
+//
+// PackedGemmLen returns the length of that packed form.
+//
+// (These four are implemented in conv.go and gemm.go.)
