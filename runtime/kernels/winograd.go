@@ -305,7 +305,12 @@ type wgTask struct {
 func (t *wgTask) Tasks() int { return t.blocks * t.splits }
 
 // Scratch implements Task.
-func (t *wgTask) Scratch() int { return t.vLen + t.oLen + t.gLen }
+func (t *wgTask) Scratch() int { return t.vLen + t.oLen + t.gLen + wgTileScratch }
+
+// wgTileScratch is the scratch the input transforms keep one zero-padded
+// border tile in (a local array would escape to the heap through the row
+// pointers into it, allocating on every piece).
+const wgTileScratch = 36
 
 // Run implements Task.
 func (t *wgTask) Run(piece int, scratch []float32) {
@@ -317,10 +322,11 @@ func (t *wgTask) Run(piece int, scratch []float32) {
 	v := scratch[:C*ld]
 	o := scratch[t.vLen : t.vLen+min(t.rows, M)*ld]
 	gs := scratch[t.vLen+t.oLen : t.vLen+t.oLen+t.gLen]
+	d := (*[wgTileScratch]float32)(scratch[t.vLen+t.oLen+t.gLen:])
 	if t.m == 2 {
-		t.input2(v, t0, nt)
+		t.input2(v, d, t0, nt)
 	} else {
-		t.input4(v, t0, nt)
+		t.input4(v, d, t0, nt)
 	}
 	s1 := min(t.subs, (sp+1)*t.perTask)
 	for s := sp * t.perTask; s < s1; s++ {
@@ -413,17 +419,16 @@ func wgFill(d []float32, alpha int, plane []float32, H, W, ih, iw int) {
 //	      0  1  1  0
 //	      0 -1  1  0
 //	      0  1  0 -1]
-func (t *wgTask) input2(v []float32, t0, nt int) {
+func (t *wgTask) input2(v []float32, d *[36]float32, t0, nt int) {
 	k := &t.k
 	ld := 16 * nt
 	hw := k.H * k.W
-	var d [16]float32
 	var rows [4]*[4]float32
 	for c := 0; c < k.C; c++ {
 		n, th, tw := t.tileAt(t0)
 		for i := 0; i < nt; i++ {
 			plane := t.x[(n*k.C+c)*hw:][:hw]
-			wgTile4(&rows, &d, plane, k.H, k.W, th*2-k.PadT, tw*2-k.PadL)
+			wgTile4(&rows, (*[16]float32)(d[:16]), plane, k.H, k.W, th*2-k.PadT, tw*2-k.PadL)
 			var s [16]float32
 			for j := 0; j < 4; j++ {
 				s[j], s[4+j], s[8+j], s[12+j] = wgBT2(rows[0][j], rows[1][j], rows[2][j], rows[3][j])
@@ -453,17 +458,16 @@ func wgBT2(d0, d1, d2, d3 float32) (t0, t1, t2, t3 float32) {
 //	      0   -2   -1    2   1 0
 //	      0  1/2   -1 -1/2   1 0
 //	      0    1 -3/2   -2 3/2 1]
-func (t *wgTask) input4(v []float32, t0, nt int) {
+func (t *wgTask) input4(v []float32, d *[36]float32, t0, nt int) {
 	k := &t.k
 	ld := 36 * nt
 	hw := k.H * k.W
-	var d [36]float32
 	var rows [6]*[6]float32
 	for c := 0; c < k.C; c++ {
 		n, th, tw := t.tileAt(t0)
 		for i := 0; i < nt; i++ {
 			plane := t.x[(n*k.C+c)*hw:][:hw]
-			wgTile6(&rows, &d, plane, k.H, k.W, th*4-k.PadT, tw*4-k.PadL)
+			wgTile6(&rows, d, plane, k.H, k.W, th*4-k.PadT, tw*4-k.PadL)
 			var s [36]float32
 			for j := 0; j < 6; j++ {
 				s[j], s[6+j], s[12+j], s[18+j], s[24+j], s[30+j] = wgBT4(rows[0][j], rows[1][j], rows[2][j], rows[3][j], rows[4][j], rows[5][j])
