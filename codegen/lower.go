@@ -280,6 +280,25 @@ func (l *lowering) result(v *ir.Value, shape ir.Shape) (operandRef, error) {
 	return operandRef{l.arenaOperand(v, shape), id}, nil
 }
 
+// emitOneToOne emits k, a kernel of one input x and one output, n's
+// first; with inPlace the output may take x's buffer (see memplan).
+func (l *lowering) emitOneToOne(n *ir.Node, x *ir.Value, k Kernel, inPlace bool) error {
+	xo, err := l.operand(x, nil)
+	if err != nil {
+		return err
+	}
+	yo, err := l.result(n.Outputs[0], nil)
+	if err != nil {
+		return err
+	}
+	if inPlace {
+		l.emit(n, k, []operandRef{xo}, []operandRef{yo}, 0)
+	} else {
+		l.emit(n, k, []operandRef{xo}, []operandRef{yo})
+	}
+	return nil
+}
+
 // emit appends a step. inPlace lists the inputs whose memory the single
 // output may take over.
 func (l *lowering) emit(n *ir.Node, k Kernel, in, out []operandRef, inPlace ...int) {

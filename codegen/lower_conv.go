@@ -302,15 +302,6 @@ func (l *lowering) globalPool(n *ir.Node, isMax bool) error {
 	if len(xs) < 3 {
 		return l.reference(n)
 	}
-	xo, err := l.operand(x, nil)
-	if err != nil {
-		return err
-	}
-	yo, err := l.result(n.Outputs[0], nil)
-	if err != nil {
-		return err
-	}
 	k := &kernels.GlobalPool{Rows: xs[0] * xs[1], Size: numElements(xs[2:]), Max: isMax}
-	l.emit(n, k, []operandRef{xo}, []operandRef{yo})
-	return nil
+	return l.emitOneToOne(n, x, k, false)
 }

@@ -131,17 +131,8 @@ func (l *lowering) unary(n *ir.Node, k *kernels.Unary) error {
 	if x == nil || len(n.Outputs) != 1 || x.Type.DType != ir.Float32 {
 		return l.reference(n)
 	}
-	xo, err := l.operand(x, nil)
-	if err != nil {
-		return err
-	}
-	yo, err := l.result(n.Outputs[0], nil)
-	if err != nil {
-		return err
-	}
 	k.Len = x.Type.Shape.NumElements()
-	l.emit(n, k, []operandRef{xo}, []operandRef{yo}, 0)
-	return nil
+	return l.emitOneToOne(n, x, k, true)
 }
 
 // clip lowers a Clip whose bounds are attributes or constants to
@@ -160,21 +151,7 @@ func (l *lowering) clip(n *ir.Node, c *ir.Clip) error {
 		bounds[i] = t.F32[0]
 	}
 	// Only X is an operand: the bounds are parameters.
-	x := input(n, 0)
-	if x == nil || len(n.Outputs) != 1 || x.Type.DType != ir.Float32 {
-		return l.reference(n)
-	}
-	xo, err := l.operand(x, nil)
-	if err != nil {
-		return err
-	}
-	yo, err := l.result(n.Outputs[0], nil)
-	if err != nil {
-		return err
-	}
-	k := &kernels.Unary{Op: kernels.UnClip, Len: x.Type.Shape.NumElements(), Min: bounds[0], Max: bounds[1]}
-	l.emit(n, k, []operandRef{xo}, []operandRef{yo}, 0)
-	return nil
+	return l.unary(n, &kernels.Unary{Op: kernels.UnClip, Min: bounds[0], Max: bounds[1]})
 }
 
 // concat lowers a float32 Concat to kernels.Concat: viewing input j as
@@ -243,16 +220,7 @@ func (l *lowering) softmax(n *ir.Node, axis int, coerce2D, log bool) error {
 	default:
 		return l.reference(n)
 	}
-	xo, err := l.operand(x, nil)
-	if err != nil {
-		return err
-	}
-	yo, err := l.result(n.Outputs[0], nil)
-	if err != nil {
-		return err
-	}
-	l.emit(n, k, []operandRef{xo}, []operandRef{yo})
-	return nil
+	return l.emitOneToOne(n, x, k, false)
 }
 
 // lrn lowers LRN to kernels.LRN.
@@ -268,15 +236,6 @@ func (l *lowering) lrn(n *ir.Node, op *ir.LRN) error {
 	if len(xs) < 2 {
 		return l.reference(n)
 	}
-	xo, err := l.operand(x, nil)
-	if err != nil {
-		return err
-	}
-	yo, err := l.result(n.Outputs[0], nil)
-	if err != nil {
-		return err
-	}
 	k := &kernels.LRN{N: xs[0], C: xs[1], Inner: numElements(xs[2:]), Size: op.Size, Alpha: op.Alpha, Beta: op.Beta, Bias: op.Bias}
-	l.emit(n, k, []operandRef{xo}, []operandRef{yo})
-	return nil
+	return l.emitOneToOne(n, x, k, false)
 }
