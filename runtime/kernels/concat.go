@@ -50,7 +50,7 @@ func (k *Concat) Bind(in, out []*ir.Tensor) (Task, error) {
 		}
 		xs[j] = x
 	}
-	return &concatTask{xs: xs, y: y, inner: k.Inner, off: off, row: row, grid: newMiscGrid(1, total, copyChunk)}, nil
+	return &concatTask{xs: xs, y: y, inner: k.Inner, off: off, row: row, miscGrid: newMiscGrid(1, total, copyChunk)}, nil
 }
 
 // concatTask is a bound Concat: task t fills one chunk of Y, in order.
@@ -60,17 +60,14 @@ type concatTask struct {
 	inner []int
 	off   []int // off[j] is where input j's part of a row of Y starts
 	row   int   // the length of a row of Y
-	grid  miscGrid
+	miscGrid
 }
 
-func (t *concatTask) Tasks() int   { return t.grid.tasks }
-func (t *concatTask) Scratch() int { return 0 }
-
 func (t *concatTask) Run(i int, _ []float32) {
-	if i < 0 || i >= t.grid.tasks {
+	if i < 0 || i >= t.miscGrid.tasks {
 		return
 	}
-	_, _, pos, end := t.grid.span(i)
+	_, _, pos, end := t.miscGrid.span(i)
 	if pos >= end {
 		return
 	}
@@ -115,22 +112,19 @@ func (k *Copy) Bind(in, out []*ir.Tensor) (Task, error) {
 	if err := miscInPlace(k, "X", x, y); err != nil {
 		return nil, err
 	}
-	return &copyTask{x: x, y: y, grid: newMiscGrid(1, k.Len, copyChunk)}, nil
+	return &copyTask{x: x, y: y, miscGrid: newMiscGrid(1, k.Len, copyChunk)}, nil
 }
 
 // copyTask is a bound Copy: task t copies one chunk.
 type copyTask struct {
 	x, y []float32
-	grid miscGrid
+	miscGrid
 }
 
-func (t *copyTask) Tasks() int   { return t.grid.tasks }
-func (t *copyTask) Scratch() int { return 0 }
-
 func (t *copyTask) Run(i int, _ []float32) {
-	if i < 0 || i >= t.grid.tasks {
+	if i < 0 || i >= t.miscGrid.tasks {
 		return
 	}
-	_, _, lo, hi := t.grid.span(i)
+	_, _, lo, hi := t.miscGrid.span(i)
 	copy(t.y[lo:hi], t.x[lo:hi])
 }

@@ -56,7 +56,7 @@ func (k *Affine) Bind(in, out []*ir.Tensor) (Task, error) {
 	return &affineTask{
 		x: x, y: y, scale: scale, shift: shift,
 		c: k.C, inner: k.Inner, act: k.Act,
-		grid: newMiscGrid(k.N*k.C, k.Inner, miscChunk),
+		miscGrid: newMiscGrid(k.N*k.C, k.Inner, miscChunk),
 	}, nil
 }
 
@@ -66,17 +66,14 @@ type affineTask struct {
 	x, y, scale, shift []float32
 	c, inner           int
 	act                ir.Activation
-	grid               miscGrid
+	miscGrid
 }
 
-func (t *affineTask) Tasks() int   { return t.grid.tasks }
-func (t *affineTask) Scratch() int { return 0 }
-
 func (t *affineTask) Run(i int, _ []float32) {
-	if i < 0 || i >= t.grid.tasks {
+	if i < 0 || i >= t.miscGrid.tasks {
 		return
 	}
-	r0, r1, c0, c1 := t.grid.span(i)
+	r0, r1, c0, c1 := t.miscGrid.span(i)
 	for r := r0; r < r1; r++ {
 		ch := r % t.c
 		s, b := t.scale[ch], t.shift[ch]
@@ -135,7 +132,7 @@ func (k *Binary) Bind(in, out []*ir.Tensor) (Task, error) {
 	if err := miscInPlace(k, "B", b, y); err != nil {
 		return nil, err
 	}
-	return &binaryTask{a: a, b: b, y: y, op: k.Op, act: k.Act, grid: newMiscGrid(1, k.Len, miscChunk)}, nil
+	return &binaryTask{a: a, b: b, y: y, op: k.Op, act: k.Act, miscGrid: newMiscGrid(1, k.Len, miscChunk)}, nil
 }
 
 // binaryTask is a bound Binary: task t covers one chunk of the elements.
@@ -143,17 +140,14 @@ type binaryTask struct {
 	a, b, y []float32
 	op      BinaryOp
 	act     ir.Activation
-	grid    miscGrid
+	miscGrid
 }
 
-func (t *binaryTask) Tasks() int   { return t.grid.tasks }
-func (t *binaryTask) Scratch() int { return 0 }
-
 func (t *binaryTask) Run(i int, _ []float32) {
-	if i < 0 || i >= t.grid.tasks {
+	if i < 0 || i >= t.miscGrid.tasks {
 		return
 	}
-	_, _, lo, hi := t.grid.span(i)
+	_, _, lo, hi := t.miscGrid.span(i)
 	a, b, y := t.a[lo:hi], t.b[lo:hi], t.y[lo:hi]
 	b, y = b[:len(a)], y[:len(a)]
 	switch t.op {
@@ -244,24 +238,21 @@ func (k *Unary) Bind(in, out []*ir.Tensor) (Task, error) {
 	if err := miscInPlace(k, "X", x, y); err != nil {
 		return nil, err
 	}
-	return &unaryTask{x: x, y: y, k: *k, grid: newMiscGrid(1, k.Len, miscChunk)}, nil
+	return &unaryTask{x: x, y: y, k: *k, miscGrid: newMiscGrid(1, k.Len, miscChunk)}, nil
 }
 
 // unaryTask is a bound Unary: task t covers one chunk of the elements.
 type unaryTask struct {
 	x, y []float32
 	k    Unary
-	grid miscGrid
+	miscGrid
 }
 
-func (t *unaryTask) Tasks() int   { return t.grid.tasks }
-func (t *unaryTask) Scratch() int { return 0 }
-
 func (t *unaryTask) Run(i int, _ []float32) {
-	if i < 0 || i >= t.grid.tasks {
+	if i < 0 || i >= t.miscGrid.tasks {
 		return
 	}
-	_, _, lo, hi := t.grid.span(i)
+	_, _, lo, hi := t.miscGrid.span(i)
 	x, y := t.x[lo:hi], t.y[lo:hi]
 	y = y[:len(x)]
 	switch t.k.Op {
@@ -503,6 +494,14 @@ func miscDisjoint(k Kernel, what string, x, y []float32) error {
 type miscGrid struct {
 	rows, cols, rowsPer, colPieces, tasks int
 }
+
+// Tasks returns the number of tasks; a task type embedding miscGrid
+// implements Task.Tasks with it.
+func (g miscGrid) Tasks() int { return g.tasks }
+
+// Scratch returns 0: the kernels that split work with a miscGrid need no
+// scratch space.
+func (g miscGrid) Scratch() int { return 0 }
 
 // newMiscGrid returns the split of rows×cols (each at most MaxElements).
 func newMiscGrid(rows, cols, target int) miscGrid {

@@ -88,7 +88,7 @@ func (k *Pool2D) Bind(in, out []*ir.Tensor) (Task, error) {
 	if rowCost > 1 {
 		rows = int(max(1, poolWork/rowCost))
 	}
-	t.grid = newMiscGrid(k.N*k.C, k.OH, rows)
+	t.miscGrid = newMiscGrid(k.N*k.C, k.OH, rows)
 	return t, nil
 }
 
@@ -131,22 +131,19 @@ func poolRange(start, n, d, k int) (lo, hi int) {
 type pool2DTask struct {
 	k        Pool2D
 	x, y     []float32
-	grid     miscGrid // planes × output rows
-	ohA, ohB int      // output rows whose windows lie inside X vertically
-	owA, owB int      // output columns likewise horizontally
-	fast     int      // the loop of interior rows' interior columns
-	inv      float32  // 1/(KH*KW), the average of an interior window
+	miscGrid         // planes × output rows
+	ohA, ohB int     // output rows whose windows lie inside X vertically
+	owA, owB int     // output columns likewise horizontally
+	fast     int     // the loop of interior rows' interior columns
+	inv      float32 // 1/(KH*KW), the average of an interior window
 }
 
-func (t *pool2DTask) Tasks() int   { return t.grid.tasks }
-func (t *pool2DTask) Scratch() int { return 0 }
-
 func (t *pool2DTask) Run(i int, _ []float32) {
-	if i < 0 || i >= t.grid.tasks {
+	if i < 0 || i >= t.miscGrid.tasks {
 		return
 	}
 	k := &t.k
-	p0, p1, oh0, oh1 := t.grid.span(i)
+	p0, p1, oh0, oh1 := t.miscGrid.span(i)
 	inPlane, outPlane := k.H*k.W, k.OH*k.OW
 	for p := p0; p < p1; p++ {
 		xp := t.x[p*inPlane : (p+1)*inPlane]
@@ -370,7 +367,7 @@ func (k *GlobalPool) Bind(in, out []*ir.Tensor) (Task, error) {
 		return nil, err
 	}
 	g := newMiscRowGrid(k.Rows, k.Size, miscChunk)
-	return &globalPoolTask{x: x, y: y, size: k.Size, max: k.Max, grid: g}, nil
+	return &globalPoolTask{x: x, y: y, size: k.Size, max: k.Max, miscGrid: g}, nil
 }
 
 // globalPoolTask is a bound GlobalPool: task t covers a block of rows.
@@ -378,17 +375,14 @@ type globalPoolTask struct {
 	x, y []float32
 	size int
 	max  bool
-	grid miscGrid
+	miscGrid
 }
 
-func (t *globalPoolTask) Tasks() int   { return t.grid.tasks }
-func (t *globalPoolTask) Scratch() int { return 0 }
-
 func (t *globalPoolTask) Run(i int, _ []float32) {
-	if i < 0 || i >= t.grid.tasks {
+	if i < 0 || i >= t.miscGrid.tasks {
 		return
 	}
-	r0, r1, _, _ := t.grid.span(i)
+	r0, r1, _, _ := t.miscGrid.span(i)
 	for r := r0; r < r1; r++ {
 		row := t.x[r*t.size : (r+1)*t.size]
 		if t.max {

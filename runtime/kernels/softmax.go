@@ -30,7 +30,7 @@ func (k *Softmax) Bind(in, out []*ir.Tensor) (Task, error) {
 	if err := miscInPlace(k, "X", x, y); err != nil {
 		return nil, err
 	}
-	return &softmaxTask{x: x, y: y, n: k.N, log: k.Log, grid: newMiscRowGrid(k.Outer, k.N, miscChunk)}, nil
+	return &softmaxTask{x: x, y: y, n: k.N, log: k.Log, miscGrid: newMiscRowGrid(k.Outer, k.N, miscChunk)}, nil
 }
 
 // softmaxTask is a bound Softmax: task t covers a block of whole rows.
@@ -38,17 +38,14 @@ type softmaxTask struct {
 	x, y []float32
 	n    int
 	log  bool
-	grid miscGrid
+	miscGrid
 }
 
-func (t *softmaxTask) Tasks() int   { return t.grid.tasks }
-func (t *softmaxTask) Scratch() int { return 0 }
-
 func (t *softmaxTask) Run(i int, _ []float32) {
-	if i < 0 || i >= t.grid.tasks {
+	if i < 0 || i >= t.miscGrid.tasks {
 		return
 	}
-	r0, r1, _, _ := t.grid.span(i)
+	r0, r1, _, _ := t.miscGrid.span(i)
 	for r := r0; r < r1; r++ {
 		x, y := t.x[r*t.n:(r+1)*t.n], t.y[r*t.n:(r+1)*t.n]
 		if len(x) == 0 {
@@ -127,7 +124,7 @@ func (k *LRN) Bind(in, out []*ir.Tensor) (Task, error) {
 		x: x, y: y, c: k.C, inner: k.Inner,
 		before: before, after: k.Size - 1 - before,
 		alpha: float64(k.Alpha) / float64(k.Size), beta: float64(k.Beta), bias: float64(k.Bias),
-		grid: newMiscGrid(k.N, k.Inner, max(1, miscChunk/max(k.C, 1))),
+		miscGrid: newMiscGrid(k.N, k.Inner, max(1, miscChunk/max(k.C, 1))),
 	}, nil
 }
 
@@ -138,11 +135,8 @@ type lrnTask struct {
 	c, inner          int
 	before, after     int // the window of channel c is [c-before, c+after]
 	alpha, beta, bias float64
-	grid              miscGrid // images × positions
+	miscGrid          // images × positions
 }
-
-func (t *lrnTask) Tasks() int   { return t.grid.tasks }
-func (t *lrnTask) Scratch() int { return 0 }
 
 // Run slides each position's sum of squares down the channels: channel
 // c+1's window adds channel c+after+1 and drops channel c-before. The sums
@@ -153,10 +147,10 @@ func (t *lrnTask) Scratch() int { return 0 }
 // is recomputed from its window. Each slide since then has added an error
 // of at most 2^-53 of the peak, so at most 2^-37 of the sum.
 func (t *lrnTask) Run(i int, _ []float32) {
-	if i < 0 || i >= t.grid.tasks {
+	if i < 0 || i >= t.miscGrid.tasks {
 		return
 	}
-	n0, n1, p0, p1 := t.grid.span(i)
+	n0, n1, p0, p1 := t.miscGrid.span(i)
 	var acc, peak [lrnBlock]float64
 	for n := n0; n < n1; n++ {
 		base := n * t.c * t.inner
