@@ -63,6 +63,7 @@ type concatTask struct {
 	miscGrid
 }
 
+// Run implements Task.
 func (t *concatTask) Run(i int, _ []float32) {
 	if i < 0 || i >= t.miscGrid.tasks {
 		return
@@ -121,6 +122,7 @@ type copyTask struct {
 	miscGrid
 }
 
+// Run implements Task.
 func (t *copyTask) Run(i int, _ []float32) {
 	if i < 0 || i >= t.miscGrid.tasks {
 		return

@@ -69,6 +69,7 @@ type affineTask struct {
 	miscGrid
 }
 
+// Run implements Task.
 func (t *affineTask) Run(i int, _ []float32) {
 	if i < 0 || i >= t.miscGrid.tasks {
 		return
@@ -143,6 +144,7 @@ type binaryTask struct {
 	miscGrid
 }
 
+// Run implements Task.
 func (t *binaryTask) Run(i int, _ []float32) {
 	if i < 0 || i >= t.miscGrid.tasks {
 		return
@@ -248,6 +250,7 @@ type unaryTask struct {
 	miscGrid
 }
 
+// Run implements Task.
 func (t *unaryTask) Run(i int, _ []float32) {
 	if i < 0 || i >= t.miscGrid.tasks {
 		return

@@ -138,6 +138,7 @@ type pool2DTask struct {
 	inv      float32 // 1/(KH*KW), the average of an interior window
 }
 
+// Run implements Task.
 func (t *pool2DTask) Run(i int, _ []float32) {
 	if i < 0 || i >= t.miscGrid.tasks {
 		return
@@ -378,6 +379,7 @@ type globalPoolTask struct {
 	miscGrid
 }
 
+// Run implements Task.
 func (t *globalPoolTask) Run(i int, _ []float32) {
 	if i < 0 || i >= t.miscGrid.tasks {
 		return

@@ -102,12 +102,15 @@ type referenceTask struct {
 	err     error
 }
 
+// Tasks implements Task.
 func (t *referenceTask) Tasks() int   { return 1 }
+// Scratch implements Task.
 func (t *referenceTask) Scratch() int { return 0 }
 
 // Err returns the error of the last Run, or nil.
 func (t *referenceTask) Err() error { return t.err }
 
+// Run implements Task.
 func (t *referenceTask) Run(i int, _ []float32) {
 	if i != 0 {
 		return

@@ -41,6 +41,7 @@ type softmaxTask struct {
 	miscGrid
 }
 
+// Run implements Task.
 func (t *softmaxTask) Run(i int, _ []float32) {
 	if i < 0 || i >= t.miscGrid.tasks {
 		return
