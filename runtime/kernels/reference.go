@@ -103,7 +103,8 @@ type referenceTask struct {
 }
 
 // Tasks implements Task.
-func (t *referenceTask) Tasks() int   { return 1 }
+func (t *referenceTask) Tasks() int { return 1 }
+
 // Scratch implements Task.
 func (t *referenceTask) Scratch() int { return 0 }
 
