@@ -151,38 +151,14 @@ func (l *lowering) gemm(n *ir.Node, gm *ir.Gemm, act ir.Activation) error {
 	if len(bt.F32) != kk*nn {
 		return ir.Invalidf("B %q has %d elements, want K*N = %d*%d", b.Name, len(bt.F32), kk, nn)
 	}
-	bkn := bt.F32
-	if gm.TransB {
-		bkn = transpose(bt.F32, nn, kk)
-	}
+	bkn := bt.F32 // [K, N], or [N, K] with TransB
 	if gm.Alpha != 1 {
-		if !gm.TransB {
-			bkn = slices.Clone(bkn)
-		}
+		bkn = slices.Clone(bkn)
 		for i, v := range bkn {
 			bkn[i] = float32(float64(gm.Alpha) * float64(v))
 		}
 	}
-	return l.emitGemm(n, a, b.Name, bkn, biasName, bias, &kernels.Gemm{M: m, N: nn, K: kk, Act: act})
-}
-
-// transpose returns the transpose of the rows×cols matrix a, copied tile
-// by tile to stay in cache.
-func transpose(a []float32, rows, cols int) []float32 {
-	const tile = 32
-	t := make([]float32, len(a))
-	for i0 := 0; i0 < rows; i0 += tile {
-		i1 := min(i0+tile, rows)
-		for j0 := 0; j0 < cols; j0 += tile {
-			j1 := min(j0+tile, cols)
-			for i := i0; i < i1; i++ {
-				for j, v := range a[i*cols+j0 : i*cols+j1] {
-					t[(j0+j)*rows+i] = v
-				}
-			}
-		}
-	}
-	return t
+	return l.emitGemm(n, a, b.Name, bkn, gm.TransB, biasName, bias, &kernels.Gemm{M: m, N: nn, K: kk, Act: act})
 }
 
 // matmul lowers a MatMul of a 2-D A by a constant 2-D B to kernels.Gemm,
@@ -201,13 +177,17 @@ func (l *lowering) matmul(n *ir.Node) error {
 	if bt.Shape[0] != kk || len(bt.F32) != kk*nn {
 		return ir.Invalidf("B %q has shape %v, want [%d, N]", b.Name, bt.Shape, kk)
 	}
-	return l.emitGemm(n, a, b.Name, bt.F32, "", nil, &kernels.Gemm{M: m, N: nn, K: kk})
+	return l.emitGemm(n, a, b.Name, bt.F32, false, "", nil, &kernels.Gemm{M: m, N: nn, K: kk})
 }
 
-// emitGemm packs B [K, N] for k and emits the Gemm step reading a, with
-// the optional bias.
-func (l *lowering) emitGemm(n *ir.Node, a *ir.Value, bName string, bkn []float32, biasName string, bias []float32, k *kernels.Gemm) error {
-	pb, err := kernels.PackGemmB(k, bkn)
+// emitGemm packs B [K, N] (or, with transB, B given transposed as [N, K])
+// for k and emits the Gemm step reading a, with the optional bias.
+func (l *lowering) emitGemm(n *ir.Node, a *ir.Value, bName string, b []float32, transB bool, biasName string, bias []float32, k *kernels.Gemm) error {
+	pack := kernels.PackGemmB
+	if transB {
+		pack = kernels.PackGemmBT
+	}
+	pb, err := pack(k, b)
 	if err != nil {
 		return ir.Prefix(err, "packing B %q", bName)
 	}

@@ -56,6 +56,33 @@ func PackGemmB(k *Gemm, b []float32) ([]float32, error) {
 	return out, nil
 }
 
+// PackGemmBT is PackGemmB for B given transposed, as bt [N, K] row-major
+// (the layout of a fully connected layer's weight, torch's Linear and
+// Gemm with transB): it packs without making the transposed copy, reading
+// each of a panel's columns as one contiguous row of bt.
+func PackGemmBT(k *Gemm, bt []float32) ([]float32, error) {
+	if err := gemmCheck(k); err != nil {
+		return nil, err
+	}
+	if len(bt) != k.K*k.N {
+		return nil, ir.Invalidf("gemm: B has %d elements, want %d (%d×%d)", len(bt), k.K*k.N, k.N, k.K)
+	}
+	np := gemmRoundUp(k.N, gemmNR)
+	out := make([]float32, np*k.K)
+	for p0 := 0; p0 < k.K; p0 += gemmKC {
+		kc := min(gemmKC, k.K-p0)
+		dst := out[p0*np : (p0+kc)*np]
+		for j := 0; j < k.N; j++ {
+			panel := dst[j/gemmNR*gemmNR*kc:]
+			jj := j % gemmNR
+			for p, v := range bt[j*k.K+p0 : j*k.K+p0+kc] {
+				panel[p*gemmNR+jj] = v
+			}
+		}
+	}
+	return out, nil
+}
+
 // Bind implements Kernel. in is X, the packed B and the optional Bias;
 // out is Y.
 func (k *Gemm) Bind(in, out []*ir.Tensor) (Task, error) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"slices"
 	"strings"
 	"testing"
 
@@ -130,5 +131,34 @@ func TestGemmBindErrors(t *testing.T) {
 	}
 	if PackedGemmLen(&Gemm{}) != 0 {
 		t.Error("PackedGemmLen of an invalid kernel is not 0")
+	}
+}
+
+func TestPackGemmBTMatchesPackGemmB(t *testing.T) {
+	for _, kn := range [][2]int{{1, 1}, {5, 7}, {17, 3}, {300, 4}, {2 * gemmKC, 10}, {gemmKC + 1, 11}} {
+		K, N := kn[0], kn[1]
+		k := &Gemm{M: 1, N: N, K: K}
+		bt := make([]float32, N*K) // [N, K]
+		b := make([]float32, K*N)  // its transpose [K, N]
+		for j := 0; j < N; j++ {
+			for p := 0; p < K; p++ {
+				v := float32(j*1000 + p)
+				bt[j*K+p], b[p*N+j] = v, v
+			}
+		}
+		want, err := PackGemmB(k, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := PackGemmBT(k, bt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("K=%d N=%d: PackGemmBT differs from PackGemmB of the transpose", K, N)
+		}
+	}
+	if _, err := PackGemmBT(&Gemm{M: 1, N: 2, K: 3}, make([]float32, 5)); err == nil {
+		t.Error("PackGemmBT of a short B succeeded")
 	}
 }
