@@ -1,7 +1,5 @@
 package ir
 
-import "strconv"
-
 // Convolution, pooling and normalization over tensors laid out N×C×D1×…×Dn:
 // axis 0 is the batch, axis 1 the channels, and the n >= 1 remaining axes
 // are spatial. All are float32.
@@ -41,22 +39,13 @@ var autoPadNames = [...]string{
 
 // String returns the ONNX spelling of a: NOTSET, SAME_UPPER, SAME_LOWER or
 // VALID.
-func (a AutoPad) String() string {
-	if int(a) < len(autoPadNames) {
-		return autoPadNames[a]
-	}
-	return "AutoPad(" + strconv.Itoa(int(a)) + ")"
-}
+func (a AutoPad) String() string { return enumName(autoPadNames[:], int(a), "AutoPad") }
 
 // ParseAutoPad returns the AutoPad spelled s in ONNX (NOTSET, SAME_UPPER,
 // SAME_LOWER, VALID), or false for any other string.
 func ParseAutoPad(s string) (AutoPad, bool) {
-	for i, name := range autoPadNames {
-		if s == name {
-			return AutoPad(i), true
-		}
-	}
-	return 0, false
+	i, ok := parseEnum(autoPadNames[:], s)
+	return AutoPad(i), ok
 }
 
 // Window is the geometry of a sliding-window op resolved for one input

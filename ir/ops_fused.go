@@ -1,7 +1,5 @@
 package ir
 
-import "strconv"
-
 // Fused ops are made by the compiler's passes, never by the importer: each
 // computes what a short chain of ONNX ops computes, in one pass over the
 // data. They are not ONNX operators, so a graph holding them cannot be
@@ -22,12 +20,7 @@ const (
 var actNames = [...]string{ActNone: "none", ActRelu: "relu", ActClip: "clip"}
 
 // String returns none, relu or clip.
-func (k ActKind) String() string {
-	if int(k) < len(actNames) {
-		return actNames[k]
-	}
-	return "ActKind(" + strconv.Itoa(int(k)) + ")"
-}
+func (k ActKind) String() string { return enumName(actNames[:], int(k), "ActKind") }
 
 // Activation is the activation of a fused op. Min and Max are Clip's
 // bounds and are zero for the other kinds.
@@ -107,21 +100,12 @@ var algoNames = [...]string{
 
 // String returns the algorithm's short name: auto, direct, gemm1x1,
 // im2col, depthwise, winograd2 or winograd4.
-func (a ConvAlgo) String() string {
-	if int(a) < len(algoNames) {
-		return algoNames[a]
-	}
-	return "ConvAlgo(" + strconv.Itoa(int(a)) + ")"
-}
+func (a ConvAlgo) String() string { return enumName(algoNames[:], int(a), "ConvAlgo") }
 
 // ParseConvAlgo returns the ConvAlgo named s (see String), or false.
 func ParseConvAlgo(s string) (ConvAlgo, bool) {
-	for i, name := range algoNames {
-		if s == name {
-			return ConvAlgo(i), true
-		}
-	}
-	return 0, false
+	i, ok := parseEnum(algoNames[:], s)
+	return ConvAlgo(i), ok
 }
 
 // FusedConv is a convolution followed by the addition of an optional
