@@ -141,7 +141,8 @@ func compile(t *testing.T, g *ir.Graph, ins []*ir.Tensor) []*ir.Tensor {
 }
 
 // TestTinyModels runs each committed tiny PyTorch model on the interpreter
-// and compares with PyTorch's output.
+// and compares with PyTorch's output, then holds the compiled plan to the
+// interpreter's output.
 func TestTinyModels(t *testing.T) {
 	dirs := modelDirs(t, filepath.Join(repoRoot(t), "testdata", "tiny"))
 	if len(dirs) == 0 {
@@ -172,7 +173,8 @@ func cacheDir() string {
 var fullSizeModels = []string{"resnet18", "alexnet", "vgg16", "googlenet", "densenet121", "resnet50", "resnext50_32x4d", "wide_resnet50_2"}
 
 // TestFullSizeModels runs the eight full-size torchvision models on the
-// interpreter and compares with PyTorch. Not under -short; skipped, saying
+// interpreter and compares with PyTorch, then holds the compiled plan to
+// the interpreter's output. Not under -short; skipped, saying
 // how to make it, when the cache is absent (./test.sh makes it).
 func TestFullSizeModels(t *testing.T) {
 	if testing.Short() {

@@ -13,13 +13,7 @@ func randConst(b *ir.Builder, name string, shape ...int) *ir.Value {
 }
 
 func TestFoldBN(t *testing.T) {
-	tests := []struct {
-		name  string
-		build func(b *ir.Builder, x *ir.Value) *ir.Value
-		input []int
-		want  string
-		log   string
-	}{
+	tests := []passCase{
 		{"conv bn relu", func(b *ir.Builder, x *ir.Value) *ir.Value {
 			y := b.Apply("conv", ir.Conv2d(4, 3, ir.Padding(1)), x)
 			y = b.Apply("bn", randBN(), y)
@@ -144,20 +138,7 @@ func TestFoldBN(t *testing.T) {
 			output %add`,
 			"foldbn: no change"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			b := ir.NewBuilder("foldbn", 7)
-			b.Output(tt.build(b, b.Input("x", tt.input...)))
-			g := build(t, b)
-			var log strings.Builder
-			got := runOnly(t, g, Options{Log: &log}, "foldbn")
-			wantIR(t, got, tt.want)
-			if !strings.HasPrefix(log.String(), tt.log+" (") {
-				t.Errorf("log %q, want it to start %q", log.String(), tt.log)
-			}
-			sameOutputs(t, g, got, 1e-5)
-		})
-	}
+	runPassCases(t, "foldbn", 7, tests)
 }
 
 // TestFoldBNFusedConv: a FusedConv without activation or residual takes a

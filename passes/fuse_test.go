@@ -1,7 +1,6 @@
 package passes
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/cnnc/cnnc/ir"
@@ -11,13 +10,7 @@ func TestFuse(t *testing.T) {
 	conv := func(name string, out int) ir.Layer {
 		return ir.Named(name, ir.Conv2d(out, 3, ir.Padding(1), ir.NoBias()))
 	}
-	tests := []struct {
-		name  string
-		build func(b *ir.Builder, x *ir.Value) *ir.Value
-		input []int
-		want  string
-		log   string
-	}{
+	tests := []passCase{
 		{"basic block", func(b *ir.Builder, x *ir.Value) *ir.Value {
 			y := b.Apply("", conv("conv1", 2), x)
 			y = b.Apply("relu1", ir.ReLU(), y)
@@ -130,18 +123,5 @@ func TestFuse(t *testing.T) {
 			output %relu`,
 			"fuse: 1 Conv -> FusedConv, 1 activation fused"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			b := ir.NewBuilder("fuse", 5)
-			b.Output(tt.build(b, b.Input("x", tt.input...)))
-			g := build(t, b)
-			var log strings.Builder
-			got := runOnly(t, g, Options{Log: &log}, "fuse")
-			wantIR(t, got, tt.want)
-			if !strings.HasPrefix(log.String(), tt.log+" (") {
-				t.Errorf("log %q, want it to start %q", log.String(), tt.log)
-			}
-			sameOutputs(t, g, got, 1e-5)
-		})
-	}
+	runPassCases(t, "fuse", 5, tests)
 }

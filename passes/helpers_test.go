@@ -255,3 +255,35 @@ func countOps(g *ir.Graph) map[string]int {
 
 // raceEnabled is set when the race detector is on (race_test.go).
 var raceEnabled bool
+
+// passCase is a before/after test of one pass: a graph built on an input
+// of the given shape, the printed graph the pass must leave, and the start
+// of its log line.
+type passCase struct {
+	name  string
+	build func(b *ir.Builder, x *ir.Value) *ir.Value
+	input []int
+	want  string
+	log   string
+}
+
+// runPassCases runs pass alone on each case's graph (builder seed seed)
+// and checks the printed result, the log line, and that the reference
+// interpreter gives the same outputs before and after (rtol 1e-5).
+func runPassCases(t *testing.T, pass string, seed uint64, tests []passCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := ir.NewBuilder(pass, seed)
+			b.Output(tt.build(b, b.Input("x", tt.input...)))
+			g := build(t, b)
+			var log strings.Builder
+			got := runOnly(t, g, Options{Log: &log}, pass)
+			wantIR(t, got, tt.want)
+			if !strings.HasPrefix(log.String(), tt.log+" (") {
+				t.Errorf("log %q, want it to start %q", log.String(), tt.log)
+			}
+			sameOutputs(t, g, got, 1e-5)
+		})
+	}
+}

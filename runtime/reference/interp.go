@@ -24,12 +24,7 @@ var families = []func(ir.Op) kernel{
 // none. The kernel reads in (nil for omitted optional inputs) and writes
 // out, allocated by the caller with the shapes op.Infer gives for in; the
 // compiled runtime uses it for ops it has no fast kernel for.
-func Kernel(op ir.Op) func(op ir.Op, in, out []*ir.Tensor) error {
-	if k := kernelFor(op); k != nil {
-		return k
-	}
-	return nil
-}
+func Kernel(op ir.Op) func(op ir.Op, in, out []*ir.Tensor) error { return kernelFor(op) }
 
 // kernelFor returns the kernel implementing op, or nil.
 func kernelFor(op ir.Op) kernel {
