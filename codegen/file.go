@@ -48,8 +48,9 @@ import (
 // their length and then their elements.
 
 // FileVersion is the version of the .cnnc format that Encode writes and
-// Decode reads.
-const FileVersion = 1
+// Decode reads. Version 2 packs GEMM weights in the 6×16 micro-kernel's
+// panels (version 1: 3×3).
+const FileVersion = 2
 
 // MaxMetadata bounds the size of a .cnnc file's metadata section (16 MiB;
 // ResNet-50's is a few tens of KiB). Decode refuses larger ones. What

@@ -139,9 +139,7 @@ func (t *convGemm) im2col(dst, row, in []float32, p0, kc, j0, nc int) {
 		}
 		// Scatter the row into the panels.
 		for q := 0; q < ncPad; q += gemmNR {
-			d := dst[q*kc+pp*gemmNR : q*kc+pp*gemmNR+gemmNR : q*kc+pp*gemmNR+gemmNR]
-			s := row[q : q+gemmNR : q+gemmNR]
-			d[0], d[1], d[2] = s[0], s[1], s[2]
+			copy(dst[q*kc+pp*gemmNR:q*kc+pp*gemmNR+gemmNR], row[q:q+gemmNR])
 		}
 	}
 }

@@ -168,7 +168,7 @@ func (t *fcTask) Run(piece int, scratch []float32) {
 }
 
 // gemv computes Y's columns [j0, j0+nc) for a single row of X: for each
-// K-block, panel by panel, three columns at once, two panels at a time.
+// K-block, panel by panel, gemmNR columns at once.
 func (t *fcTask) gemv(j0, nc int) {
 	k := &t.k
 	y := t.y[j0 : j0+nc]
@@ -182,42 +182,26 @@ func (t *fcTask) gemv(j0, nc int) {
 		kc := min(gemmKC, k.K-p0)
 		xs := x[p0 : p0+kc]
 		blk := t.b[p0*t.np : (p0+kc)*t.np]
-		j := 0
-		for ; j+2*gemmNR <= nc; j += 2 * gemmNR {
-			p1 := blk[(j0+j)*kc:][:kc*gemmNR]
-			p2 := blk[(j0+j+gemmNR)*kc:][:kc*gemmNR]
-			var a0, a1, a2, b0, b1, b2 float32
-			for p, xv := range xs {
-				s := p1[p*3 : p*3+3 : p*3+3]
-				u := p2[p*3 : p*3+3 : p*3+3]
-				a0 += xv * s[0]
-				a1 += xv * s[1]
-				a2 += xv * s[2]
-				b0 += xv * u[0]
-				b1 += xv * u[1]
-				b2 += xv * u[2]
-			}
-			d := y[j : j+6 : j+6]
-			d[0] += a0
-			d[1] += a1
-			d[2] += a2
-			d[3] += b0
-			d[4] += b1
-			d[5] += b2
-		}
-		for ; j < nc; j += gemmNR {
-			p1 := blk[(j0+j)*kc:][:kc*gemmNR]
-			var a [gemmNR]float32
-			for p, xv := range xs {
-				s := p1[p*3 : p*3+3 : p*3+3]
-				a[0] += xv * s[0]
-				a[1] += xv * s[1]
-				a[2] += xv * s[2]
-			}
-			for i := 0; i < gemmNR && j+i < nc; i++ {
-				y[j+i] += a[i]
-			}
+		for j := 0; j < nc; j += gemmNR {
+			gemvPanel(xs, blk[(j0+j)*kc:][:kc*gemmNR], y[j:min(j+gemmNR, nc)])
 		}
 	}
 	gemmApplyAct(y, k.Act)
+}
+
+// gemvPanel adds x·P to y for one packed panel P (len(x) rows of gemmNR
+// columns, of which y takes the first len(y)):
+//
+//	y[j] += sum over p of x[p] * panel[p*16+j]
+func gemvPanel(x, panel, y []float32) {
+	var a [gemmNR]float32
+	for p, xv := range x {
+		s := panel[p*gemmNR : p*gemmNR+gemmNR : p*gemmNR+gemmNR]
+		for j := range a {
+			a[j] += xv * s[j]
+		}
+	}
+	for j := range y {
+		y[j] += a[j]
+	}
 }

@@ -1,6 +1,10 @@
 package kernels
 
-import "github.com/cnnc/cnnc/ir"
+import (
+	"math"
+
+	"github.com/cnnc/cnnc/ir"
+)
 
 // The SGEMM core, in the GotoBLAS/BLIS arrangement: C = A·B with A packed
 // once (the weights) into panels of gemmMR rows, and B packed per K-block
@@ -9,7 +13,7 @@ import "github.com/cnnc/cnnc/ir"
 //
 // Packed A: panel q holds rows q*gemmMR .. q*gemmMR+gemmMR-1 (rows past m
 // are zero) as k groups of gemmMR values, a(i, p) at pa[q*gemmMR*k +
-// p*gemmMR + i%gemmMR], negated when gemmNegA (see kernel3x3). A K-block [p0, p0+kc) of a panel
+// p*gemmMR + i%gemmMR]. A K-block [p0, p0+kc) of a panel
 // is therefore the contiguous pa[q*gemmMR*k+p0*gemmMR:][:kc*gemmMR].
 //
 // Packed B (scratch): for one K-block of depth kc and a column block of nc
@@ -18,14 +22,16 @@ import "github.com/cnnc/cnnc/ir"
 
 const (
 	// gemmMR and gemmNR are the micro-kernel's tile: rows of A, columns
-	// of B.
-	gemmMR = 3
-	gemmNR = 3
+	// of B. The packed layouts, and so the weights in a plan file, depend
+	// on them, not on the instruction set: every level computes 6×16 tiles
+	// (AVX2: twelve 8-wide accumulators).
+	gemmMR = 6
+	gemmNR = 16
 	// gemmKC is the depth of a K-block: one A panel block (gemmMR*gemmKC
-	// floats) and one B panel (gemmKC*gemmNR) stay in L1.
+	// floats, 6 KiB) and one B panel (gemmKC*gemmNR, 16 KiB) stay in L1.
 	gemmKC = 256
 	// gemmNC is the widest column block packed at once: gemmKC*gemmNC
-	// floats of packed B stay in L2.
+	// floats of packed B (512 KiB) stay in L2.
 	gemmNC = 512
 )
 
@@ -50,11 +56,7 @@ func packA(dst, a []float32, m, k, rsA, csA int) {
 			}
 			row := (q*gemmMR + i) * rsA
 			for p := 0; p < k; p++ {
-				v := a[row+p*csA]
-				if gemmNegA {
-					v = -v
-				}
-				panel[p*gemmMR+i] = v
+				panel[p*gemmMR+i] = a[row+p*csA]
 			}
 		}
 	}
@@ -138,22 +140,15 @@ func packB(dst, b []float32, kc, nc, ldb int) {
 	for j := 0; j < full; j += gemmNR {
 		panel := dst[j*kc : j*kc+kc*gemmNR]
 		for p := 0; p < kc; p++ {
-			src := b[p*ldb+j : p*ldb+j+gemmNR : p*ldb+j+gemmNR]
-			d := panel[p*gemmNR : p*gemmNR+gemmNR : p*gemmNR+gemmNR]
-			d[0], d[1], d[2] = src[0], src[1], src[2]
+			copy(panel[p*gemmNR:p*gemmNR+gemmNR], b[p*ldb+j:p*ldb+j+gemmNR])
 		}
 	}
 	if rest := nc - full; rest > 0 {
 		panel := dst[full*kc : full*kc+kc*gemmNR]
 		for p := 0; p < kc; p++ {
 			d := panel[p*gemmNR : p*gemmNR+gemmNR]
-			for j := 0; j < gemmNR; j++ {
-				if j < rest {
-					d[j] = b[p*ldb+full+j]
-				} else {
-					d[j] = 0
-				}
-			}
+			copy(d, b[p*ldb+full:p*ldb+full+rest])
+			clear(d[rest:])
 		}
 	}
 }
@@ -165,100 +160,138 @@ func packB(dst, b []float32, kc, nc, ldb int) {
 // column of C's origin within Z's row (c and z share the layout, so z is
 // indexed from C's full origin).
 func gemmBlock(m, nc, k, p0, kc int, pa, pb, c []float32, ldc int, ep *epilogue, zcol int, first, last bool) {
-	var acc [gemmMR * gemmNR]float32
-	for q := 0; q*gemmMR < m; q++ {
-		ap := pa[q*gemmMR*k+p0*gemmMR:][:kc*gemmMR]
-		rows := min(gemmMR, m-q*gemmMR)
-		for j := 0; j < nc; j += gemmNR {
-			bp := pb[j*kc:][:kc*gemmNR]
-			kernel3x3(kc, ap, bp, &acc)
-			cols := min(gemmNR, nc-j)
-			storeTile(&acc, rows, cols, c[q*gemmMR*ldc+j:], ldc, ep, q*gemmMR, zcol+j, first, last)
-		}
-	}
-}
-
-// storeTile stores the rows×cols corner of the micro-kernel's tile acc to
-// C at c (row stride ldc), whose top-left element is C(i0, ·) and column
-// zj of Z's layout.
-func storeTile(acc *[gemmMR * gemmNR]float32, rows, cols int, c []float32, ldc int, ep *epilogue, i0, zj int, first, last bool) {
-	if rows == gemmMR && cols == gemmNR {
-		storeFull(acc, c, ldc, ep, i0, zj, first, last)
-		return
-	}
-	for i := 0; i < rows; i++ {
-		t := acc[i*gemmNR : i*gemmNR+cols]
-		d := c[i*ldc : i*ldc+cols]
-		if first {
-			var bi float32
-			if ep.bias != nil {
-				bi = ep.bias[i0+i]
-			}
-			if ep.z != nil {
-				z := ep.z[(i0+i)*ldc+zj:][:len(d)]
-				for j := range d {
-					d[j] = t[j] + bi + z[j]
-				}
-			} else {
-				for j := range d {
-					d[j] = t[j] + bi
-				}
-			}
-		} else {
-			for j := range d {
-				d[j] += t[j]
-			}
-		}
-		if last {
-			gemmApplyAct(d, ep.act)
-		}
-	}
-}
-
-// storeFull is storeTile for a whole 3×3 tile, in straight-line code: for
-// short products (a 7×7 stem's depth is 147) the store is a tenth of the
-// tile's time.
-func storeFull(acc *[gemmMR * gemmNR]float32, c []float32, ldc int, ep *epilogue, i0, zj int, first, last bool) {
-	d0 := c[0:3:3]
-	d1 := c[ldc : ldc+3 : ldc+3]
-	d2 := c[2*ldc : 2*ldc+3 : 2*ldc+3]
-	v := *acc
-	if first {
-		if b := ep.bias; b != nil {
-			b = b[i0 : i0+3 : i0+3]
-			v[0], v[1], v[2] = v[0]+b[0], v[1]+b[0], v[2]+b[0]
-			v[3], v[4], v[5] = v[3]+b[1], v[4]+b[1], v[5]+b[1]
-			v[6], v[7], v[8] = v[6]+b[2], v[7]+b[2], v[8]+b[2]
+	var flags uint64
+	var lo, hi float32
+	if !first {
+		flags |= tileAccum
+	} else {
+		if ep.bias != nil {
+			flags |= tileBias
 		}
 		if ep.z != nil {
-			o := i0*ldc + zj
-			z0 := ep.z[o : o+3 : o+3]
-			z1 := ep.z[o+ldc : o+ldc+3 : o+ldc+3]
-			z2 := ep.z[o+2*ldc : o+2*ldc+3 : o+2*ldc+3]
-			v[0], v[1], v[2] = v[0]+z0[0], v[1]+z0[1], v[2]+z0[2]
-			v[3], v[4], v[5] = v[3]+z1[0], v[4]+z1[1], v[5]+z1[2]
-			v[6], v[7], v[8] = v[6]+z2[0], v[7]+z2[1], v[8]+z2[2]
+			flags |= tileZ
 		}
-	} else {
-		v[0], v[1], v[2] = v[0]+d0[0], v[1]+d0[1], v[2]+d0[2]
-		v[3], v[4], v[5] = v[3]+d1[0], v[4]+d1[1], v[5]+d1[2]
-		v[6], v[7], v[8] = v[6]+d2[0], v[7]+d2[1], v[8]+d2[2]
 	}
 	if last {
 		switch ep.act.Kind {
 		case ir.ActRelu:
-			for i, x := range v {
-				if x < 0 {
-					v[i] = 0
-				}
-			}
+			flags |= tileAct
+			lo, hi = 0, float32(math.Inf(1))
 		case ir.ActClip:
-			gemmApplyAct(v[:], ep.act)
+			flags |= tileAct
+			lo, hi = ep.act.Min, ep.act.Max
 		}
 	}
-	d0[0], d0[1], d0[2] = v[0], v[1], v[2]
-	d1[0], d1[1], d1[2] = v[3], v[4], v[5]
-	d2[0], d2[1], d2[2] = v[6], v[7], v[8]
+	for q := 0; q*gemmMR < m; q++ {
+		i0 := q * gemmMR
+		ap := pa[i0*k+p0*gemmMR:][:kc*gemmMR]
+		rows := min(gemmMR, m-i0)
+		var bias []float32
+		if flags&tileBias != 0 {
+			bias = ep.bias[i0 : i0+rows]
+		}
+		for j := 0; j < nc; j += gemmNR {
+			cols := min(gemmNR, nc-j)
+			var z []float32
+			if flags&tileZ != 0 {
+				z = ep.z[i0*ldc+zcol+j:]
+			}
+			gemmTile(kc, ap, pb[j*kc:][:kc*gemmNR], c[i0*ldc+j:], ldc, z, bias, rows, cols, flags, lo, hi)
+		}
+	}
+}
+
+// The epilogue flags of a micro-kernel tile (gemmTileGeneric).
+const (
+	tileAccum = 1 << iota // add C's old value: a K-block after the first
+	tileBias              // add bias[i] to row i
+	tileZ                 // add Z(i, j)
+	tileAct               // clamp to [lo, hi] (ReLU: lo 0, hi +Inf)
+)
+
+// gemmTile is the micro-kernel at the active instruction-set level
+// (setGemmISA); gemmTileGeneric defines it.
+var gemmTile = gemmTileGeneric
+
+// gemmTileChecked checks the operands of a tile as gemmTileGeneric
+// states them, so that an assembly tile, which does not, stays within
+// them; the checks cost a few compares per 6×16×kc tile.
+func gemmTileChecked(kc int, a, b, c []float32, ldc int, z, bias []float32, rows, cols int, flags uint64) {
+	last := (rows-1)*ldc + cols
+	if kc < 1 || rows < 1 || rows > gemmMR || cols < 1 || cols > gemmNR || ldc < cols ||
+		len(a) < kc*gemmMR || len(b) < kc*gemmNR || len(c) < last ||
+		(flags&tileZ != 0 && len(z) < last) || (flags&tileBias != 0 && len(bias) < rows) {
+		panic("kernels: gemm tile operands out of range")
+	}
+}
+
+// gemmTileGeneric is the micro-kernel in Go. With T the 6×16 tile
+//
+//	T(i, j) = sum over p < kc of a[p*6+i] * b[p*16+j]
+//
+// (a and b the packed A and B panels), it sets, for i < rows and j < cols,
+//
+//	C(i, j) = f(T(i, j) + C(i, j))                    with tileAccum
+//	C(i, j) = f(T(i, j) + bias[i] + Z(i, j))          otherwise
+//
+// where C(i, j) = c[i*ldc+j], Z(i, j) = z[i*ldc+j], bias and Z are added
+// only under tileBias and tileZ, and f clamps to [lo, hi] under tileAct
+// (NaN stays NaN) and is the identity otherwise. kc ≥ 1, 1 ≤ rows ≤ 6, 1 ≤
+// cols ≤ 16.
+func gemmTileGeneric(kc int, a, b, c []float32, ldc int, z, bias []float32, rows, cols int, flags uint64, lo, hi float32) {
+	var t [gemmMR * gemmNR]float32
+	var acc [9]float32
+	for i0 := 0; i0 < rows; i0 += 3 {
+		// Column groups 0, 3, ..., 12 and 13 (whose first two columns
+		// 12's group has already done): five 3×3 products and a sixth for
+		// column 15.
+		for j0 := 0; j0 < cols; j0 += 3 {
+			j0 = min(j0, gemmNR-3)
+			kernel3x3(kc, a[i0:], b[j0:], &acc)
+			for i := 0; i < 3; i++ {
+				r := t[(i0+i)*gemmNR+j0 : (i0+i)*gemmNR+j0+3]
+				if gemmNegKernel {
+					r[0], r[1], r[2] = -acc[i*3], -acc[i*3+1], -acc[i*3+2]
+				} else {
+					r[0], r[1], r[2] = acc[i*3], acc[i*3+1], acc[i*3+2]
+				}
+			}
+		}
+	}
+	for i := 0; i < rows; i++ {
+		tr := t[i*gemmNR : i*gemmNR+cols]
+		d := c[i*ldc : i*ldc+cols]
+		switch {
+		case flags&tileAccum != 0:
+			for j := range d {
+				d[j] += tr[j]
+			}
+		default:
+			var bi float32
+			if flags&tileBias != 0 {
+				bi = bias[i]
+			}
+			if flags&tileZ != 0 {
+				zr := z[i*ldc : i*ldc+cols]
+				for j := range d {
+					d[j] = tr[j] + bi + zr[j]
+				}
+			} else {
+				for j := range d {
+					d[j] = tr[j] + bi
+				}
+			}
+		}
+		if flags&tileAct != 0 {
+			for j, v := range d {
+				if v < lo {
+					d[j] = lo
+				} else if v > hi {
+					d[j] = hi
+				}
+			}
+		}
+	}
 }
 
 // gemmApplyAct applies act to every element of d in place.

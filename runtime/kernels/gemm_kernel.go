@@ -2,16 +2,17 @@
 
 package kernels
 
-// gemmNegA says packA stores A negated, for kernel3x3's subtractions.
-const gemmNegA = true
+// gemmNegKernel says kernel3x3 returns the tile negated, for its
+// subtractions.
+const gemmNegKernel = true
 
-// kernel3x3 is the micro-kernel: one 3×3 tile of A·B over depth kc, from a
-// the A panel (kc groups of 3 row values, stored negated by packA) and b
-// the B panel (kc groups of 3 column values):
+// kernel3x3 is gemmTileGeneric's inner product: one 3×3 tile of A·B over
+// depth kc, from a, three rows of an A panel (kc groups of gemmMR values),
+// and b, three columns of a B panel (kc groups of gemmNR values), negated:
 //
-//	acc[i*3+j] = 0 - sum over p < kc of a[p*3+i] * b[p*3+j]
+//	acc[i*3+j] = 0 - sum over p < kc of a[p*6+i] * b[p*16+j]
 //
-// (the tile of A·B, A being negated). Written for the Go compiler (amd64,
+// Written for the Go compiler (amd64,
 // scalar SSE), which it must be coaxed into compiling well:
 //
 //   - The nine sums stay in registers: nine accumulators, three values of
@@ -21,7 +22,7 @@ const gemmNegA = true
 //     a basic block, and the scheduler orders a block's values with
 //     in-block uses first, which would otherwise hoist all nine products
 //     above the additions that feed the loop's phis and spill them.
-//   - The accumulators subtract the products of the negated A: SUBSS,
+//   - The accumulators subtract the products: SUBSS,
 //     unlike the commutative ADDSS, keeps the accumulator as the operand
 //     it overwrites, so each sum keeps its register around the loop
 //     instead of rotating through the product's and costing moves.
@@ -34,41 +35,11 @@ const gemmNegA = true
 // replaces this file.
 func kernel3x3(kc int, a, b []float32, acc *[9]float32) {
 	var c00, c01, c02, c10, c11, c12, c20, c21, c22 float32
-	b = b[:kc*3]
-	p := 0
-	for ; p+2 <= kc; p += 2 { // two steps a turn: half the loop overhead
-		bb := b[p*3 : p*3+6 : p*3+6]
-		aa := a[3*p:]
-		b0, b1, b2 := bb[0], bb[1], bb[2]
-		a0 := aa[0]
-		c00 -= a0 * b0
-		c01 -= a0 * b1
-		c02 -= a0 * b2
-		a1 := aa[1]
-		c10 -= a1 * b0
-		c11 -= a1 * b1
-		c12 -= a1 * b2
-		a2 := aa[2]
-		c20 -= a2 * b0
-		c21 -= a2 * b1
-		c22 -= a2 * b2
-		b0, b1, b2 = bb[3], bb[4], bb[5]
-		a0 = aa[3]
-		c00 -= a0 * b0
-		c01 -= a0 * b1
-		c02 -= a0 * b2
-		a1 = aa[4]
-		c10 -= a1 * b0
-		c11 -= a1 * b1
-		c12 -= a1 * b2
-		a2 = aa[5]
-		c20 -= a2 * b0
-		c21 -= a2 * b1
-		c22 -= a2 * b2
-	}
-	if p < kc {
-		bb := b[p*3 : p*3+3 : p*3+3]
-		aa := a[3*p:]
+	a = a[:(kc-1)*gemmMR+3]
+	b = b[:(kc-1)*gemmNR+3]
+	for p := 0; p < kc; p++ {
+		bb := b[p*gemmNR : p*gemmNR+3 : p*gemmNR+3]
+		aa := a[p*gemmMR:]
 		b0, b1, b2 := bb[0], bb[1], bb[2]
 		a0 := aa[0]
 		c00 -= a0 * b0

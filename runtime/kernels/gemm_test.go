@@ -11,7 +11,7 @@ import (
 
 // gemmEdgeSizes are the matrix sizes around the micro-kernel's and the
 // blocks' edges.
-var gemmEdgeSizes = []int{1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 33, 63, 64, 65}
+var gemmEdgeSizes = []int{1, 2, 3, 5, 6, 7, 8, 9, 12, 13, 15, 16, 17, 31, 33, 63, 64, 65}
 
 // gemmRandSlice returns n values uniform in [-1, 1) from r.
 func gemmRandSlice(r *rand.Rand, n int) []float32 {
@@ -22,23 +22,38 @@ func gemmRandSlice(r *rand.Rand, n int) []float32 {
 	return s
 }
 
-// gemmGuarded returns a slice of n elements followed by guard NaN sentinels
-// (returned separately as the full buffer) that no kernel may touch.
+// gemmGuard is the number of guard elements on each side of a guarded
+// output.
+const gemmGuard = 16
+
+// gemmGuarded returns a slice of n elements between guard NaN sentinels
+// (returned as the full buffer) that no kernel may touch.
 func gemmGuarded(n int) (s, full []float32) {
-	full = make([]float32, n+16)
+	full = make([]float32, n+2*gemmGuard)
 	for i := range full {
 		full[i] = float32(math.NaN())
 	}
-	return full[:n:n], full
+	return full[gemmGuard : gemmGuard+n : gemmGuard+n], full
 }
 
-// gemmCheckGuards fails if any sentinel past n in full was overwritten.
+// gemmCheckGuards fails if any sentinel around the n elements in full was
+// overwritten.
 func gemmCheckGuards(t *testing.T, name string, full []float32, n int) {
 	t.Helper()
-	for i := n; i < len(full); i++ {
-		if !math.IsNaN(float64(full[i])) {
-			t.Fatalf("%s: guard element %d past the end was written (%v)", name, i-n, full[i])
+	for i := range full {
+		if (i < gemmGuard || i >= gemmGuard+n) && !math.IsNaN(float64(full[i])) {
+			t.Fatalf("%s: guard element %d (output %d..%d) was written (%v)", name, i, gemmGuard, gemmGuard+n, full[i])
 		}
+	}
+}
+
+// forEachISA runs f once at each instruction-set level this machine can
+// run, with the kernels dispatched to it.
+func forEachISA(t *testing.T, f func(t *testing.T)) {
+	t.Cleanup(func() { setISA(cpuISA) })
+	for _, l := range testISAs() {
+		setISA(l)
+		t.Run(l.String(), f)
 	}
 }
 
@@ -58,7 +73,7 @@ func TestGemmPacked(t *testing.T) {
 	r := rand.New(rand.NewSource(1))
 	sizes := gemmEdgeSizes
 	if testing.Short() {
-		sizes = []int{1, 3, 4, 5, 8, 17, 33, 65}
+		sizes = []int{1, 5, 6, 7, 15, 16, 17, 65}
 	}
 	type cfg struct {
 		bias, z bool
@@ -70,20 +85,45 @@ func TestGemmPacked(t *testing.T) {
 		{z: true, act: ir.Activation{Kind: ir.ActClip, Min: -0.5, Max: 0.25}},
 		{bias: true, z: true},
 	}
-	n := 0
-	for _, m := range sizes {
-		for _, nn := range sizes {
-			for _, k := range sizes {
-				n++
-				c := cfgs[n%len(cfgs)]
-				testGemmOnce(t, r, m, nn, k, c.bias, c.z, c.act)
+	forEachISA(t, func(t *testing.T) {
+		n := 0
+		for _, m := range sizes {
+			for _, nn := range sizes {
+				for _, k := range sizes {
+					n++
+					c := cfgs[n%len(cfgs)]
+					testGemmOnce(t, r, m, nn, k, c.bias, c.z, c.act)
+				}
 			}
 		}
-	}
-	// Deep and wide products cross the K and N blocks.
-	for _, s := range [][3]int{{5, gemmNC + 3, gemmKC + 1}, {9, 2*gemmNC + 1, 2*gemmKC + 7}, {2, 7, 3 * gemmKC}} {
-		testGemmOnce(t, r, s[0], s[1], s[2], true, true, ir.Activation{Kind: ir.ActRelu})
-	}
+		// Deep and wide products cross the K and N blocks.
+		for _, s := range [][3]int{{5, gemmNC + 3, gemmKC + 1}, {9, 2*gemmNC + 1, 2*gemmKC + 7}, {2, 7, 3 * gemmKC}} {
+			testGemmOnce(t, r, s[0], s[1], s[2], true, true, ir.Activation{Kind: ir.ActRelu})
+		}
+	})
+}
+
+// TestGemmTileNaN checks that the activation keeps a NaN product NaN on
+// every path, as ir.Activation.Apply does.
+func TestGemmTileNaN(t *testing.T) {
+	forEachISA(t, func(t *testing.T) {
+		a := make([]float32, gemmMR)
+		b := make([]float32, gemmNR)
+		a[0] = float32(math.NaN())
+		for i := range b {
+			b[i] = 1
+		}
+		c := make([]float32, gemmMR*gemmNR)
+		gemmTile(1, a, b, c, gemmNR, nil, nil, gemmMR, gemmNR, tileAct, 0, float32(math.Inf(1)))
+		for j := 0; j < gemmNR; j++ {
+			if !math.IsNaN(float64(c[j])) {
+				t.Fatalf("C(0,%d) = %v, want NaN", j, c[j])
+			}
+			if c[gemmNR+j] != 0 {
+				t.Fatalf("C(1,%d) = %v, want 0", j, c[gemmNR+j])
+			}
+		}
+	})
 }
 
 // testGemmOnce checks gemmPackedEpi on one random m×n×k product with
