@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -141,8 +142,40 @@ func TestParseCPUInfo(t *testing.T) {
 	if name != "AMD EPYC 9R14" || mhz != 3700 {
 		t.Errorf("parseCPUInfo = %q, %v; want the first CPU's AMD EPYC 9R14, 3700", name, mhz)
 	}
-	if got := (machine{MHz: 3625}).PeakGFLOPs(); got != 116 {
-		t.Errorf("PeakGFLOPs at 3625 MHz = %v, want 116", got)
+	if got := (machine{MHz: 3625}).NominalGFLOPs(); got != 116 {
+		t.Errorf("NominalGFLOPs at 3625 MHz = %v, want 116", got)
+	}
+}
+
+func TestPercentOfPeak(t *testing.T) {
+	m := machine{Peak: 100}
+	for _, tc := range []struct {
+		gflops  float64
+		threads int
+		want    float64
+	}{
+		{50, 1, 50},
+		{150, 2, 75},
+		{0, 1, 0},
+		{50, 0, 0},
+	} {
+		if got := m.PercentOfPeak(tc.gflops, tc.threads); got != tc.want {
+			t.Errorf("PercentOfPeak(%v, %d) at peak 100 = %v, want %v", tc.gflops, tc.threads, got, tc.want)
+		}
+	}
+	if got := (machine{}).PercentOfPeak(50, 1); got != 0 {
+		t.Errorf("PercentOfPeak without a measured peak = %v, want 0", got)
+	}
+}
+
+func TestConvAlgos(t *testing.T) {
+	if got := convAlgos(true); got != nil {
+		t.Errorf("convAlgos(true) = %v, want nil (every algorithm)", got)
+	}
+	got := convAlgos(false)
+	want := []ir.ConvAlgo{ir.AlgoDirect, ir.AlgoGEMM1x1, ir.AlgoIm2col, ir.AlgoDepthwise}
+	if !slices.Equal(got, want) {
+		t.Errorf("convAlgos(false) = %v, want %v", got, want)
 	}
 }
 
@@ -162,7 +195,7 @@ func TestParseTorch(t *testing.T) {
 func testReport(torch bool) *report {
 	r := &report{
 		Date:       time.Date(2026, 11, 26, 21, 0, 0, 0, time.UTC),
-		Machine:    machine{CPU: "AMD EPYC", CPUs: 2, MHz: 2600, Go: "go1.26.8", Rev: "abc1234"},
+		Machine:    machine{CPU: "AMD EPYC", CPUs: 2, MHz: 2600, Go: "go1.26.8", Rev: "abc1234", ISA: "avx2", Peak: 116},
 		ORTVersion: "1.30.0",
 		Runs:       20, Warmup: 3, Elapsed: 95 * time.Second,
 		Command: "go run ./bench --models resnet18",
@@ -190,13 +223,15 @@ func TestWriteMarkdown(t *testing.T) {
 	got := b.String()
 	for _, want := range []string{
 		"Run on 2026-11-26 21:00 UTC (total 1m35s): `go run ./bench --models resnet18`\n",
-		"- CPU: AMD EPYC, 2 logical CPUs at 2600 MHz (/proc/cpuinfo); nominal FMA peak 83 GFLOP/s per core",
-		"- cnnc abc1234, go1.26.8; ONNX Runtime 1.30.0 (onnxruntime-node)\n",
+		"- CPU: AMD EPYC, 2 logical CPUs; measured FMA peak 116.0 GFLOP/s per core (kernels.FMAPeak at avx2",
+		"; nominal peak 83 GFLOP/s per core at the 2600 MHz of /proc/cpuinfo",
+		"- cnnc abc1234, go1.26.8, kernels at avx2, Winograd convolutions excluded (issue 5's bar; --winograd allows them); ONNX Runtime 1.30.0 (onnxruntime-node)\n",
 		"- 20 timed runs per engine per row after 3 warm-up runs,",
-		"| model | batch | threads | cnnc ms | ORT ms | cnnc/ORT | cnnc GFLOP/s | ORT GFLOP/s | note |\n" +
-			"| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n" +
-			"| resnet18 | 1 | 1 | 75.0 (70.0) | 37.5 (35.0) | 2.00 | 48.4 | 96.8 |  |\n" +
-			"| vgg16 | 8 | 2 | 1234 (1200) | — | — | — | — | ORT load: x \\| y |\n",
+		"% peak = cnnc GFLOP/s / (measured peak x threads)\n",
+		"| model | batch | threads | cnnc ms | ORT ms | cnnc/ORT | cnnc GFLOP/s | cnnc % peak | ORT GFLOP/s | note |\n" +
+			"| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n" +
+			"| resnet18 | 1 | 1 | 75.0 (70.0) | 37.5 (35.0) | 2.00 | 48.4 | 42% | 96.8 |  |\n" +
+			"| vgg16 | 8 | 2 | 1234 (1200) | — | — | — | — | — | ORT load: x \\| y |\n",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("table lacks\n%s\ngot:\n%s", want, got)
@@ -214,10 +249,28 @@ func TestWriteMarkdown(t *testing.T) {
 	for _, want := range []string{
 		"; PyTorch 1.13.0\n",
 		"| ORT GFLOP/s | PyTorch ms | note |\n",
-		"| 48.4 | 96.8 | 58.0 (57.0) |  |\n",
+		"| 48.4 | 42% | 96.8 | 58.0 (57.0) |  |\n",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("table with PyTorch lacks\n%s\ngot:\n%s", want, got)
+		}
+	}
+
+	// Pure-Go kernels, Winograd allowed: no peak, no percentages.
+	r := testReport(false)
+	r.Machine.ISA, r.Machine.Peak, r.Winograd = "generic", 0, true
+	b.Reset()
+	if err := r.writeMarkdown(&b); err != nil {
+		t.Fatal(err)
+	}
+	got = b.String()
+	for _, want := range []string{
+		"; FMA peak not measured (cnnc's kernels run at generic, pure Go)",
+		"kernels at generic, Winograd convolutions allowed (--winograd);",
+		"| 2.00 | 48.4 | — | 96.8 |",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("table without a peak lacks\n%s\ngot:\n%s", want, got)
 		}
 	}
 }

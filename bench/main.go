@@ -3,7 +3,7 @@
 // the same machine noise, and prints a Markdown table. See bench/README.md.
 //
 //	go run ./bench [--models resnet18,alexnet,...] [--batch 1,8] [--threads 1,2]
-//	               [--runs 20] [--warmup 3] [--out bench/README.md] [--torch]
+//	               [--runs 20] [--warmup 3] [--out bench/README.md] [--torch] [--winograd]
 package main
 
 import (
@@ -22,6 +22,7 @@ import (
 
 	"github.com/cnnc/cnnc/importer"
 	"github.com/cnnc/cnnc/ir"
+	"github.com/cnnc/cnnc/passes"
 	"github.com/cnnc/cnnc/runtime"
 )
 
@@ -36,6 +37,7 @@ type config struct {
 	torch            bool
 	ortSpin          bool
 	export           bool
+	winograd         bool
 	repo             string
 }
 
@@ -52,6 +54,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.out, "out", "", "also write the table to `FILE` (between the bench markers if it has them)")
 	fs.BoolVar(&c.torch, "torch", false, "also time PyTorch (/usr/bin/python3, bench/torch_bench.py), after each cell's alternating runs")
 	fs.BoolVar(&c.ortSpin, "ort-spin", false, "let ORT's intra-op threads spin-wait between runs (ORT's default; off here, so that idle ORT threads do not slow the cnnc runs between)")
+	fs.BoolVar(&c.winograd, "winograd", false, "let cnnc pick Winograd convolutions (off by default: issue 5's bar is measured without them)")
 	fs.BoolVar(&c.export, "export", false, "export missing models with tools/refgen/refgen.py (PyTorch; slow)")
 	fs.StringVar(&c.repo, "repo", "", "the cnnc repository `DIR` (default: found from the working directory)")
 	if err := fs.Parse(args); err != nil {
@@ -152,6 +155,10 @@ func bench(c *config, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	// Measure the FMA peak before Node.js starts, on a quiet machine.
+	fmt.Fprintf(stderr, "bench: measuring the FMA peak for %s\n", peakTime)
+	mach := probeMachine(c.repo)
+	fmt.Fprintf(stderr, "bench: FMA peak %.1f GFLOP/s per core (%s)\n", mach.Peak, mach.ISA)
 	tmp, err := os.MkdirTemp("", "cnnc-bench.")
 	if err != nil {
 		return err
@@ -164,8 +171,8 @@ func bench(c *config, args []string, stdout, stderr io.Writer) error {
 	defer ort.Close()
 
 	r := &report{
-		Date: start, Machine: probeMachine(c.repo), ORTVersion: ort.Version,
-		Runs: c.runs, Warmup: c.warmup, ORTSpin: c.ortSpin,
+		Date: start, Machine: mach, ORTVersion: ort.Version,
+		Runs: c.runs, Warmup: c.warmup, ORTSpin: c.ortSpin, Winograd: c.winograd,
 		Command: strings.TrimSpace("go run ./bench " + strings.Join(args, " ")),
 	}
 	if c.torch {
@@ -173,7 +180,7 @@ func bench(c *config, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	b := &bencher{c: c, ort: ort, tmp: tmp, cache: cache, log: stderr}
+	b := &bencher{c: c, ort: ort, tmp: tmp, cache: cache, log: stderr, peak: mach}
 	for _, name := range c.models {
 		cells, err := b.model(name, paths[name])
 		if err != nil {
@@ -202,6 +209,7 @@ type bencher struct {
 	tmp   string // scratch folder (input files)
 	cache string
 	log   io.Writer
+	peak  machine // for the log's percentages of the peak
 }
 
 // model measures every (batch, threads) cell of one model. A cell where an
@@ -260,7 +268,10 @@ func (b *bencher) model(name, path string) ([]cell, error) {
 			return nil, err
 		}
 		t0 := time.Now()
-		m, cerr := runtime.Compile(g, runtime.CompileOptions{InputShapes: map[string]ir.Shape{in.Name: shape}})
+		m, cerr := runtime.Compile(g, runtime.CompileOptions{
+			InputShapes: map[string]ir.Shape{in.Name: shape},
+			Passes:      passes.Options{Algos: convAlgos(b.c.winograd)},
+		})
 		if cerr == nil {
 			fmt.Fprintf(b.log, "bench: %s batch %d: cnnc compiled in %s\n", name, batch, time.Since(t0).Round(time.Millisecond))
 		}
@@ -280,8 +291,8 @@ func (b *bencher) model(name, path string) ([]cell, error) {
 				}
 			}
 			cl.Note = strings.Join(notes, "; ")
-			fmt.Fprintf(b.log, "bench: %s batch %d threads %d: cnnc %s ms, ORT %s ms, ratio %s%s\n",
-				name, batch, threads, fmtStats(cl.Cnnc), fmtStats(cl.ORT), fmtRatio(cl.Ratio()), prefixed("; ", cl.Note))
+			fmt.Fprintf(b.log, "bench: %s batch %d threads %d: cnnc %s ms (%s GFLOP/s, %s of peak), ORT %s ms, ratio %s%s\n",
+				name, batch, threads, fmtStats(cl.Cnnc), fmtGFLOPs(cl.MACs, cl.Cnnc), fmtPercent(b.peak, cl), fmtStats(cl.ORT), fmtRatio(cl.Ratio()), prefixed("; ", cl.Note))
 			cells = append(cells, cl)
 		}
 		if m != nil {
@@ -292,6 +303,29 @@ func (b *bencher) model(name, path string) ([]cell, error) {
 	}
 	return cells, nil
 }
+
+// convAlgos returns the convolution algorithms cnnc may pick
+// (passes.Options.Algos): with winograd, nil (all of them); else every
+// algorithm but the Winograd ones, since issue 5's bar is measured without
+// them.
+func convAlgos(winograd bool) []ir.ConvAlgo {
+	if winograd {
+		return nil
+	}
+	var as []ir.ConvAlgo
+	for a := ir.AlgoAuto + 1; ; a++ {
+		if _, ok := ir.ParseConvAlgo(a.String()); !ok {
+			break // past the last algorithm
+		}
+		if !isWinograd(a) {
+			as = append(as, a)
+		}
+	}
+	return as
+}
+
+// isWinograd reports whether a is one of the Winograd algorithms.
+func isWinograd(a ir.ConvAlgo) bool { return a == ir.AlgoWinograd2 || a == ir.AlgoWinograd4 }
 
 func prefixed(p, s string) string {
 	if s == "" {

@@ -37,6 +37,7 @@ type report struct {
 	Elapsed      time.Duration
 	Command      string
 	ORTSpin      bool // ORT's threads spin-wait between runs
+	Winograd     bool // cnnc could pick Winograd convolutions (--winograd)
 	Cells        []cell
 }
 
@@ -46,24 +47,29 @@ func (r *report) writeMarkdown(w io.Writer) error {
 	m := r.Machine
 	fmt.Fprintf(&b, "Run on %s (total %s): `%s`\n\n", r.Date.Format("2006-01-02 15:04 MST"), r.Elapsed.Round(time.Second), r.Command)
 	fmt.Fprintf(&b, "- CPU: %s, %d logical CPUs", m.CPU, m.CPUs)
+	if m.Peak > 0 {
+		fmt.Fprintf(&b, "; measured FMA peak %.1f GFLOP/s per core (kernels.FMAPeak at %s: the best of %s of single-thread FMA bursts)", m.Peak, m.ISA, peakTime)
+	} else {
+		fmt.Fprintf(&b, "; FMA peak not measured (cnnc's kernels run at %s, pure Go)", m.ISA)
+	}
 	if m.MHz > 0 {
-		fmt.Fprintf(&b, " at %.0f MHz (/proc/cpuinfo); nominal FMA peak %.0f GFLOP/s per core at that clock (32 FLOP/cycle: 2 x 256-bit FMA; computed, not measured; a boosting core runs faster)", m.MHz, m.PeakGFLOPs())
+		fmt.Fprintf(&b, "; nominal peak %.0f GFLOP/s per core at the %.0f MHz of /proc/cpuinfo (32 FLOP/cycle: 2 x 256-bit FMA; computed, not measured; a boosting core runs faster)", m.NominalGFLOPs(), m.MHz)
 	}
 	b.WriteString("\n")
 	rev := m.Rev
 	if rev == "" {
 		rev = "unknown"
 	}
-	fmt.Fprintf(&b, "- cnnc %s, %s; ONNX Runtime %s (onnxruntime-node)", rev, m.Go, r.ORTVersion)
+	fmt.Fprintf(&b, "- cnnc %s, %s, kernels at %s, %s; ONNX Runtime %s (onnxruntime-node)", rev, m.Go, m.ISA, winogradText(r.Winograd), r.ORTVersion)
 	if r.TorchVersion != "" {
 		fmt.Fprintf(&b, "; PyTorch %s", r.TorchVersion)
 	}
 	b.WriteString("\n")
 	fmt.Fprintf(&b, "- ORT: intraOpNumThreads = threads, interOpNumThreads = 1, sequential, graphOptimizationLevel all, %s; cnnc: one Session with Threads = threads\n", spinText(r.ORTSpin))
-	fmt.Fprintf(&b, "- %d timed %s per engine per row after %d warm-up %s, cnnc and ORT alternating; times are medians in ms with the minimum in parentheses; ratio = cnnc median / ORT median (below 1: cnnc is faster); GFLOP/s = 2 x MACs / median\n\n", r.Runs, plural(r.Runs, "run"), r.Warmup, plural(r.Warmup, "run"))
+	fmt.Fprintf(&b, "- %d timed %s per engine per row after %d warm-up %s, cnnc and ORT alternating; times are medians in ms with the minimum in parentheses; ratio = cnnc median / ORT median (below 1: cnnc is faster); GFLOP/s = 2 x MACs / median; %% peak = cnnc GFLOP/s / (measured peak x threads)\n\n", r.Runs, plural(r.Runs, "run"), r.Warmup, plural(r.Warmup, "run"))
 
 	torch := r.TorchVersion != ""
-	head := []string{"model", "batch", "threads", "cnnc ms", "ORT ms", "cnnc/ORT", "cnnc GFLOP/s", "ORT GFLOP/s"}
+	head := []string{"model", "batch", "threads", "cnnc ms", "ORT ms", "cnnc/ORT", "cnnc GFLOP/s", "cnnc % peak", "ORT GFLOP/s"}
 	if torch {
 		head = append(head, "PyTorch ms")
 	}
@@ -78,7 +84,7 @@ func (r *report) writeMarkdown(w io.Writer) error {
 	for _, c := range r.Cells {
 		f := []string{c.Model, fmt.Sprint(c.Batch), fmt.Sprint(c.Threads),
 			fmtStats(c.Cnnc), fmtStats(c.ORT), fmtRatio(c.Ratio()),
-			fmtGFLOPs(c.MACs, c.Cnnc), fmtGFLOPs(c.MACs, c.ORT)}
+			fmtGFLOPs(c.MACs, c.Cnnc), fmtPercent(m, c), fmtGFLOPs(c.MACs, c.ORT)}
 		if torch {
 			f = append(f, fmtStats(c.Torch))
 		}
@@ -129,6 +135,26 @@ func fmtGFLOPs(macs int64, s stats) string {
 		return "—"
 	}
 	return fmt.Sprintf("%.1f", gflops(macs, s.Median))
+}
+
+// fmtPercent prints cnnc's GFLOP/s in cell c as a percentage of m's
+// measured peak times the cell's threads.
+func fmtPercent(m machine, c cell) string {
+	if c.Cnnc.N == 0 || c.MACs < 0 {
+		return "—"
+	}
+	p := m.PercentOfPeak(gflops(c.MACs, c.Cnnc.Median), c.Threads)
+	if p <= 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.0f%%", p)
+}
+
+func winogradText(on bool) string {
+	if on {
+		return "Winograd convolutions allowed (--winograd)"
+	}
+	return "Winograd convolutions excluded (issue 5's bar; --winograd allows them)"
 }
 
 func plural(n int, word string) string {

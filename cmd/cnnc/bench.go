@@ -17,6 +17,7 @@ import (
 
 	"github.com/cnnc/cnnc/ir"
 	"github.com/cnnc/cnnc/runtime"
+	"github.com/cnnc/cnnc/runtime/kernels"
 	"github.com/cnnc/cnnc/runtime/reference"
 )
 
@@ -26,11 +27,13 @@ var benchCommand = &command{
 	short: "measure a model's latency, throughput and memory",
 	long: `Bench compiles MODEL once, then runs it on a fixed input: --warmup runs that
 are not timed, then --runs timed ones, each one Session.Run of a whole batch.
-It prints the compile time, the minimum, median and 90th-percentile latency
-in milliseconds, the throughput in images per second (batch size over the
-median latency), the arithmetic rate in GFLOP/s (2 floating-point operations
-per multiply-accumulate of the convolutions and matrix products, over the
-median latency) and the process's peak resident memory.
+It prints the instruction-set level the kernels run at (generic, avx2 or
+avx512: the best the CPU has, unless the environment variable CNNC_ISA names
+a lower one), the compile time, the minimum, median and 90th-percentile
+latency in milliseconds, the throughput in images per second (batch size
+over the median latency), the arithmetic rate in GFLOP/s (2 floating-point
+operations per multiply-accumulate of the convolutions and matrix products,
+over the median latency) and the process's peak resident memory.
 
 ` + modelHelp + `
 
@@ -273,6 +276,9 @@ func (o *benchOptions) run(e *env, pos []string) int {
 // printBench prints a bench result for people.
 func printBench(w io.Writer, r *benchResult) {
 	fmt.Fprintf(w, "model %s, engine %s, batch %d, threads %d\n", r.Model, r.Engine, r.Batch, r.Threads)
+	if r.Engine == engineCompiled {
+		fmt.Fprintf(w, "kernels: %s\n", kernels.ISA())
+	}
 	switch {
 	case r.Engine == engineReference:
 		fmt.Fprintf(w, "load: %.3f ms (the reference engine does not compile)\n", r.LoadMs)

@@ -11,9 +11,10 @@ import (
 )
 
 // BenchmarkGemm measures the single-threaded SGEMM core, C = A·B with A
-// packed beforehand, in GFLOP/s (2·m·n·k per product).
+// packed beforehand, in GFLOP/s (2·m·n·k per product), on layer-like
+// shapes; BenchmarkSGEMM1024 has the square one against the FMA peak.
 func BenchmarkGemm(b *testing.B) {
-	for _, s := range [][3]int{{64, 3136, 64}, {256, 256, 256}, {512, 49, 256}, {1024, 1024, 1024}} {
+	for _, s := range [][3]int{{64, 3136, 64}, {256, 256, 256}, {512, 49, 256}} {
 		m, n, k := s[0], s[1], s[2]
 		b.Run(fmt.Sprintf("%dx%dx%d", m, n, k), func(b *testing.B) {
 			r := rand.New(rand.NewSource(1))
