@@ -4,13 +4,15 @@ import "github.com/cnnc/cnnc/ir"
 
 // Tuning of the convolution's task split. The GEMM algorithms cut the
 // output of each image and group into column blocks of at most
-// convMaxCols positions (a multiple of the micro-kernel's width) and, when
-// that gives fewer than convMinTasks pieces, into row blocks of output
-// channels too, down to convMinRows channels a piece. The direct and
+// convMaxCols positions (a multiple of the micro-kernel's width); when
+// that gives fewer than convMinTasks pieces, into narrower ones down to
+// convMinCols, and then into two row blocks of output channels (of at
+// least convMinRows), which pack the same columns twice. The direct and
 // depthwise algorithms split over output channels, at least
 // convMinDirectWork multiply-adds a piece.
 const (
 	convMaxCols       = 256
+	convMinCols       = 32
 	convMinTasks      = 8
 	convMinRows       = 16
 	convMinDirectWork = 1 << 16

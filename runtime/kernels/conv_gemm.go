@@ -23,10 +23,17 @@ func newConvGemm(k *Conv2D, x, w, bias, z, y []float32) *convGemm {
 	t.cg, t.mg = k.C/k.Group, k.M/k.Group
 	t.kk, t.ohw = t.cg*k.KH*k.KW, k.OH*k.OW
 	t.oneByOne = k.Algo == ir.AlgoGEMM1x1
+	// Pieces of columns first: each packs its own columns of B once. When
+	// that gives fewer than convMinTasks pieces, narrower ones (down to
+	// convMinCols), and then two blocks of rows, which pack the same B
+	// twice.
 	t.colSize, t.cols = convSplit(t.ohw, (t.ohw+convMaxCols-1)/convMaxCols, 1, gemmNR)
+	if have := k.N * k.Group * t.cols; have < convMinTasks {
+		t.colSize, t.cols = convSplit(t.ohw, (convMinTasks+k.N*k.Group-1)/(k.N*k.Group), convMinCols, gemmNR)
+	}
 	t.rowSize, t.rows = t.mg, 1
 	if have := k.N * k.Group * t.cols; have < convMinTasks {
-		t.rowSize, t.rows = convSplit(t.mg, (convMinTasks+have-1)/have, convMinRows, gemmMR)
+		t.rowSize, t.rows = convSplit(t.mg, 2, convMinRows, gemmMR)
 	}
 	t.packLen = packedALen(t.mg, t.kk)
 	cols := gemmRoundUp(t.colSize, gemmNR)
@@ -138,8 +145,6 @@ func (t *convGemm) im2col(dst, row, in []float32, p0, kc, j0, nc int) {
 			oh++
 		}
 		// Scatter the row into the panels.
-		for q := 0; q < ncPad; q += gemmNR {
-			copy(dst[q*kc+pp*gemmNR:q*kc+pp*gemmNR+gemmNR], row[q:q+gemmNR])
-		}
+		packRow(dst[pp*gemmNR:], row, kc*gemmNR, ncPad/gemmNR)
 	}
 }

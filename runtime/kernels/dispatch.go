@@ -59,6 +59,7 @@ func ISA() string { return activeISA.String() }
 func setISA(l isa) {
 	activeISA = l
 	setGemmISA(l)
+	setPackISA(l)
 }
 
 // testISAs returns the levels this machine can run, lowest first: every

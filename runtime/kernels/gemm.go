@@ -136,20 +136,32 @@ func gemmZeroDepth(m, n int, c []float32, ldc int, ep *epilogue) {
 // packB packs the kc×nc block of B at b (row stride ldb) into dst as
 // panels of gemmNR columns, zero-padding the last panel.
 func packB(dst, b []float32, kc, nc, ldb int) {
-	full := nc / gemmNR * gemmNR
-	for j := 0; j < full; j += gemmNR {
-		panel := dst[j*kc : j*kc+kc*gemmNR]
+	full := nc / gemmNR
+	if full > 0 {
 		for p := 0; p < kc; p++ {
-			copy(panel[p*gemmNR:p*gemmNR+gemmNR], b[p*ldb+j:p*ldb+j+gemmNR])
+			packRow(dst[p*gemmNR:], b[p*ldb:], kc*gemmNR, full)
 		}
 	}
-	if rest := nc - full; rest > 0 {
-		panel := dst[full*kc : full*kc+kc*gemmNR]
+	if rest := nc - full*gemmNR; rest > 0 {
+		panel := dst[full*gemmNR*kc : (full+1)*gemmNR*kc]
 		for p := 0; p < kc; p++ {
 			d := panel[p*gemmNR : p*gemmNR+gemmNR]
-			copy(d, b[p*ldb+full:p*ldb+full+rest])
+			copy(d, b[p*ldb+full*gemmNR:p*ldb+full*gemmNR+rest])
 			clear(d[rest:])
 		}
+	}
+}
+
+// packRow is packRowGeneric at the active instruction-set level
+// (setPackISA).
+var packRow = packRowGeneric
+
+// packRowGeneric copies panels runs of gemmNR floats from src to dst, run
+// q from src[q*16:] to dst[q*stride:]: one row of a block of B into its
+// place in each of the block's panels (stride kc*16).
+func packRowGeneric(dst, src []float32, stride, panels int) {
+	for q := 0; q < panels; q++ {
+		*(*[gemmNR]float32)(dst[q*stride:]) = *(*[gemmNR]float32)(src[q*gemmNR:])
 	}
 }
 
@@ -184,20 +196,15 @@ func gemmBlock(m, nc, k, p0, kc int, pa, pb, c []float32, ldc int, ep *epilogue,
 	}
 	for q := 0; q*gemmMR < m; q++ {
 		i0 := q * gemmMR
-		ap := pa[i0*k+p0*gemmMR:][:kc*gemmMR]
 		rows := min(gemmMR, m-i0)
-		var bias []float32
+		var bias, z []float32
 		if flags&tileBias != 0 {
 			bias = ep.bias[i0 : i0+rows]
 		}
-		for j := 0; j < nc; j += gemmNR {
-			cols := min(gemmNR, nc-j)
-			var z []float32
-			if flags&tileZ != 0 {
-				z = ep.z[i0*ldc+zcol+j:]
-			}
-			gemmTile(kc, ap, pb[j*kc:][:kc*gemmNR], c[i0*ldc+j:], ldc, z, bias, rows, cols, flags, lo, hi)
+		if flags&tileZ != 0 {
+			z = ep.z[i0*ldc+zcol:]
 		}
+		gemmRow(kc, pa[i0*k+p0*gemmMR:][:kc*gemmMR], pb, c[i0*ldc:], ldc, z, bias, rows, nc, flags, lo, hi)
 	}
 }
 
@@ -209,19 +216,32 @@ const (
 	tileAct               // clamp to [lo, hi] (ReLU: lo 0, hi +Inf)
 )
 
-// gemmTile is the micro-kernel at the active instruction-set level
-// (setGemmISA); gemmTileGeneric defines it.
-var gemmTile = gemmTileGeneric
+// gemmRow is the micro-kernel, run along a row of tiles, at the active
+// instruction-set level (setGemmISA); gemmRowGeneric defines it.
+var gemmRow = gemmRowGeneric
 
-// gemmTileChecked checks the operands of a tile as gemmTileGeneric
-// states them, so that an assembly tile, which does not, stays within
-// them; the checks cost a few compares per 6×16×kc tile.
-func gemmTileChecked(kc int, a, b, c []float32, ldc int, z, bias []float32, rows, cols int, flags uint64) {
-	last := (rows-1)*ldc + cols
-	if kc < 1 || rows < 1 || rows > gemmMR || cols < 1 || cols > gemmNR || ldc < cols ||
-		len(a) < kc*gemmMR || len(b) < kc*gemmNR || len(c) < last ||
+// gemmRowGeneric runs gemmTileGeneric along a row of tiles: for tile t of
+// the n columns, on the A panel a and the B panel b[t*kc*16:], into C's
+// columns from 16t (c[16t:], z[16t:]), min(16, n-16t) of them.
+func gemmRowGeneric(kc int, a, b, c []float32, ldc int, z, bias []float32, rows, n int, flags uint64, lo, hi float32) {
+	for j := 0; j < n; j += gemmNR {
+		var zt []float32
+		if flags&tileZ != 0 {
+			zt = z[j:]
+		}
+		gemmTileGeneric(kc, a, b[j*kc:], c[j:], ldc, zt, bias, rows, min(gemmNR, n-j), flags, lo, hi)
+	}
+}
+
+// gemmRowChecked checks the operands of a row of tiles as gemmRowGeneric
+// states them, so that an assembly row, which does not, stays within
+// them; the checks cost a few compares per row.
+func gemmRowChecked(kc int, a, b, c []float32, ldc int, z, bias []float32, rows, n int, flags uint64) {
+	last := (rows-1)*ldc + n
+	if kc < 1 || rows < 1 || rows > gemmMR || n < 1 || ldc < n ||
+		len(a) < kc*gemmMR || len(b) < gemmRoundUp(n, gemmNR)*kc || len(c) < last ||
 		(flags&tileZ != 0 && len(z) < last) || (flags&tileBias != 0 && len(bias) < rows) {
-		panic("kernels: gemm tile operands out of range")
+		panic("kernels: gemm row operands out of range")
 	}
 }
 

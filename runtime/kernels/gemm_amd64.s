@@ -38,180 +38,199 @@ DATA gemmMaskAVX2<>+120(SB)/4, $0x00000000
 DATA gemmMaskAVX2<>+124(SB)/4, $0x00000000
 GLOBL gemmMaskAVX2<>(SB), RODATA|NOPTR, $128
 
-// func gemmTileAVX2(kc int, a *float32, b *float32, c *float32, ldc int, z *float32, bias *float32, rows int, cols int, flags uint64, lo float32, hi float32)
-// Requires: AVX, FMA3
-TEXT ·gemmTileAVX2(SB), NOSPLIT, $0-88
-	MOVQ   kc+0(FP), AX
-	MOVQ   a+8(FP), CX
-	MOVQ   b+16(FP), DX
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
-	VXORPS Y10, Y10, Y10
-	VXORPS Y11, Y11, Y11
+// func gemmRowAVX2(kc int, a *float32, b *float32, c *float32, ldc int, z *float32, bias *float32, rows int, n int, flags uint64, lo float32, hi float32)
+// Requires: AVX, FMA3, MMX+
+TEXT ·gemmRowAVX2(SB), NOSPLIT, $0-88
+	MOVQ ldc+32(FP), AX
+	SHLQ $0x02, AX
+	MOVQ c+24(FP), CX
+	MOVQ b+16(FP), DX
+	MOVQ n+64(FP), BX
+	MOVQ z+40(FP), SI
+	SUBQ CX, SI
+
+tile:
+	MOVQ       CX, DI
+	PREFETCHT0 (DI)
+	PREFETCHT0 60(DI)
+	ADDQ       AX, DI
+	PREFETCHT0 (DI)
+	PREFETCHT0 60(DI)
+	ADDQ       AX, DI
+	PREFETCHT0 (DI)
+	PREFETCHT0 60(DI)
+	ADDQ       AX, DI
+	PREFETCHT0 (DI)
+	PREFETCHT0 60(DI)
+	ADDQ       AX, DI
+	PREFETCHT0 (DI)
+	PREFETCHT0 60(DI)
+	ADDQ       AX, DI
+	PREFETCHT0 (DI)
+	PREFETCHT0 60(DI)
+	MOVQ       kc+0(FP), DI
+	MOVQ       a+8(FP), R8
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	VXORPS     Y7, Y7, Y7
+	VXORPS     Y8, Y8, Y8
+	VXORPS     Y9, Y9, Y9
+	VXORPS     Y10, Y10, Y10
+	VXORPS     Y11, Y11, Y11
 
 loop4:
-	CMPQ         AX, $0x04
+	CMPQ         DI, $0x04
 	JL           tail
 	VMOVUPS      (DX), Y12
 	VMOVUPS      32(DX), Y13
-	VBROADCASTSS (CX), Y14
+	VBROADCASTSS (R8), Y14
 	VFMADD231PS  Y12, Y14, Y0
 	VFMADD231PS  Y13, Y14, Y1
-	VBROADCASTSS 4(CX), Y15
+	VBROADCASTSS 4(R8), Y15
 	VFMADD231PS  Y12, Y15, Y2
 	VFMADD231PS  Y13, Y15, Y3
-	VBROADCASTSS 8(CX), Y14
+	VBROADCASTSS 8(R8), Y14
 	VFMADD231PS  Y12, Y14, Y4
 	VFMADD231PS  Y13, Y14, Y5
-	VBROADCASTSS 12(CX), Y15
+	VBROADCASTSS 12(R8), Y15
 	VFMADD231PS  Y12, Y15, Y6
 	VFMADD231PS  Y13, Y15, Y7
-	VBROADCASTSS 16(CX), Y14
+	VBROADCASTSS 16(R8), Y14
 	VFMADD231PS  Y12, Y14, Y8
 	VFMADD231PS  Y13, Y14, Y9
-	VBROADCASTSS 20(CX), Y15
+	VBROADCASTSS 20(R8), Y15
 	VFMADD231PS  Y12, Y15, Y10
 	VFMADD231PS  Y13, Y15, Y11
 	VMOVUPS      64(DX), Y12
 	VMOVUPS      96(DX), Y13
-	VBROADCASTSS 24(CX), Y14
+	VBROADCASTSS 24(R8), Y14
 	VFMADD231PS  Y12, Y14, Y0
 	VFMADD231PS  Y13, Y14, Y1
-	VBROADCASTSS 28(CX), Y15
+	VBROADCASTSS 28(R8), Y15
 	VFMADD231PS  Y12, Y15, Y2
 	VFMADD231PS  Y13, Y15, Y3
-	VBROADCASTSS 32(CX), Y14
+	VBROADCASTSS 32(R8), Y14
 	VFMADD231PS  Y12, Y14, Y4
 	VFMADD231PS  Y13, Y14, Y5
-	VBROADCASTSS 36(CX), Y15
+	VBROADCASTSS 36(R8), Y15
 	VFMADD231PS  Y12, Y15, Y6
 	VFMADD231PS  Y13, Y15, Y7
-	VBROADCASTSS 40(CX), Y14
+	VBROADCASTSS 40(R8), Y14
 	VFMADD231PS  Y12, Y14, Y8
 	VFMADD231PS  Y13, Y14, Y9
-	VBROADCASTSS 44(CX), Y15
+	VBROADCASTSS 44(R8), Y15
 	VFMADD231PS  Y12, Y15, Y10
 	VFMADD231PS  Y13, Y15, Y11
 	VMOVUPS      128(DX), Y12
 	VMOVUPS      160(DX), Y13
-	VBROADCASTSS 48(CX), Y14
+	VBROADCASTSS 48(R8), Y14
 	VFMADD231PS  Y12, Y14, Y0
 	VFMADD231PS  Y13, Y14, Y1
-	VBROADCASTSS 52(CX), Y15
+	VBROADCASTSS 52(R8), Y15
 	VFMADD231PS  Y12, Y15, Y2
 	VFMADD231PS  Y13, Y15, Y3
-	VBROADCASTSS 56(CX), Y14
+	VBROADCASTSS 56(R8), Y14
 	VFMADD231PS  Y12, Y14, Y4
 	VFMADD231PS  Y13, Y14, Y5
-	VBROADCASTSS 60(CX), Y15
+	VBROADCASTSS 60(R8), Y15
 	VFMADD231PS  Y12, Y15, Y6
 	VFMADD231PS  Y13, Y15, Y7
-	VBROADCASTSS 64(CX), Y14
+	VBROADCASTSS 64(R8), Y14
 	VFMADD231PS  Y12, Y14, Y8
 	VFMADD231PS  Y13, Y14, Y9
-	VBROADCASTSS 68(CX), Y15
+	VBROADCASTSS 68(R8), Y15
 	VFMADD231PS  Y12, Y15, Y10
 	VFMADD231PS  Y13, Y15, Y11
 	VMOVUPS      192(DX), Y12
 	VMOVUPS      224(DX), Y13
-	VBROADCASTSS 72(CX), Y14
+	VBROADCASTSS 72(R8), Y14
 	VFMADD231PS  Y12, Y14, Y0
 	VFMADD231PS  Y13, Y14, Y1
-	VBROADCASTSS 76(CX), Y15
+	VBROADCASTSS 76(R8), Y15
 	VFMADD231PS  Y12, Y15, Y2
 	VFMADD231PS  Y13, Y15, Y3
-	VBROADCASTSS 80(CX), Y14
+	VBROADCASTSS 80(R8), Y14
 	VFMADD231PS  Y12, Y14, Y4
 	VFMADD231PS  Y13, Y14, Y5
-	VBROADCASTSS 84(CX), Y15
+	VBROADCASTSS 84(R8), Y15
 	VFMADD231PS  Y12, Y15, Y6
 	VFMADD231PS  Y13, Y15, Y7
-	VBROADCASTSS 88(CX), Y14
+	VBROADCASTSS 88(R8), Y14
 	VFMADD231PS  Y12, Y14, Y8
 	VFMADD231PS  Y13, Y14, Y9
-	VBROADCASTSS 92(CX), Y15
+	VBROADCASTSS 92(R8), Y15
 	VFMADD231PS  Y12, Y15, Y10
 	VFMADD231PS  Y13, Y15, Y11
-	ADDQ         $0x00000060, CX
+	ADDQ         $0x00000060, R8
 	ADDQ         $0x00000100, DX
-	SUBQ         $0x04, AX
+	SUBQ         $0x04, DI
 	JMP          loop4
 
 tail:
-	TESTQ        AX, AX
+	TESTQ        DI, DI
 	JZ           epilogue
 	VMOVUPS      (DX), Y12
 	VMOVUPS      32(DX), Y13
-	VBROADCASTSS (CX), Y14
+	VBROADCASTSS (R8), Y14
 	VFMADD231PS  Y12, Y14, Y0
 	VFMADD231PS  Y13, Y14, Y1
-	VBROADCASTSS 4(CX), Y15
+	VBROADCASTSS 4(R8), Y15
 	VFMADD231PS  Y12, Y15, Y2
 	VFMADD231PS  Y13, Y15, Y3
-	VBROADCASTSS 8(CX), Y14
+	VBROADCASTSS 8(R8), Y14
 	VFMADD231PS  Y12, Y14, Y4
 	VFMADD231PS  Y13, Y14, Y5
-	VBROADCASTSS 12(CX), Y15
+	VBROADCASTSS 12(R8), Y15
 	VFMADD231PS  Y12, Y15, Y6
 	VFMADD231PS  Y13, Y15, Y7
-	VBROADCASTSS 16(CX), Y14
+	VBROADCASTSS 16(R8), Y14
 	VFMADD231PS  Y12, Y14, Y8
 	VFMADD231PS  Y13, Y14, Y9
-	VBROADCASTSS 20(CX), Y15
+	VBROADCASTSS 20(R8), Y15
 	VFMADD231PS  Y12, Y15, Y10
 	VFMADD231PS  Y13, Y15, Y11
-	ADDQ         $0x18, CX
+	ADDQ         $0x18, R8
 	ADDQ         $0x40, DX
-	DECQ         AX
+	DECQ         DI
 	JMP          tail
 
 epilogue:
-	MOVQ    c+24(FP), AX
-	MOVQ    ldc+32(FP), CX
-	SHLQ    $0x02, CX
-	MOVQ    z+40(FP), DX
-	MOVQ    bias+48(FP), BX
-	MOVQ    rows+56(FP), SI
-	MOVQ    cols+64(FP), DI
-	MOVQ    flags+72(FP), R8
-	CMPQ    SI, $0x06
+	MOVQ    CX, DI
+	CMPQ    rows+56(FP), $0x06
 	JNE     partial
-	CMPQ    DI, $0x10
-	JNE     partial
-	TESTQ   $0x00000001, R8
+	CMPQ    BX, $0x10
+	JL      partial
+	MOVQ    bias+48(FP), R8
+	TESTQ   $0x00000001, flags+72(FP)
 	JZ      full_r0_first
-	VMOVUPS (AX), Y14
+	VMOVUPS (DI), Y14
 	VADDPS  Y14, Y0, Y0
-	VMOVUPS 32(AX), Y14
+	VMOVUPS 32(DI), Y14
 	VADDPS  Y14, Y1, Y1
 	JMP     full_r0_act
 
 full_r0_first:
-	TESTQ        $0x00000002, R8
+	TESTQ        $0x00000002, flags+72(FP)
 	JZ           full_r0_z
-	VBROADCASTSS (BX), Y14
+	VBROADCASTSS (R8), Y14
 	VADDPS       Y14, Y0, Y0
 	VADDPS       Y14, Y1, Y1
 
 full_r0_z:
-	TESTQ   $0x00000004, R8
+	TESTQ   $0x00000004, flags+72(FP)
 	JZ      full_r0_act
-	VMOVUPS (DX), Y14
+	VMOVUPS (DI)(SI*1), Y14
 	VADDPS  Y14, Y0, Y0
-	VMOVUPS 32(DX), Y14
+	VMOVUPS 32(DI)(SI*1), Y14
 	VADDPS  Y14, Y1, Y1
-	ADDQ    CX, DX
 
 full_r0_act:
-	TESTQ        $0x00000008, R8
+	TESTQ        $0x00000008, flags+72(FP)
 	JZ           full_r0_store
 	VBROADCASTSS lo+80(FP), Y15
 	VMAXPS       Y0, Y15, Y0
@@ -221,35 +240,34 @@ full_r0_act:
 	VMINPS       Y1, Y15, Y1
 
 full_r0_store:
-	VMOVUPS Y0, (AX)
-	VMOVUPS Y1, 32(AX)
-	ADDQ    CX, AX
-	TESTQ   $0x00000001, R8
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	ADDQ    AX, DI
+	TESTQ   $0x00000001, flags+72(FP)
 	JZ      full_r1_first
-	VMOVUPS (AX), Y14
+	VMOVUPS (DI), Y14
 	VADDPS  Y14, Y2, Y2
-	VMOVUPS 32(AX), Y14
+	VMOVUPS 32(DI), Y14
 	VADDPS  Y14, Y3, Y3
 	JMP     full_r1_act
 
 full_r1_first:
-	TESTQ        $0x00000002, R8
+	TESTQ        $0x00000002, flags+72(FP)
 	JZ           full_r1_z
-	VBROADCASTSS 4(BX), Y14
+	VBROADCASTSS 4(R8), Y14
 	VADDPS       Y14, Y2, Y2
 	VADDPS       Y14, Y3, Y3
 
 full_r1_z:
-	TESTQ   $0x00000004, R8
+	TESTQ   $0x00000004, flags+72(FP)
 	JZ      full_r1_act
-	VMOVUPS (DX), Y14
+	VMOVUPS (DI)(SI*1), Y14
 	VADDPS  Y14, Y2, Y2
-	VMOVUPS 32(DX), Y14
+	VMOVUPS 32(DI)(SI*1), Y14
 	VADDPS  Y14, Y3, Y3
-	ADDQ    CX, DX
 
 full_r1_act:
-	TESTQ        $0x00000008, R8
+	TESTQ        $0x00000008, flags+72(FP)
 	JZ           full_r1_store
 	VBROADCASTSS lo+80(FP), Y15
 	VMAXPS       Y2, Y15, Y2
@@ -259,35 +277,34 @@ full_r1_act:
 	VMINPS       Y3, Y15, Y3
 
 full_r1_store:
-	VMOVUPS Y2, (AX)
-	VMOVUPS Y3, 32(AX)
-	ADDQ    CX, AX
-	TESTQ   $0x00000001, R8
+	VMOVUPS Y2, (DI)
+	VMOVUPS Y3, 32(DI)
+	ADDQ    AX, DI
+	TESTQ   $0x00000001, flags+72(FP)
 	JZ      full_r2_first
-	VMOVUPS (AX), Y14
+	VMOVUPS (DI), Y14
 	VADDPS  Y14, Y4, Y4
-	VMOVUPS 32(AX), Y14
+	VMOVUPS 32(DI), Y14
 	VADDPS  Y14, Y5, Y5
 	JMP     full_r2_act
 
 full_r2_first:
-	TESTQ        $0x00000002, R8
+	TESTQ        $0x00000002, flags+72(FP)
 	JZ           full_r2_z
-	VBROADCASTSS 8(BX), Y14
+	VBROADCASTSS 8(R8), Y14
 	VADDPS       Y14, Y4, Y4
 	VADDPS       Y14, Y5, Y5
 
 full_r2_z:
-	TESTQ   $0x00000004, R8
+	TESTQ   $0x00000004, flags+72(FP)
 	JZ      full_r2_act
-	VMOVUPS (DX), Y14
+	VMOVUPS (DI)(SI*1), Y14
 	VADDPS  Y14, Y4, Y4
-	VMOVUPS 32(DX), Y14
+	VMOVUPS 32(DI)(SI*1), Y14
 	VADDPS  Y14, Y5, Y5
-	ADDQ    CX, DX
 
 full_r2_act:
-	TESTQ        $0x00000008, R8
+	TESTQ        $0x00000008, flags+72(FP)
 	JZ           full_r2_store
 	VBROADCASTSS lo+80(FP), Y15
 	VMAXPS       Y4, Y15, Y4
@@ -297,35 +314,34 @@ full_r2_act:
 	VMINPS       Y5, Y15, Y5
 
 full_r2_store:
-	VMOVUPS Y4, (AX)
-	VMOVUPS Y5, 32(AX)
-	ADDQ    CX, AX
-	TESTQ   $0x00000001, R8
+	VMOVUPS Y4, (DI)
+	VMOVUPS Y5, 32(DI)
+	ADDQ    AX, DI
+	TESTQ   $0x00000001, flags+72(FP)
 	JZ      full_r3_first
-	VMOVUPS (AX), Y14
+	VMOVUPS (DI), Y14
 	VADDPS  Y14, Y6, Y6
-	VMOVUPS 32(AX), Y14
+	VMOVUPS 32(DI), Y14
 	VADDPS  Y14, Y7, Y7
 	JMP     full_r3_act
 
 full_r3_first:
-	TESTQ        $0x00000002, R8
+	TESTQ        $0x00000002, flags+72(FP)
 	JZ           full_r3_z
-	VBROADCASTSS 12(BX), Y14
+	VBROADCASTSS 12(R8), Y14
 	VADDPS       Y14, Y6, Y6
 	VADDPS       Y14, Y7, Y7
 
 full_r3_z:
-	TESTQ   $0x00000004, R8
+	TESTQ   $0x00000004, flags+72(FP)
 	JZ      full_r3_act
-	VMOVUPS (DX), Y14
+	VMOVUPS (DI)(SI*1), Y14
 	VADDPS  Y14, Y6, Y6
-	VMOVUPS 32(DX), Y14
+	VMOVUPS 32(DI)(SI*1), Y14
 	VADDPS  Y14, Y7, Y7
-	ADDQ    CX, DX
 
 full_r3_act:
-	TESTQ        $0x00000008, R8
+	TESTQ        $0x00000008, flags+72(FP)
 	JZ           full_r3_store
 	VBROADCASTSS lo+80(FP), Y15
 	VMAXPS       Y6, Y15, Y6
@@ -335,35 +351,34 @@ full_r3_act:
 	VMINPS       Y7, Y15, Y7
 
 full_r3_store:
-	VMOVUPS Y6, (AX)
-	VMOVUPS Y7, 32(AX)
-	ADDQ    CX, AX
-	TESTQ   $0x00000001, R8
+	VMOVUPS Y6, (DI)
+	VMOVUPS Y7, 32(DI)
+	ADDQ    AX, DI
+	TESTQ   $0x00000001, flags+72(FP)
 	JZ      full_r4_first
-	VMOVUPS (AX), Y14
+	VMOVUPS (DI), Y14
 	VADDPS  Y14, Y8, Y8
-	VMOVUPS 32(AX), Y14
+	VMOVUPS 32(DI), Y14
 	VADDPS  Y14, Y9, Y9
 	JMP     full_r4_act
 
 full_r4_first:
-	TESTQ        $0x00000002, R8
+	TESTQ        $0x00000002, flags+72(FP)
 	JZ           full_r4_z
-	VBROADCASTSS 16(BX), Y14
+	VBROADCASTSS 16(R8), Y14
 	VADDPS       Y14, Y8, Y8
 	VADDPS       Y14, Y9, Y9
 
 full_r4_z:
-	TESTQ   $0x00000004, R8
+	TESTQ   $0x00000004, flags+72(FP)
 	JZ      full_r4_act
-	VMOVUPS (DX), Y14
+	VMOVUPS (DI)(SI*1), Y14
 	VADDPS  Y14, Y8, Y8
-	VMOVUPS 32(DX), Y14
+	VMOVUPS 32(DI)(SI*1), Y14
 	VADDPS  Y14, Y9, Y9
-	ADDQ    CX, DX
 
 full_r4_act:
-	TESTQ        $0x00000008, R8
+	TESTQ        $0x00000008, flags+72(FP)
 	JZ           full_r4_store
 	VBROADCASTSS lo+80(FP), Y15
 	VMAXPS       Y8, Y15, Y8
@@ -373,35 +388,34 @@ full_r4_act:
 	VMINPS       Y9, Y15, Y9
 
 full_r4_store:
-	VMOVUPS Y8, (AX)
-	VMOVUPS Y9, 32(AX)
-	ADDQ    CX, AX
-	TESTQ   $0x00000001, R8
+	VMOVUPS Y8, (DI)
+	VMOVUPS Y9, 32(DI)
+	ADDQ    AX, DI
+	TESTQ   $0x00000001, flags+72(FP)
 	JZ      full_r5_first
-	VMOVUPS (AX), Y14
+	VMOVUPS (DI), Y14
 	VADDPS  Y14, Y10, Y10
-	VMOVUPS 32(AX), Y14
+	VMOVUPS 32(DI), Y14
 	VADDPS  Y14, Y11, Y11
 	JMP     full_r5_act
 
 full_r5_first:
-	TESTQ        $0x00000002, R8
+	TESTQ        $0x00000002, flags+72(FP)
 	JZ           full_r5_z
-	VBROADCASTSS 20(BX), Y14
+	VBROADCASTSS 20(R8), Y14
 	VADDPS       Y14, Y10, Y10
 	VADDPS       Y14, Y11, Y11
 
 full_r5_z:
-	TESTQ   $0x00000004, R8
+	TESTQ   $0x00000004, flags+72(FP)
 	JZ      full_r5_act
-	VMOVUPS (DX), Y14
+	VMOVUPS (DI)(SI*1), Y14
 	VADDPS  Y14, Y10, Y10
-	VMOVUPS 32(DX), Y14
+	VMOVUPS 32(DI)(SI*1), Y14
 	VADDPS  Y14, Y11, Y11
-	ADDQ    CX, DX
 
 full_r5_act:
-	TESTQ        $0x00000008, R8
+	TESTQ        $0x00000008, flags+72(FP)
 	JZ           full_r5_store
 	VBROADCASTSS lo+80(FP), Y15
 	VMAXPS       Y10, Y15, Y10
@@ -411,44 +425,47 @@ full_r5_act:
 	VMINPS       Y11, Y15, Y11
 
 full_r5_store:
-	VMOVUPS Y10, (AX)
-	VMOVUPS Y11, 32(AX)
-	ADDQ    CX, AX
-	VZEROUPPER
-	RET
+	VMOVUPS Y10, (DI)
+	VMOVUPS Y11, 32(DI)
+	JMP     next
 
 partial:
-	LEAQ       gemmMaskAVX2<>+0(SB), R9
-	MOVQ       $0x00000010, R10
-	SUBQ       DI, R10
-	VMOVUPS    (R9)(R10*4), Y12
-	VMOVUPS    32(R9)(R10*4), Y13
-	TESTQ      $0x00000001, R8
+	LEAQ gemmMaskAVX2<>+0(SB), R8
+	MOVQ $0x00000010, R9
+	CMPQ BX, $0x10
+	JGE  mask
+	MOVQ BX, R9
+
+mask:
+	NEGQ       R9
+	VMOVUPS    64(R8)(R9*4), Y12
+	VMOVUPS    96(R8)(R9*4), Y13
+	MOVQ       bias+48(FP), R8
+	TESTQ      $0x00000001, flags+72(FP)
 	JZ         part_r0_first
-	VMASKMOVPS (AX), Y12, Y14
+	VMASKMOVPS (DI), Y12, Y14
 	VADDPS     Y14, Y0, Y0
-	VMASKMOVPS 32(AX), Y13, Y14
+	VMASKMOVPS 32(DI), Y13, Y14
 	VADDPS     Y14, Y1, Y1
 	JMP        part_r0_act
 
 part_r0_first:
-	TESTQ        $0x00000002, R8
+	TESTQ        $0x00000002, flags+72(FP)
 	JZ           part_r0_z
-	VBROADCASTSS (BX), Y14
+	VBROADCASTSS (R8), Y14
 	VADDPS       Y14, Y0, Y0
 	VADDPS       Y14, Y1, Y1
 
 part_r0_z:
-	TESTQ      $0x00000004, R8
+	TESTQ      $0x00000004, flags+72(FP)
 	JZ         part_r0_act
-	VMASKMOVPS (DX), Y12, Y14
+	VMASKMOVPS (DI)(SI*1), Y12, Y14
 	VADDPS     Y14, Y0, Y0
-	VMASKMOVPS 32(DX), Y13, Y14
+	VMASKMOVPS 32(DI)(SI*1), Y13, Y14
 	VADDPS     Y14, Y1, Y1
-	ADDQ       CX, DX
 
 part_r0_act:
-	TESTQ        $0x00000008, R8
+	TESTQ        $0x00000008, flags+72(FP)
 	JZ           part_r0_store
 	VBROADCASTSS lo+80(FP), Y15
 	VMAXPS       Y0, Y15, Y0
@@ -458,37 +475,36 @@ part_r0_act:
 	VMINPS       Y1, Y15, Y1
 
 part_r0_store:
-	VMASKMOVPS Y0, Y12, (AX)
-	VMASKMOVPS Y1, Y13, 32(AX)
-	ADDQ       CX, AX
-	CMPQ       SI, $0x01
+	VMASKMOVPS Y0, Y12, (DI)
+	VMASKMOVPS Y1, Y13, 32(DI)
+	ADDQ       AX, DI
+	CMPQ       rows+56(FP), $0x01
 	JLE        part_done
-	TESTQ      $0x00000001, R8
+	TESTQ      $0x00000001, flags+72(FP)
 	JZ         part_r1_first
-	VMASKMOVPS (AX), Y12, Y14
+	VMASKMOVPS (DI), Y12, Y14
 	VADDPS     Y14, Y2, Y2
-	VMASKMOVPS 32(AX), Y13, Y14
+	VMASKMOVPS 32(DI), Y13, Y14
 	VADDPS     Y14, Y3, Y3
 	JMP        part_r1_act
 
 part_r1_first:
-	TESTQ        $0x00000002, R8
+	TESTQ        $0x00000002, flags+72(FP)
 	JZ           part_r1_z
-	VBROADCASTSS 4(BX), Y14
+	VBROADCASTSS 4(R8), Y14
 	VADDPS       Y14, Y2, Y2
 	VADDPS       Y14, Y3, Y3
 
 part_r1_z:
-	TESTQ      $0x00000004, R8
+	TESTQ      $0x00000004, flags+72(FP)
 	JZ         part_r1_act
-	VMASKMOVPS (DX), Y12, Y14
+	VMASKMOVPS (DI)(SI*1), Y12, Y14
 	VADDPS     Y14, Y2, Y2
-	VMASKMOVPS 32(DX), Y13, Y14
+	VMASKMOVPS 32(DI)(SI*1), Y13, Y14
 	VADDPS     Y14, Y3, Y3
-	ADDQ       CX, DX
 
 part_r1_act:
-	TESTQ        $0x00000008, R8
+	TESTQ        $0x00000008, flags+72(FP)
 	JZ           part_r1_store
 	VBROADCASTSS lo+80(FP), Y15
 	VMAXPS       Y2, Y15, Y2
@@ -498,37 +514,36 @@ part_r1_act:
 	VMINPS       Y3, Y15, Y3
 
 part_r1_store:
-	VMASKMOVPS Y2, Y12, (AX)
-	VMASKMOVPS Y3, Y13, 32(AX)
-	ADDQ       CX, AX
-	CMPQ       SI, $0x02
+	VMASKMOVPS Y2, Y12, (DI)
+	VMASKMOVPS Y3, Y13, 32(DI)
+	ADDQ       AX, DI
+	CMPQ       rows+56(FP), $0x02
 	JLE        part_done
-	TESTQ      $0x00000001, R8
+	TESTQ      $0x00000001, flags+72(FP)
 	JZ         part_r2_first
-	VMASKMOVPS (AX), Y12, Y14
+	VMASKMOVPS (DI), Y12, Y14
 	VADDPS     Y14, Y4, Y4
-	VMASKMOVPS 32(AX), Y13, Y14
+	VMASKMOVPS 32(DI), Y13, Y14
 	VADDPS     Y14, Y5, Y5
 	JMP        part_r2_act
 
 part_r2_first:
-	TESTQ        $0x00000002, R8
+	TESTQ        $0x00000002, flags+72(FP)
 	JZ           part_r2_z
-	VBROADCASTSS 8(BX), Y14
+	VBROADCASTSS 8(R8), Y14
 	VADDPS       Y14, Y4, Y4
 	VADDPS       Y14, Y5, Y5
 
 part_r2_z:
-	TESTQ      $0x00000004, R8
+	TESTQ      $0x00000004, flags+72(FP)
 	JZ         part_r2_act
-	VMASKMOVPS (DX), Y12, Y14
+	VMASKMOVPS (DI)(SI*1), Y12, Y14
 	VADDPS     Y14, Y4, Y4
-	VMASKMOVPS 32(DX), Y13, Y14
+	VMASKMOVPS 32(DI)(SI*1), Y13, Y14
 	VADDPS     Y14, Y5, Y5
-	ADDQ       CX, DX
 
 part_r2_act:
-	TESTQ        $0x00000008, R8
+	TESTQ        $0x00000008, flags+72(FP)
 	JZ           part_r2_store
 	VBROADCASTSS lo+80(FP), Y15
 	VMAXPS       Y4, Y15, Y4
@@ -538,37 +553,36 @@ part_r2_act:
 	VMINPS       Y5, Y15, Y5
 
 part_r2_store:
-	VMASKMOVPS Y4, Y12, (AX)
-	VMASKMOVPS Y5, Y13, 32(AX)
-	ADDQ       CX, AX
-	CMPQ       SI, $0x03
+	VMASKMOVPS Y4, Y12, (DI)
+	VMASKMOVPS Y5, Y13, 32(DI)
+	ADDQ       AX, DI
+	CMPQ       rows+56(FP), $0x03
 	JLE        part_done
-	TESTQ      $0x00000001, R8
+	TESTQ      $0x00000001, flags+72(FP)
 	JZ         part_r3_first
-	VMASKMOVPS (AX), Y12, Y14
+	VMASKMOVPS (DI), Y12, Y14
 	VADDPS     Y14, Y6, Y6
-	VMASKMOVPS 32(AX), Y13, Y14
+	VMASKMOVPS 32(DI), Y13, Y14
 	VADDPS     Y14, Y7, Y7
 	JMP        part_r3_act
 
 part_r3_first:
-	TESTQ        $0x00000002, R8
+	TESTQ        $0x00000002, flags+72(FP)
 	JZ           part_r3_z
-	VBROADCASTSS 12(BX), Y14
+	VBROADCASTSS 12(R8), Y14
 	VADDPS       Y14, Y6, Y6
 	VADDPS       Y14, Y7, Y7
 
 part_r3_z:
-	TESTQ      $0x00000004, R8
+	TESTQ      $0x00000004, flags+72(FP)
 	JZ         part_r3_act
-	VMASKMOVPS (DX), Y12, Y14
+	VMASKMOVPS (DI)(SI*1), Y12, Y14
 	VADDPS     Y14, Y6, Y6
-	VMASKMOVPS 32(DX), Y13, Y14
+	VMASKMOVPS 32(DI)(SI*1), Y13, Y14
 	VADDPS     Y14, Y7, Y7
-	ADDQ       CX, DX
 
 part_r3_act:
-	TESTQ        $0x00000008, R8
+	TESTQ        $0x00000008, flags+72(FP)
 	JZ           part_r3_store
 	VBROADCASTSS lo+80(FP), Y15
 	VMAXPS       Y6, Y15, Y6
@@ -578,37 +592,36 @@ part_r3_act:
 	VMINPS       Y7, Y15, Y7
 
 part_r3_store:
-	VMASKMOVPS Y6, Y12, (AX)
-	VMASKMOVPS Y7, Y13, 32(AX)
-	ADDQ       CX, AX
-	CMPQ       SI, $0x04
+	VMASKMOVPS Y6, Y12, (DI)
+	VMASKMOVPS Y7, Y13, 32(DI)
+	ADDQ       AX, DI
+	CMPQ       rows+56(FP), $0x04
 	JLE        part_done
-	TESTQ      $0x00000001, R8
+	TESTQ      $0x00000001, flags+72(FP)
 	JZ         part_r4_first
-	VMASKMOVPS (AX), Y12, Y14
+	VMASKMOVPS (DI), Y12, Y14
 	VADDPS     Y14, Y8, Y8
-	VMASKMOVPS 32(AX), Y13, Y14
+	VMASKMOVPS 32(DI), Y13, Y14
 	VADDPS     Y14, Y9, Y9
 	JMP        part_r4_act
 
 part_r4_first:
-	TESTQ        $0x00000002, R8
+	TESTQ        $0x00000002, flags+72(FP)
 	JZ           part_r4_z
-	VBROADCASTSS 16(BX), Y14
+	VBROADCASTSS 16(R8), Y14
 	VADDPS       Y14, Y8, Y8
 	VADDPS       Y14, Y9, Y9
 
 part_r4_z:
-	TESTQ      $0x00000004, R8
+	TESTQ      $0x00000004, flags+72(FP)
 	JZ         part_r4_act
-	VMASKMOVPS (DX), Y12, Y14
+	VMASKMOVPS (DI)(SI*1), Y12, Y14
 	VADDPS     Y14, Y8, Y8
-	VMASKMOVPS 32(DX), Y13, Y14
+	VMASKMOVPS 32(DI)(SI*1), Y13, Y14
 	VADDPS     Y14, Y9, Y9
-	ADDQ       CX, DX
 
 part_r4_act:
-	TESTQ        $0x00000008, R8
+	TESTQ        $0x00000008, flags+72(FP)
 	JZ           part_r4_store
 	VBROADCASTSS lo+80(FP), Y15
 	VMAXPS       Y8, Y15, Y8
@@ -618,37 +631,36 @@ part_r4_act:
 	VMINPS       Y9, Y15, Y9
 
 part_r4_store:
-	VMASKMOVPS Y8, Y12, (AX)
-	VMASKMOVPS Y9, Y13, 32(AX)
-	ADDQ       CX, AX
-	CMPQ       SI, $0x05
+	VMASKMOVPS Y8, Y12, (DI)
+	VMASKMOVPS Y9, Y13, 32(DI)
+	ADDQ       AX, DI
+	CMPQ       rows+56(FP), $0x05
 	JLE        part_done
-	TESTQ      $0x00000001, R8
+	TESTQ      $0x00000001, flags+72(FP)
 	JZ         part_r5_first
-	VMASKMOVPS (AX), Y12, Y14
+	VMASKMOVPS (DI), Y12, Y14
 	VADDPS     Y14, Y10, Y10
-	VMASKMOVPS 32(AX), Y13, Y14
+	VMASKMOVPS 32(DI), Y13, Y14
 	VADDPS     Y14, Y11, Y11
 	JMP        part_r5_act
 
 part_r5_first:
-	TESTQ        $0x00000002, R8
+	TESTQ        $0x00000002, flags+72(FP)
 	JZ           part_r5_z
-	VBROADCASTSS 20(BX), Y14
+	VBROADCASTSS 20(R8), Y14
 	VADDPS       Y14, Y10, Y10
 	VADDPS       Y14, Y11, Y11
 
 part_r5_z:
-	TESTQ      $0x00000004, R8
+	TESTQ      $0x00000004, flags+72(FP)
 	JZ         part_r5_act
-	VMASKMOVPS (DX), Y12, Y14
+	VMASKMOVPS (DI)(SI*1), Y12, Y14
 	VADDPS     Y14, Y10, Y10
-	VMASKMOVPS 32(DX), Y13, Y14
+	VMASKMOVPS 32(DI)(SI*1), Y13, Y14
 	VADDPS     Y14, Y11, Y11
-	ADDQ       CX, DX
 
 part_r5_act:
-	TESTQ        $0x00000008, R8
+	TESTQ        $0x00000008, flags+72(FP)
 	JZ           part_r5_store
 	VBROADCASTSS lo+80(FP), Y15
 	VMAXPS       Y10, Y15, Y10
@@ -658,10 +670,13 @@ part_r5_act:
 	VMINPS       Y11, Y15, Y11
 
 part_r5_store:
-	VMASKMOVPS Y10, Y12, (AX)
-	VMASKMOVPS Y11, Y13, 32(AX)
-	ADDQ       CX, AX
+	VMASKMOVPS Y10, Y12, (DI)
+	VMASKMOVPS Y11, Y13, 32(DI)
 
 part_done:
+next:
+	ADDQ $0x40, CX
+	SUBQ $0x10, BX
+	JG   tile
 	VZEROUPPER
 	RET

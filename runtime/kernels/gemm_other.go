@@ -2,6 +2,6 @@
 
 package kernels
 
-// setGemmISA points gemmTile at gemmTileGeneric, the only micro-kernel of
+// setGemmISA points gemmRow at gemmRowGeneric, the only micro-kernel of
 // this build.
-func setGemmISA(isa) { gemmTile = gemmTileGeneric }
+func setGemmISA(isa) { gemmRow = gemmRowGeneric }

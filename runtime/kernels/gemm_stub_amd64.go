@@ -4,18 +4,20 @@
 
 package kernels
 
-// gemmTileAVX2 is the SGEMM micro-kernel in AVX2/FMA. With T the 6×16 tile
+// gemmRowAVX2 is the SGEMM micro-kernel in AVX2/FMA, run along a row of
+// tiles: for each tile t = 0, 1, ... of the n (≥ 1) columns, with T the 6×16
+// product of the A panel a and the t-th B panel (at b + t*kc*16),
 //
-//	T(i, j) = sum over p < kc of a[p*6+i] * b[p*16+j]
+//	T(i, j) = sum over p < kc of a[p*6+i] * b[t*kc*16 + p*16+j]
 //
-// (a and b the packed A and B panels), it sets, for i < rows and j < cols,
+// it sets, for i < rows and j < cols = min(16, n - 16t), with C(i, j) =
+// c[i*ldc + 16t+j] and Z(i, j) = z[i*ldc + 16t+j],
 //
 //	C(i, j) = f(T(i, j) + C(i, j))            with tileAccum (flags bit 0)
 //	C(i, j) = f(T(i, j) + bias[i] + Z(i, j))  otherwise
 //
-// where C(i, j) = c[i*ldc+j], Z(i, j) = z[i*ldc+j], bias and Z are added only
-// under tileBias (bit 1) and tileZ (bit 2), and f clamps to [lo, hi] under
-// tileAct (bit 3; NaN stays NaN). kc ≥ 1, 1 ≤ rows ≤ 6, 1 ≤ cols ≤ 16; columns
-// past cols and rows past rows are neither read nor written (masked moves).
-// gemmTileGeneric is the same in Go.
-func gemmTileAVX2(kc int, a *float32, b *float32, c *float32, ldc int, z *float32, bias *float32, rows int, cols int, flags uint64, lo float32, hi float32)
+// bias and Z added only under tileBias (bit 1) and tileZ (bit 2), and f
+// clamping to [lo, hi] under tileAct (bit 3; NaN stays NaN). kc ≥ 1,
+// 1 ≤ rows ≤ 6; columns and rows past the ends are neither read nor
+// written (masked moves). gemmRowGeneric is the same in Go.
+func gemmRowAVX2(kc int, a *float32, b *float32, c *float32, ldc int, z *float32, bias *float32, rows int, n int, flags uint64, lo float32, hi float32)

@@ -114,7 +114,7 @@ func TestGemmTileNaN(t *testing.T) {
 			b[i] = 1
 		}
 		c := make([]float32, gemmMR*gemmNR)
-		gemmTile(1, a, b, c, gemmNR, nil, nil, gemmMR, gemmNR, tileAct, 0, float32(math.Inf(1)))
+		gemmRow(1, a, b, c, gemmNR, nil, nil, gemmMR, gemmNR, tileAct, 0, float32(math.Inf(1)))
 		for j := 0; j < gemmNR; j++ {
 			if !math.IsNaN(float64(c[j])) {
 				t.Fatalf("C(0,%d) = %v, want NaN", j, c[j])

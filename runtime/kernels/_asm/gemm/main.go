@@ -1,5 +1,6 @@
-// Command gemm generates the SGEMM micro-kernel for AVX2/FMA: one 6×16 tile
-// of C from a packed A panel and a packed B panel, with the epilogue.
+// Command gemm generates the SGEMM micro-kernel for AVX2/FMA: a row of 6×16
+// tiles of C from a packed A panel and consecutive packed B panels, with the
+// epilogue.
 //
 //	go run ./gemm -out ../gemm_amd64.s -stubs ../gemm_stub_amd64.go -pkg kernels
 package main
@@ -17,7 +18,7 @@ const (
 	nr = 16
 )
 
-// The epilogue flags; gemm_amd64.go has the same constants.
+// The epilogue flags; gemm.go has the same constants (tileAccum ...).
 const (
 	flagAccum = 1 << iota // add C's old value (a later K-block)
 	flagBias              // add bias[i] to row i
@@ -37,27 +38,58 @@ func main() {
 		DATA(4*i, U32(v))
 	}
 
-	TEXT("gemmTileAVX2", NOSPLIT, "func(kc int, a, b, c *float32, ldc int, z, bias *float32, rows, cols int, flags uint64, lo, hi float32)")
-	Doc("gemmTileAVX2 is the SGEMM micro-kernel in AVX2/FMA. With T the 6×16 tile",
+	TEXT("gemmRowAVX2", NOSPLIT, "func(kc int, a, b, c *float32, ldc int, z, bias *float32, rows, n int, flags uint64, lo, hi float32)")
+	Doc("gemmRowAVX2 is the SGEMM micro-kernel in AVX2/FMA, run along a row of",
+		"tiles: for each tile t = 0, 1, ... of the n (≥ 1) columns, with T the 6×16",
+		"product of the A panel a and the t-th B panel (at b + t*kc*16),",
 		"",
-		"\tT(i, j) = sum over p < kc of a[p*6+i] * b[p*16+j]",
+		"\tT(i, j) = sum over p < kc of a[p*6+i] * b[t*kc*16 + p*16+j]",
 		"",
-		"(a and b the packed A and B panels), it sets, for i < rows and j < cols,",
+		"it sets, for i < rows and j < cols = min(16, n - 16t), with C(i, j) =",
+		"c[i*ldc + 16t+j] and Z(i, j) = z[i*ldc + 16t+j],",
 		"",
 		"\tC(i, j) = f(T(i, j) + C(i, j))            with tileAccum (flags bit 0)",
 		"\tC(i, j) = f(T(i, j) + bias[i] + Z(i, j))  otherwise",
 		"",
-		"where C(i, j) = c[i*ldc+j], Z(i, j) = z[i*ldc+j], bias and Z are added only",
-		"under tileBias (bit 1) and tileZ (bit 2), and f clamps to [lo, hi] under",
-		"tileAct (bit 3; NaN stays NaN). kc ≥ 1, 1 ≤ rows ≤ 6, 1 ≤ cols ≤ 16; columns",
-		"past cols and rows past rows are neither read nor written (masked moves).",
-		"gemmTileGeneric is the same in Go.")
-	kc := Load(Param("kc"), GP64())
-	a := Load(Param("a"), GP64())
+		"bias and Z added only under tileBias (bit 1) and tileZ (bit 2), and f",
+		"clamping to [lo, hi] under tileAct (bit 3; NaN stays NaN). kc ≥ 1,",
+		"1 ≤ rows ≤ 6; columns and rows past the ends are neither read nor",
+		"written (masked moves). gemmRowGeneric is the same in Go.")
+
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(2), ldc)
+	c := Load(Param("c"), GP64())
 	b := Load(Param("b"), GP64())
+	n := Load(Param("n"), GP64())
+	// zoff is z - c: Z's row i of the tile is at c + zoff + i*ldc.
+	zoff := Load(Param("z"), GP64())
+	SUBQ(c, zoff)
+	p := func(name string) Mem {
+		a, err := Param(name).Resolve()
+		if err != nil {
+			panic(err)
+		}
+		return a.Addr
+	}
 
 	// Fixed registers: the 12 accumulators Y0-Y11, B in Y12/Y13, A in Y14/Y15.
 	accs := []VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11}
+
+	Label("tile")
+	// Prefetch the tile of C (each row's 64 bytes may span two lines): the
+	// epilogue's loads of it would otherwise miss the caches after the
+	// loop, where nothing hides their latency.
+	t := GP64()
+	MOVQ(c, t)
+	for i := 0; i < mr; i++ {
+		PREFETCHT0(Mem{Base: t})
+		PREFETCHT0(Mem{Base: t, Disp: 60})
+		if i < mr-1 {
+			ADDQ(ldc, t)
+		}
+	}
+	kc := Load(Param("kc"), GP64())
+	a := Load(Param("a"), GP64())
 	for _, r := range accs {
 		VXORPS(r, r, r)
 	}
@@ -94,48 +126,48 @@ func main() {
 	DECQ(kc)
 	JMP(LabelRef("tail"))
 
+	// b now points at the next panel.
 	Label("epilogue")
-	c := Load(Param("c"), GP64())
-	ldc := Load(Param("ldc"), GP64())
-	SHLQ(U8(2), ldc)
-	z := Load(Param("z"), GP64())
-	bias := Load(Param("bias"), GP64())
-	rows := Load(Param("rows"), GP64())
-	cols := Load(Param("cols"), GP64())
-	flags := Load(Param("flags"), GP64())
-	lo, err := Param("lo").Resolve()
-	check(err)
-	hi, err := Param("hi").Resolve()
-	check(err)
-
-	// Partial tiles load and store through the masks Y12 (columns 0-7) and
-	// Y13 (8-15), read from gemmMaskAVX2 at 16-cols.
-	CMPQ(rows, U8(mr))
+	MOVQ(c, t) // C's row i
+	CMPQ(p("rows"), U8(mr))
 	JNE(LabelRef("partial"))
-	CMPQ(cols, U8(nr))
-	JNE(LabelRef("partial"))
-	epilogue(accs, c, ldc, z, bias, rows, flags, lo.Addr, hi.Addr, false, "full")
-	RET()
+	CMPQ(n, U8(nr))
+	JL(LabelRef("partial"))
+	epilogue(accs, t, ldc, zoff, p, false, "full")
+	JMP(LabelRef("next"))
 
+	// A partial tile loads and stores through the masks Y12 (columns 0-7)
+	// and Y13 (8-15), read from gemmMaskAVX2 at 16-cols.
 	Label("partial")
 	m := GP64()
 	LEAQ(mask, m)
-	t := GP64()
-	MOVQ(U32(nr), t)
-	SUBQ(cols, t)
-	VMOVUPS(Mem{Base: m, Index: t, Scale: 4}, Y12)
-	VMOVUPS(Mem{Base: m, Index: t, Scale: 4, Disp: 32}, Y13)
-	epilogue(accs, c, ldc, z, bias, rows, flags, lo.Addr, hi.Addr, true, "part")
+	cols := GP64()
+	MOVQ(U32(nr), cols)
+	CMPQ(n, U8(nr))
+	JGE(LabelRef("mask"))
+	MOVQ(n, cols)
+	Label("mask")
+	NEGQ(cols)
+	VMOVUPS(Mem{Base: m, Index: cols, Scale: 4, Disp: 4 * nr}, Y12)
+	VMOVUPS(Mem{Base: m, Index: cols, Scale: 4, Disp: 4*nr + 32}, Y13)
+	epilogue(accs, t, ldc, zoff, p, true, "part")
+
+	Label("next")
+	ADDQ(U8(nr*4), c)
+	SUBQ(U8(nr), n)
+	JG(LabelRef("tile"))
+	VZEROUPPER()
 	RET()
 
 	Generate()
 }
 
-// epilogue finishes the tile row by row: C's row i (at c + i·ldc bytes) gets
-// the accumulators accs[2i], accs[2i+1] plus, by flags, C's old value or
-// bias[i] and Z's row, clamped to [lo, hi], for rows i < rows. masked
-// loads and stores through Y12/Y13.
-func epilogue(accs []VecPhysical, c, ldc, z, bias, rows, flags Register, lo, hi Mem, masked bool, name string) {
+// epilogue finishes the tile row by row: C's row i, at row (advanced by ldc
+// bytes a row), gets the accumulators accs[2i], accs[2i+1] plus, by the
+// flags parameter, C's old value or bias[i] and Z's row (at row + zoff),
+// clamped to [lo, hi], for rows i < rows. masked loads and stores through
+// Y12/Y13. p resolves a parameter's stack slot.
+func epilogue(accs []VecPhysical, row, ldc, zoff Register, p func(string) Mem, masked bool, name string) {
 	load := func(src Mem, half int, dst VecPhysical) {
 		if masked {
 			msk := Y12
@@ -158,19 +190,22 @@ func epilogue(accs []VecPhysical, c, ldc, z, bias, rows, flags Register, lo, hi 
 			VMOVUPS(src, dst)
 		}
 	}
+	flags := p("flags")
+	bias := GP64()
+	MOVQ(p("bias"), bias)
 	done := name + "_done"
 	for i := 0; i < mr; i++ {
 		l := func(s string) string { return fmt.Sprintf("%s_r%d_%s", name, i, s) }
 		if masked && i > 0 {
-			CMPQ(rows, U8(i))
+			CMPQ(p("rows"), U8(i))
 			JLE(LabelRef(done))
 		}
 		a0, a1 := accs[2*i], accs[2*i+1]
 		TESTQ(U32(flagAccum), flags)
 		JZ(LabelRef(l("first")))
-		load(Mem{Base: c}, 0, Y14)
+		load(Mem{Base: row}, 0, Y14)
 		VADDPS(Y14, a0, a0)
-		load(Mem{Base: c, Disp: 32}, 1, Y14)
+		load(Mem{Base: row, Disp: 32}, 1, Y14)
 		VADDPS(Y14, a1, a1)
 		JMP(LabelRef(l("act")))
 		Label(l("first"))
@@ -182,33 +217,27 @@ func epilogue(accs []VecPhysical, c, ldc, z, bias, rows, flags Register, lo, hi 
 		Label(l("z"))
 		TESTQ(U32(flagZ), flags)
 		JZ(LabelRef(l("act")))
-		load(Mem{Base: z}, 0, Y14)
+		load(Mem{Base: row, Index: zoff, Scale: 1}, 0, Y14)
 		VADDPS(Y14, a0, a0)
-		load(Mem{Base: z, Disp: 32}, 1, Y14)
+		load(Mem{Base: row, Index: zoff, Scale: 1, Disp: 32}, 1, Y14)
 		VADDPS(Y14, a1, a1)
-		ADDQ(ldc, z)
 		Label(l("act"))
 		TESTQ(U32(flagAct), flags)
 		JZ(LabelRef(l("store")))
 		// max(lo, x) then min(hi, x) with x the second source, so a NaN
 		// in x passes through as NaN.
-		VBROADCASTSS(lo, Y15)
+		VBROADCASTSS(p("lo"), Y15)
 		VMAXPS(a0, Y15, a0)
 		VMAXPS(a1, Y15, a1)
-		VBROADCASTSS(hi, Y15)
+		VBROADCASTSS(p("hi"), Y15)
 		VMINPS(a0, Y15, a0)
 		VMINPS(a1, Y15, a1)
 		Label(l("store"))
-		store(a0, 0, Mem{Base: c})
-		store(a1, 1, Mem{Base: c, Disp: 32})
-		ADDQ(ldc, c)
+		store(a0, 0, Mem{Base: row})
+		store(a1, 1, Mem{Base: row, Disp: 32})
+		if i < mr-1 {
+			ADDQ(ldc, row)
+		}
 	}
 	Label(done)
-	VZEROUPPER()
-}
-
-func check(err error) {
-	if err != nil {
-		panic(err)
-	}
 }
