@@ -71,23 +71,26 @@ const (
 )
 
 // algoModel is the cost model: one entry per algorithm. The numbers are
-// estimates for the pure-Go kernels on one core, calibrated so that their
-// ratios follow the kernels' benchmarks on ResNet-18's layers (Winograd
-// F(4x4) 3.3x faster than im2col at 64 channels 56x56, 1.6x at 512
-// channels 7x7; F(4x4) ahead of F(2x2) on all four); only the ratios
-// matter for the choice. Winograd F(2×2,3×3) transforms a 4×4 input tile
-// with 32 additions and produces a 2×2 output tile with 24; F(4×4,3×3)
-// needs about 240 operations per 6×6 input tile and 160 per 4×4 output
-// tile. Its batched products have 36 positions of (M×C)·(C×tiles) per
+// estimates for the kernels on one core of the 2-core AMD EPYC (Zen 4)
+// with the AVX2/FMA GEMM micro-kernel (runtime/kernels), from their
+// single-thread benchmarks (BenchmarkConv, BenchmarkGemm): 1×1 and im2col
+// products run at 40-45 multiply-adds per ns on layer-sized matrices, the
+// im2col gather costs about 0.3 ns per element it moves, and the direct
+// and depthwise loops are pure Go. Only the ratios matter for the choice.
+// Winograd F(2×2,3×3) transforms a 4×4 input tile with 32 additions and
+// produces a 2×2 output tile with 24; F(4×4,3×3) needs about 240
+// operations per 6×6 input tile and 160 per 4×4 output tile (pure Go, about
+// 8 per ns). Its batched products have 36 positions of (M×C)·(C×tiles) per
 // 16 outputs, a quarter of direct's 9 MACs per output, against 16 per 4
-// outputs (4 per output) for F(2×2).
+// outputs (4 per output) for F(2×2); they are many small GEMMs, so slower
+// per MAC than one large one.
 var algoModel = [...]algoParams{
 	ir.AlgoDirect:    {macsPerNs: 4},
-	ir.AlgoGEMM1x1:   {macsPerNs: 9, gemm: true, setupNs: 1000},
-	ir.AlgoIm2col:    {macsPerNs: 9, gemm: true, setupNs: 2000, moveNsPerElem: 0.25},
+	ir.AlgoGEMM1x1:   {macsPerNs: 45, gemm: true, setupNs: 1000},
+	ir.AlgoIm2col:    {macsPerNs: 45, gemm: true, setupNs: 2000, moveNsPerElem: 0.3},
 	ir.AlgoDepthwise: {macsPerNs: 6},
-	ir.AlgoWinograd2: {macsPerNs: 10, gemm: true, setupNs: 3000, moveNsPerElem: 0.25, tile: 2, inOps: 32, outOps: 24, transformOpsPerNs: 8},
-	ir.AlgoWinograd4: {macsPerNs: 12, gemm: true, setupNs: 4000, moveNsPerElem: 0.25, tile: 4, inOps: 240, outOps: 160, transformOpsPerNs: 8},
+	ir.AlgoWinograd2: {macsPerNs: 35, gemm: true, setupNs: 3000, moveNsPerElem: 0.25, tile: 2, inOps: 32, outOps: 24, transformOpsPerNs: 8},
+	ir.AlgoWinograd4: {macsPerNs: 35, gemm: true, setupNs: 4000, moveNsPerElem: 0.25, tile: 4, inOps: 240, outOps: 160, transformOpsPerNs: 8},
 }
 
 // convGeom is a 1-D or 2-D convolution's geometry, 1-D as H = 1.

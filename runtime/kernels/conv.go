@@ -181,7 +181,13 @@ func (k *Conv2D) Bind(in, out []*ir.Tensor) (Task, error) {
 	}
 	switch k.Algo {
 	case ir.AlgoGEMM1x1, ir.AlgoIm2col:
-		return newConvGemm(k, x, w, bias, z, y), nil
+		t := newConvGemm(k, x, w, bias, z, y)
+		if k.Algo == ir.AlgoIm2col {
+			if im := newConvImplicit(t); im != nil {
+				return im, nil
+			}
+		}
+		return t, nil
 	case ir.AlgoDepthwise:
 		return newConvDepthwise(k, x, w, bias, z, y), nil
 	case ir.AlgoWinograd2, ir.AlgoWinograd4:

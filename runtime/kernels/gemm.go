@@ -172,8 +172,24 @@ func packRowGeneric(dst, src []float32, stride, panels int) {
 // column of C's origin within Z's row (c and z share the layout, so z is
 // indexed from C's full origin).
 func gemmBlock(m, nc, k, p0, kc int, pa, pb, c []float32, ldc int, ep *epilogue, zcol int, first, last bool) {
-	var flags uint64
-	var lo, hi float32
+	flags, lo, hi := ep.tileFlags(first, last)
+	for q := 0; q*gemmMR < m; q++ {
+		i0 := q * gemmMR
+		rows := min(gemmMR, m-i0)
+		var bias, z []float32
+		if flags&tileBias != 0 {
+			bias = ep.bias[i0 : i0+rows]
+		}
+		if flags&tileZ != 0 {
+			z = ep.z[i0*ldc+zcol:]
+		}
+		gemmRow(kc, pa[i0*k+p0*gemmMR:][:kc*gemmMR], pb, c[i0*ldc:], ldc, z, bias, rows, nc, flags, lo, hi)
+	}
+}
+
+// tileFlags returns the micro-kernel's epilogue flags and clamp bounds for
+// a K-block that is the first and/or the last of its product.
+func (ep *epilogue) tileFlags(first, last bool) (flags uint64, lo, hi float32) {
 	if !first {
 		flags |= tileAccum
 	} else {
@@ -194,18 +210,7 @@ func gemmBlock(m, nc, k, p0, kc int, pa, pb, c []float32, ldc int, ep *epilogue,
 			lo, hi = ep.act.Min, ep.act.Max
 		}
 	}
-	for q := 0; q*gemmMR < m; q++ {
-		i0 := q * gemmMR
-		rows := min(gemmMR, m-i0)
-		var bias, z []float32
-		if flags&tileBias != 0 {
-			bias = ep.bias[i0 : i0+rows]
-		}
-		if flags&tileZ != 0 {
-			z = ep.z[i0*ldc+zcol:]
-		}
-		gemmRow(kc, pa[i0*k+p0*gemmMR:][:kc*gemmMR], pb, c[i0*ldc:], ldc, z, bias, rows, nc, flags, lo, hi)
-	}
+	return flags, lo, hi
 }
 
 // The epilogue flags of a micro-kernel tile (gemmTileGeneric).
@@ -233,13 +238,38 @@ func gemmRowGeneric(kc int, a, b, c []float32, ldc int, z, bias []float32, rows,
 	}
 }
 
-// gemmRowChecked checks the operands of a row of tiles as gemmRowGeneric
-// states them, so that an assembly row, which does not, stays within
-// them; the checks cost a few compares per row.
-func gemmRowChecked(kc int, a, b, c []float32, ldc int, z, bias []float32, rows, n int, flags uint64) {
+// convRow is the implicit convolution's micro-kernel at the active
+// instruction-set level (setGemmISA); convRowGeneric defines it.
+var convRow = convRowGeneric
+
+// convRowGeneric is gemmRowGeneric with the B vectors read in place: the
+// t-th tile's vector at step p is x[offs[p]+16t:][:16], so that
+//
+//	T(i, j) = sum over p < kc of a[p*6+i] * x[offs[p] + 16t + j]
+//
+// with the epilogue of gemmRowGeneric over the n columns. maxOff bounds
+// offs (the assembly relies on it; here it is unused). It gathers each
+// tile's B panel on the stack and runs gemmTileGeneric on it.
+func convRowGeneric(kc int, a []float32, offs []int32, x []float32, maxOff int, c []float32, ldc int, z, bias []float32, rows, n int, flags uint64, lo, hi float32) {
+	var panel [gemmKC * gemmNR]float32
+	for j := 0; j < n; j += gemmNR {
+		for p, o := range offs[:kc] {
+			*(*[gemmNR]float32)(panel[p*gemmNR:]) = *(*[gemmNR]float32)(x[int(o)+j:])
+		}
+		var zt []float32
+		if flags&tileZ != 0 {
+			zt = z[j:]
+		}
+		gemmTileGeneric(kc, a, panel[:kc*gemmNR], c[j:], ldc, zt, bias, rows, min(gemmNR, n-j), flags, lo, hi)
+	}
+}
+
+// gemmRowChecked checks the operands of a row of tiles but B's as
+// gemmRowGeneric states them, so that an assembly row, which does not,
+// stays within them; the checks cost a few compares per row.
+func gemmRowChecked(kc int, a, c []float32, ldc int, z, bias []float32, rows, n int, flags uint64) {
 	last := (rows-1)*ldc + n
-	if kc < 1 || rows < 1 || rows > gemmMR || n < 1 || ldc < n ||
-		len(a) < kc*gemmMR || len(b) < gemmRoundUp(n, gemmNR)*kc || len(c) < last ||
+	if kc < 1 || rows < 1 || rows > gemmMR || n < 1 || ldc < n || len(a) < kc*gemmMR || len(c) < last ||
 		(flags&tileZ != 0 && len(z) < last) || (flags&tileBias != 0 && len(bias) < rows) {
 		panic("kernels: gemm row operands out of range")
 	}

@@ -49,7 +49,7 @@ TEXT ·gemmRowAVX2(SB), NOSPLIT, $0-88
 	MOVQ z+40(FP), SI
 	SUBQ CX, SI
 
-tile:
+g_tile:
 	MOVQ       CX, DI
 	PREFETCHT0 (DI)
 	PREFETCHT0 60(DI)
@@ -83,9 +83,9 @@ tile:
 	VXORPS     Y10, Y10, Y10
 	VXORPS     Y11, Y11, Y11
 
-loop4:
+g_loop4:
 	CMPQ         DI, $0x04
-	JL           tail
+	JL           g_tail
 	VMOVUPS      (DX), Y12
 	VMOVUPS      32(DX), Y13
 	VBROADCASTSS (R8), Y14
@@ -169,11 +169,11 @@ loop4:
 	ADDQ         $0x00000060, R8
 	ADDQ         $0x00000100, DX
 	SUBQ         $0x04, DI
-	JMP          loop4
+	JMP          g_loop4
 
-tail:
+g_tail:
 	TESTQ        DI, DI
-	JZ           epilogue
+	JZ           g_epilogue
 	VMOVUPS      (DX), Y12
 	VMOVUPS      32(DX), Y13
 	VBROADCASTSS (R8), Y14
@@ -194,44 +194,44 @@ tail:
 	VBROADCASTSS 20(R8), Y15
 	VFMADD231PS  Y12, Y15, Y10
 	VFMADD231PS  Y13, Y15, Y11
-	ADDQ         $0x18, R8
-	ADDQ         $0x40, DX
+	ADDQ         $0x00000018, R8
+	ADDQ         $0x00000040, DX
 	DECQ         DI
-	JMP          tail
+	JMP          g_tail
 
-epilogue:
+g_epilogue:
 	MOVQ    CX, DI
 	CMPQ    rows+56(FP), $0x06
-	JNE     partial
+	JNE     g_partial
 	CMPQ    BX, $0x10
-	JL      partial
+	JL      g_partial
 	MOVQ    bias+48(FP), R8
 	TESTQ   $0x00000001, flags+72(FP)
-	JZ      full_r0_first
+	JZ      g_full_r0_first
 	VMOVUPS (DI), Y14
 	VADDPS  Y14, Y0, Y0
 	VMOVUPS 32(DI), Y14
 	VADDPS  Y14, Y1, Y1
-	JMP     full_r0_act
+	JMP     g_full_r0_act
 
-full_r0_first:
+g_full_r0_first:
 	TESTQ        $0x00000002, flags+72(FP)
-	JZ           full_r0_z
+	JZ           g_full_r0_z
 	VBROADCASTSS (R8), Y14
 	VADDPS       Y14, Y0, Y0
 	VADDPS       Y14, Y1, Y1
 
-full_r0_z:
+g_full_r0_z:
 	TESTQ   $0x00000004, flags+72(FP)
-	JZ      full_r0_act
+	JZ      g_full_r0_act
 	VMOVUPS (DI)(SI*1), Y14
 	VADDPS  Y14, Y0, Y0
 	VMOVUPS 32(DI)(SI*1), Y14
 	VADDPS  Y14, Y1, Y1
 
-full_r0_act:
+g_full_r0_act:
 	TESTQ        $0x00000008, flags+72(FP)
-	JZ           full_r0_store
+	JZ           g_full_r0_store
 	VBROADCASTSS lo+80(FP), Y15
 	VMAXPS       Y0, Y15, Y0
 	VMAXPS       Y1, Y15, Y1
@@ -239,36 +239,36 @@ full_r0_act:
 	VMINPS       Y0, Y15, Y0
 	VMINPS       Y1, Y15, Y1
 
-full_r0_store:
+g_full_r0_store:
 	VMOVUPS Y0, (DI)
 	VMOVUPS Y1, 32(DI)
 	ADDQ    AX, DI
 	TESTQ   $0x00000001, flags+72(FP)
-	JZ      full_r1_first
+	JZ      g_full_r1_first
 	VMOVUPS (DI), Y14
 	VADDPS  Y14, Y2, Y2
 	VMOVUPS 32(DI), Y14
 	VADDPS  Y14, Y3, Y3
-	JMP     full_r1_act
+	JMP     g_full_r1_act
 
-full_r1_first:
+g_full_r1_first:
 	TESTQ        $0x00000002, flags+72(FP)
-	JZ           full_r1_z
+	JZ           g_full_r1_z
 	VBROADCASTSS 4(R8), Y14
 	VADDPS       Y14, Y2, Y2
 	VADDPS       Y14, Y3, Y3
 
-full_r1_z:
+g_full_r1_z:
 	TESTQ   $0x00000004, flags+72(FP)
-	JZ      full_r1_act
+	JZ      g_full_r1_act
 	VMOVUPS (DI)(SI*1), Y14
 	VADDPS  Y14, Y2, Y2
 	VMOVUPS 32(DI)(SI*1), Y14
 	VADDPS  Y14, Y3, Y3
 
-full_r1_act:
+g_full_r1_act:
 	TESTQ        $0x00000008, flags+72(FP)
-	JZ           full_r1_store
+	JZ           g_full_r1_store
 	VBROADCASTSS lo+80(FP), Y15
 	VMAXPS       Y2, Y15, Y2
 	VMAXPS       Y3, Y15, Y3
@@ -276,36 +276,36 @@ full_r1_act:
 	VMINPS       Y2, Y15, Y2
 	VMINPS       Y3, Y15, Y3
 
-full_r1_store:
+g_full_r1_store:
 	VMOVUPS Y2, (DI)
 	VMOVUPS Y3, 32(DI)
 	ADDQ    AX, DI
 	TESTQ   $0x00000001, flags+72(FP)
-	JZ      full_r2_first
+	JZ      g_full_r2_first
 	VMOVUPS (DI), Y14
 	VADDPS  Y14, Y4, Y4
 	VMOVUPS 32(DI), Y14
 	VADDPS  Y14, Y5, Y5
-	JMP     full_r2_act
+	JMP     g_full_r2_act
 
-full_r2_first:
+g_full_r2_first:
 	TESTQ        $0x00000002, flags+72(FP)
-	JZ           full_r2_z
+	JZ           g_full_r2_z
 	VBROADCASTSS 8(R8), Y14
 	VADDPS       Y14, Y4, Y4
 	VADDPS       Y14, Y5, Y5
 
-full_r2_z:
+g_full_r2_z:
 	TESTQ   $0x00000004, flags+72(FP)
-	JZ      full_r2_act
+	JZ      g_full_r2_act
 	VMOVUPS (DI)(SI*1), Y14
 	VADDPS  Y14, Y4, Y4
 	VMOVUPS 32(DI)(SI*1), Y14
 	VADDPS  Y14, Y5, Y5
 
-full_r2_act:
+g_full_r2_act:
 	TESTQ        $0x00000008, flags+72(FP)
-	JZ           full_r2_store
+	JZ           g_full_r2_store
 	VBROADCASTSS lo+80(FP), Y15
 	VMAXPS       Y4, Y15, Y4
 	VMAXPS       Y5, Y15, Y5
@@ -313,36 +313,36 @@ full_r2_act:
 	VMINPS       Y4, Y15, Y4
 	VMINPS       Y5, Y15, Y5
 
-full_r2_store:
+g_full_r2_store:
 	VMOVUPS Y4, (DI)
 	VMOVUPS Y5, 32(DI)
 	ADDQ    AX, DI
 	TESTQ   $0x00000001, flags+72(FP)
-	JZ      full_r3_first
+	JZ      g_full_r3_first
 	VMOVUPS (DI), Y14
 	VADDPS  Y14, Y6, Y6
 	VMOVUPS 32(DI), Y14
 	VADDPS  Y14, Y7, Y7
-	JMP     full_r3_act
+	JMP     g_full_r3_act
 
-full_r3_first:
+g_full_r3_first:
 	TESTQ        $0x00000002, flags+72(FP)
-	JZ           full_r3_z
+	JZ           g_full_r3_z
 	VBROADCASTSS 12(R8), Y14
 	VADDPS       Y14, Y6, Y6
 	VADDPS       Y14, Y7, Y7
 
-full_r3_z:
+g_full_r3_z:
 	TESTQ   $0x00000004, flags+72(FP)
-	JZ      full_r3_act
+	JZ      g_full_r3_act
 	VMOVUPS (DI)(SI*1), Y14
 	VADDPS  Y14, Y6, Y6
 	VMOVUPS 32(DI)(SI*1), Y14
 	VADDPS  Y14, Y7, Y7
 
-full_r3_act:
+g_full_r3_act:
 	TESTQ        $0x00000008, flags+72(FP)
-	JZ           full_r3_store
+	JZ           g_full_r3_store
 	VBROADCASTSS lo+80(FP), Y15
 	VMAXPS       Y6, Y15, Y6
 	VMAXPS       Y7, Y15, Y7
@@ -350,36 +350,36 @@ full_r3_act:
 	VMINPS       Y6, Y15, Y6
 	VMINPS       Y7, Y15, Y7
 
-full_r3_store:
+g_full_r3_store:
 	VMOVUPS Y6, (DI)
 	VMOVUPS Y7, 32(DI)
 	ADDQ    AX, DI
 	TESTQ   $0x00000001, flags+72(FP)
-	JZ      full_r4_first
+	JZ      g_full_r4_first
 	VMOVUPS (DI), Y14
 	VADDPS  Y14, Y8, Y8
 	VMOVUPS 32(DI), Y14
 	VADDPS  Y14, Y9, Y9
-	JMP     full_r4_act
+	JMP     g_full_r4_act
 
-full_r4_first:
+g_full_r4_first:
 	TESTQ        $0x00000002, flags+72(FP)
-	JZ           full_r4_z
+	JZ           g_full_r4_z
 	VBROADCASTSS 16(R8), Y14
 	VADDPS       Y14, Y8, Y8
 	VADDPS       Y14, Y9, Y9
 
-full_r4_z:
+g_full_r4_z:
 	TESTQ   $0x00000004, flags+72(FP)
-	JZ      full_r4_act
+	JZ      g_full_r4_act
 	VMOVUPS (DI)(SI*1), Y14
 	VADDPS  Y14, Y8, Y8
 	VMOVUPS 32(DI)(SI*1), Y14
 	VADDPS  Y14, Y9, Y9
 
-full_r4_act:
+g_full_r4_act:
 	TESTQ        $0x00000008, flags+72(FP)
-	JZ           full_r4_store
+	JZ           g_full_r4_store
 	VBROADCASTSS lo+80(FP), Y15
 	VMAXPS       Y8, Y15, Y8
 	VMAXPS       Y9, Y15, Y9
@@ -387,36 +387,36 @@ full_r4_act:
 	VMINPS       Y8, Y15, Y8
 	VMINPS       Y9, Y15, Y9
 
-full_r4_store:
+g_full_r4_store:
 	VMOVUPS Y8, (DI)
 	VMOVUPS Y9, 32(DI)
 	ADDQ    AX, DI
 	TESTQ   $0x00000001, flags+72(FP)
-	JZ      full_r5_first
+	JZ      g_full_r5_first
 	VMOVUPS (DI), Y14
 	VADDPS  Y14, Y10, Y10
 	VMOVUPS 32(DI), Y14
 	VADDPS  Y14, Y11, Y11
-	JMP     full_r5_act
+	JMP     g_full_r5_act
 
-full_r5_first:
+g_full_r5_first:
 	TESTQ        $0x00000002, flags+72(FP)
-	JZ           full_r5_z
+	JZ           g_full_r5_z
 	VBROADCASTSS 20(R8), Y14
 	VADDPS       Y14, Y10, Y10
 	VADDPS       Y14, Y11, Y11
 
-full_r5_z:
+g_full_r5_z:
 	TESTQ   $0x00000004, flags+72(FP)
-	JZ      full_r5_act
+	JZ      g_full_r5_act
 	VMOVUPS (DI)(SI*1), Y14
 	VADDPS  Y14, Y10, Y10
 	VMOVUPS 32(DI)(SI*1), Y14
 	VADDPS  Y14, Y11, Y11
 
-full_r5_act:
+g_full_r5_act:
 	TESTQ        $0x00000008, flags+72(FP)
-	JZ           full_r5_store
+	JZ           g_full_r5_store
 	VBROADCASTSS lo+80(FP), Y15
 	VMAXPS       Y10, Y15, Y10
 	VMAXPS       Y11, Y15, Y11
@@ -424,49 +424,49 @@ full_r5_act:
 	VMINPS       Y10, Y15, Y10
 	VMINPS       Y11, Y15, Y11
 
-full_r5_store:
+g_full_r5_store:
 	VMOVUPS Y10, (DI)
 	VMOVUPS Y11, 32(DI)
-	JMP     next
+	JMP     g_next
 
-partial:
+g_partial:
 	LEAQ gemmMaskAVX2<>+0(SB), R8
 	MOVQ $0x00000010, R9
 	CMPQ BX, $0x10
-	JGE  mask
+	JGE  g_mask
 	MOVQ BX, R9
 
-mask:
+g_mask:
 	NEGQ       R9
 	VMOVUPS    64(R8)(R9*4), Y12
 	VMOVUPS    96(R8)(R9*4), Y13
 	MOVQ       bias+48(FP), R8
 	TESTQ      $0x00000001, flags+72(FP)
-	JZ         part_r0_first
+	JZ         g_part_r0_first
 	VMASKMOVPS (DI), Y12, Y14
 	VADDPS     Y14, Y0, Y0
 	VMASKMOVPS 32(DI), Y13, Y14
 	VADDPS     Y14, Y1, Y1
-	JMP        part_r0_act
+	JMP        g_part_r0_act
 
-part_r0_first:
+g_part_r0_first:
 	TESTQ        $0x00000002, flags+72(FP)
-	JZ           part_r0_z
+	JZ           g_part_r0_z
 	VBROADCASTSS (R8), Y14
 	VADDPS       Y14, Y0, Y0
 	VADDPS       Y14, Y1, Y1
 
-part_r0_z:
+g_part_r0_z:
 	TESTQ      $0x00000004, flags+72(FP)
-	JZ         part_r0_act
+	JZ         g_part_r0_act
 	VMASKMOVPS (DI)(SI*1), Y12, Y14
 	VADDPS     Y14, Y0, Y0
 	VMASKMOVPS 32(DI)(SI*1), Y13, Y14
 	VADDPS     Y14, Y1, Y1
 
-part_r0_act:
+g_part_r0_act:
 	TESTQ        $0x00000008, flags+72(FP)
-	JZ           part_r0_store
+	JZ           g_part_r0_store
 	VBROADCASTSS lo+80(FP), Y15
 	VMAXPS       Y0, Y15, Y0
 	VMAXPS       Y1, Y15, Y1
@@ -474,38 +474,38 @@ part_r0_act:
 	VMINPS       Y0, Y15, Y0
 	VMINPS       Y1, Y15, Y1
 
-part_r0_store:
+g_part_r0_store:
 	VMASKMOVPS Y0, Y12, (DI)
 	VMASKMOVPS Y1, Y13, 32(DI)
 	ADDQ       AX, DI
 	CMPQ       rows+56(FP), $0x01
-	JLE        part_done
+	JLE        g_part_done
 	TESTQ      $0x00000001, flags+72(FP)
-	JZ         part_r1_first
+	JZ         g_part_r1_first
 	VMASKMOVPS (DI), Y12, Y14
 	VADDPS     Y14, Y2, Y2
 	VMASKMOVPS 32(DI), Y13, Y14
 	VADDPS     Y14, Y3, Y3
-	JMP        part_r1_act
+	JMP        g_part_r1_act
 
-part_r1_first:
+g_part_r1_first:
 	TESTQ        $0x00000002, flags+72(FP)
-	JZ           part_r1_z
+	JZ           g_part_r1_z
 	VBROADCASTSS 4(R8), Y14
 	VADDPS       Y14, Y2, Y2
 	VADDPS       Y14, Y3, Y3
 
-part_r1_z:
+g_part_r1_z:
 	TESTQ      $0x00000004, flags+72(FP)
-	JZ         part_r1_act
+	JZ         g_part_r1_act
 	VMASKMOVPS (DI)(SI*1), Y12, Y14
 	VADDPS     Y14, Y2, Y2
 	VMASKMOVPS 32(DI)(SI*1), Y13, Y14
 	VADDPS     Y14, Y3, Y3
 
-part_r1_act:
+g_part_r1_act:
 	TESTQ        $0x00000008, flags+72(FP)
-	JZ           part_r1_store
+	JZ           g_part_r1_store
 	VBROADCASTSS lo+80(FP), Y15
 	VMAXPS       Y2, Y15, Y2
 	VMAXPS       Y3, Y15, Y3
@@ -513,38 +513,38 @@ part_r1_act:
 	VMINPS       Y2, Y15, Y2
 	VMINPS       Y3, Y15, Y3
 
-part_r1_store:
+g_part_r1_store:
 	VMASKMOVPS Y2, Y12, (DI)
 	VMASKMOVPS Y3, Y13, 32(DI)
 	ADDQ       AX, DI
 	CMPQ       rows+56(FP), $0x02
-	JLE        part_done
+	JLE        g_part_done
 	TESTQ      $0x00000001, flags+72(FP)
-	JZ         part_r2_first
+	JZ         g_part_r2_first
 	VMASKMOVPS (DI), Y12, Y14
 	VADDPS     Y14, Y4, Y4
 	VMASKMOVPS 32(DI), Y13, Y14
 	VADDPS     Y14, Y5, Y5
-	JMP        part_r2_act
+	JMP        g_part_r2_act
 
-part_r2_first:
+g_part_r2_first:
 	TESTQ        $0x00000002, flags+72(FP)
-	JZ           part_r2_z
+	JZ           g_part_r2_z
 	VBROADCASTSS 8(R8), Y14
 	VADDPS       Y14, Y4, Y4
 	VADDPS       Y14, Y5, Y5
 
-part_r2_z:
+g_part_r2_z:
 	TESTQ      $0x00000004, flags+72(FP)
-	JZ         part_r2_act
+	JZ         g_part_r2_act
 	VMASKMOVPS (DI)(SI*1), Y12, Y14
 	VADDPS     Y14, Y4, Y4
 	VMASKMOVPS 32(DI)(SI*1), Y13, Y14
 	VADDPS     Y14, Y5, Y5
 
-part_r2_act:
+g_part_r2_act:
 	TESTQ        $0x00000008, flags+72(FP)
-	JZ           part_r2_store
+	JZ           g_part_r2_store
 	VBROADCASTSS lo+80(FP), Y15
 	VMAXPS       Y4, Y15, Y4
 	VMAXPS       Y5, Y15, Y5
@@ -552,38 +552,38 @@ part_r2_act:
 	VMINPS       Y4, Y15, Y4
 	VMINPS       Y5, Y15, Y5
 
-part_r2_store:
+g_part_r2_store:
 	VMASKMOVPS Y4, Y12, (DI)
 	VMASKMOVPS Y5, Y13, 32(DI)
 	ADDQ       AX, DI
 	CMPQ       rows+56(FP), $0x03
-	JLE        part_done
+	JLE        g_part_done
 	TESTQ      $0x00000001, flags+72(FP)
-	JZ         part_r3_first
+	JZ         g_part_r3_first
 	VMASKMOVPS (DI), Y12, Y14
 	VADDPS     Y14, Y6, Y6
 	VMASKMOVPS 32(DI), Y13, Y14
 	VADDPS     Y14, Y7, Y7
-	JMP        part_r3_act
+	JMP        g_part_r3_act
 
-part_r3_first:
+g_part_r3_first:
 	TESTQ        $0x00000002, flags+72(FP)
-	JZ           part_r3_z
+	JZ           g_part_r3_z
 	VBROADCASTSS 12(R8), Y14
 	VADDPS       Y14, Y6, Y6
 	VADDPS       Y14, Y7, Y7
 
-part_r3_z:
+g_part_r3_z:
 	TESTQ      $0x00000004, flags+72(FP)
-	JZ         part_r3_act
+	JZ         g_part_r3_act
 	VMASKMOVPS (DI)(SI*1), Y12, Y14
 	VADDPS     Y14, Y6, Y6
 	VMASKMOVPS 32(DI)(SI*1), Y13, Y14
 	VADDPS     Y14, Y7, Y7
 
-part_r3_act:
+g_part_r3_act:
 	TESTQ        $0x00000008, flags+72(FP)
-	JZ           part_r3_store
+	JZ           g_part_r3_store
 	VBROADCASTSS lo+80(FP), Y15
 	VMAXPS       Y6, Y15, Y6
 	VMAXPS       Y7, Y15, Y7
@@ -591,38 +591,38 @@ part_r3_act:
 	VMINPS       Y6, Y15, Y6
 	VMINPS       Y7, Y15, Y7
 
-part_r3_store:
+g_part_r3_store:
 	VMASKMOVPS Y6, Y12, (DI)
 	VMASKMOVPS Y7, Y13, 32(DI)
 	ADDQ       AX, DI
 	CMPQ       rows+56(FP), $0x04
-	JLE        part_done
+	JLE        g_part_done
 	TESTQ      $0x00000001, flags+72(FP)
-	JZ         part_r4_first
+	JZ         g_part_r4_first
 	VMASKMOVPS (DI), Y12, Y14
 	VADDPS     Y14, Y8, Y8
 	VMASKMOVPS 32(DI), Y13, Y14
 	VADDPS     Y14, Y9, Y9
-	JMP        part_r4_act
+	JMP        g_part_r4_act
 
-part_r4_first:
+g_part_r4_first:
 	TESTQ        $0x00000002, flags+72(FP)
-	JZ           part_r4_z
+	JZ           g_part_r4_z
 	VBROADCASTSS 16(R8), Y14
 	VADDPS       Y14, Y8, Y8
 	VADDPS       Y14, Y9, Y9
 
-part_r4_z:
+g_part_r4_z:
 	TESTQ      $0x00000004, flags+72(FP)
-	JZ         part_r4_act
+	JZ         g_part_r4_act
 	VMASKMOVPS (DI)(SI*1), Y12, Y14
 	VADDPS     Y14, Y8, Y8
 	VMASKMOVPS 32(DI)(SI*1), Y13, Y14
 	VADDPS     Y14, Y9, Y9
 
-part_r4_act:
+g_part_r4_act:
 	TESTQ        $0x00000008, flags+72(FP)
-	JZ           part_r4_store
+	JZ           g_part_r4_store
 	VBROADCASTSS lo+80(FP), Y15
 	VMAXPS       Y8, Y15, Y8
 	VMAXPS       Y9, Y15, Y9
@@ -630,38 +630,38 @@ part_r4_act:
 	VMINPS       Y8, Y15, Y8
 	VMINPS       Y9, Y15, Y9
 
-part_r4_store:
+g_part_r4_store:
 	VMASKMOVPS Y8, Y12, (DI)
 	VMASKMOVPS Y9, Y13, 32(DI)
 	ADDQ       AX, DI
 	CMPQ       rows+56(FP), $0x05
-	JLE        part_done
+	JLE        g_part_done
 	TESTQ      $0x00000001, flags+72(FP)
-	JZ         part_r5_first
+	JZ         g_part_r5_first
 	VMASKMOVPS (DI), Y12, Y14
 	VADDPS     Y14, Y10, Y10
 	VMASKMOVPS 32(DI), Y13, Y14
 	VADDPS     Y14, Y11, Y11
-	JMP        part_r5_act
+	JMP        g_part_r5_act
 
-part_r5_first:
+g_part_r5_first:
 	TESTQ        $0x00000002, flags+72(FP)
-	JZ           part_r5_z
+	JZ           g_part_r5_z
 	VBROADCASTSS 20(R8), Y14
 	VADDPS       Y14, Y10, Y10
 	VADDPS       Y14, Y11, Y11
 
-part_r5_z:
+g_part_r5_z:
 	TESTQ      $0x00000004, flags+72(FP)
-	JZ         part_r5_act
+	JZ         g_part_r5_act
 	VMASKMOVPS (DI)(SI*1), Y12, Y14
 	VADDPS     Y14, Y10, Y10
 	VMASKMOVPS 32(DI)(SI*1), Y13, Y14
 	VADDPS     Y14, Y11, Y11
 
-part_r5_act:
+g_part_r5_act:
 	TESTQ        $0x00000008, flags+72(FP)
-	JZ           part_r5_store
+	JZ           g_part_r5_store
 	VBROADCASTSS lo+80(FP), Y15
 	VMAXPS       Y10, Y15, Y10
 	VMAXPS       Y11, Y15, Y11
@@ -669,14 +669,664 @@ part_r5_act:
 	VMINPS       Y10, Y15, Y10
 	VMINPS       Y11, Y15, Y11
 
-part_r5_store:
+g_part_r5_store:
 	VMASKMOVPS Y10, Y12, (DI)
 	VMASKMOVPS Y11, Y13, 32(DI)
 
-part_done:
-next:
+g_part_done:
+g_next:
 	ADDQ $0x40, CX
 	SUBQ $0x10, BX
-	JG   tile
+	JG   g_tile
+	VZEROUPPER
+	RET
+
+// func convRowAVX2(kc int, a *float32, offs *int32, x *float32, c *float32, ldc int, z *float32, bias *float32, rows int, n int, flags uint64, lo float32, hi float32)
+// Requires: AVX, FMA3, MMX+
+TEXT ·convRowAVX2(SB), NOSPLIT, $0-96
+	MOVQ ldc+40(FP), AX
+	SHLQ $0x02, AX
+	MOVQ c+32(FP), CX
+	MOVQ x+24(FP), DX
+	MOVQ n+72(FP), BX
+	MOVQ z+48(FP), SI
+	SUBQ CX, SI
+
+c_tile:
+	MOVQ       CX, DI
+	PREFETCHT0 (DI)
+	PREFETCHT0 60(DI)
+	ADDQ       AX, DI
+	PREFETCHT0 (DI)
+	PREFETCHT0 60(DI)
+	ADDQ       AX, DI
+	PREFETCHT0 (DI)
+	PREFETCHT0 60(DI)
+	ADDQ       AX, DI
+	PREFETCHT0 (DI)
+	PREFETCHT0 60(DI)
+	ADDQ       AX, DI
+	PREFETCHT0 (DI)
+	PREFETCHT0 60(DI)
+	ADDQ       AX, DI
+	PREFETCHT0 (DI)
+	PREFETCHT0 60(DI)
+	MOVQ       kc+0(FP), DI
+	MOVQ       a+8(FP), R8
+	MOVQ       offs+16(FP), R9
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	VXORPS     Y7, Y7, Y7
+	VXORPS     Y8, Y8, Y8
+	VXORPS     Y9, Y9, Y9
+	VXORPS     Y10, Y10, Y10
+	VXORPS     Y11, Y11, Y11
+
+c_loop4:
+	CMPQ         DI, $0x04
+	JL           c_tail
+	MOVLQSX      (R9), R10
+	VMOVUPS      (DX)(R10*4), Y12
+	VMOVUPS      32(DX)(R10*4), Y13
+	VBROADCASTSS (R8), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 4(R8), Y15
+	VFMADD231PS  Y12, Y15, Y2
+	VFMADD231PS  Y13, Y15, Y3
+	VBROADCASTSS 8(R8), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 12(R8), Y15
+	VFMADD231PS  Y12, Y15, Y6
+	VFMADD231PS  Y13, Y15, Y7
+	VBROADCASTSS 16(R8), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VFMADD231PS  Y13, Y14, Y9
+	VBROADCASTSS 20(R8), Y15
+	VFMADD231PS  Y12, Y15, Y10
+	VFMADD231PS  Y13, Y15, Y11
+	MOVLQSX      4(R9), R10
+	VMOVUPS      (DX)(R10*4), Y12
+	VMOVUPS      32(DX)(R10*4), Y13
+	VBROADCASTSS 24(R8), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 28(R8), Y15
+	VFMADD231PS  Y12, Y15, Y2
+	VFMADD231PS  Y13, Y15, Y3
+	VBROADCASTSS 32(R8), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 36(R8), Y15
+	VFMADD231PS  Y12, Y15, Y6
+	VFMADD231PS  Y13, Y15, Y7
+	VBROADCASTSS 40(R8), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VFMADD231PS  Y13, Y14, Y9
+	VBROADCASTSS 44(R8), Y15
+	VFMADD231PS  Y12, Y15, Y10
+	VFMADD231PS  Y13, Y15, Y11
+	MOVLQSX      8(R9), R10
+	VMOVUPS      (DX)(R10*4), Y12
+	VMOVUPS      32(DX)(R10*4), Y13
+	VBROADCASTSS 48(R8), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 52(R8), Y15
+	VFMADD231PS  Y12, Y15, Y2
+	VFMADD231PS  Y13, Y15, Y3
+	VBROADCASTSS 56(R8), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 60(R8), Y15
+	VFMADD231PS  Y12, Y15, Y6
+	VFMADD231PS  Y13, Y15, Y7
+	VBROADCASTSS 64(R8), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VFMADD231PS  Y13, Y14, Y9
+	VBROADCASTSS 68(R8), Y15
+	VFMADD231PS  Y12, Y15, Y10
+	VFMADD231PS  Y13, Y15, Y11
+	MOVLQSX      12(R9), R10
+	VMOVUPS      (DX)(R10*4), Y12
+	VMOVUPS      32(DX)(R10*4), Y13
+	VBROADCASTSS 72(R8), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 76(R8), Y15
+	VFMADD231PS  Y12, Y15, Y2
+	VFMADD231PS  Y13, Y15, Y3
+	VBROADCASTSS 80(R8), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 84(R8), Y15
+	VFMADD231PS  Y12, Y15, Y6
+	VFMADD231PS  Y13, Y15, Y7
+	VBROADCASTSS 88(R8), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VFMADD231PS  Y13, Y14, Y9
+	VBROADCASTSS 92(R8), Y15
+	VFMADD231PS  Y12, Y15, Y10
+	VFMADD231PS  Y13, Y15, Y11
+	ADDQ         $0x00000060, R8
+	ADDQ         $0x00000010, R9
+	SUBQ         $0x04, DI
+	JMP          c_loop4
+
+c_tail:
+	TESTQ        DI, DI
+	JZ           c_epilogue
+	MOVLQSX      (R9), R10
+	VMOVUPS      (DX)(R10*4), Y12
+	VMOVUPS      32(DX)(R10*4), Y13
+	VBROADCASTSS (R8), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 4(R8), Y15
+	VFMADD231PS  Y12, Y15, Y2
+	VFMADD231PS  Y13, Y15, Y3
+	VBROADCASTSS 8(R8), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 12(R8), Y15
+	VFMADD231PS  Y12, Y15, Y6
+	VFMADD231PS  Y13, Y15, Y7
+	VBROADCASTSS 16(R8), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VFMADD231PS  Y13, Y14, Y9
+	VBROADCASTSS 20(R8), Y15
+	VFMADD231PS  Y12, Y15, Y10
+	VFMADD231PS  Y13, Y15, Y11
+	ADDQ         $0x00000018, R8
+	ADDQ         $0x00000004, R9
+	DECQ         DI
+	JMP          c_tail
+
+c_epilogue:
+	ADDQ    $0x40, DX
+	MOVQ    CX, DI
+	CMPQ    rows+64(FP), $0x06
+	JNE     c_partial
+	CMPQ    BX, $0x10
+	JL      c_partial
+	MOVQ    bias+56(FP), R8
+	TESTQ   $0x00000001, flags+80(FP)
+	JZ      c_full_r0_first
+	VMOVUPS (DI), Y14
+	VADDPS  Y14, Y0, Y0
+	VMOVUPS 32(DI), Y14
+	VADDPS  Y14, Y1, Y1
+	JMP     c_full_r0_act
+
+c_full_r0_first:
+	TESTQ        $0x00000002, flags+80(FP)
+	JZ           c_full_r0_z
+	VBROADCASTSS (R8), Y14
+	VADDPS       Y14, Y0, Y0
+	VADDPS       Y14, Y1, Y1
+
+c_full_r0_z:
+	TESTQ   $0x00000004, flags+80(FP)
+	JZ      c_full_r0_act
+	VMOVUPS (DI)(SI*1), Y14
+	VADDPS  Y14, Y0, Y0
+	VMOVUPS 32(DI)(SI*1), Y14
+	VADDPS  Y14, Y1, Y1
+
+c_full_r0_act:
+	TESTQ        $0x00000008, flags+80(FP)
+	JZ           c_full_r0_store
+	VBROADCASTSS lo+88(FP), Y15
+	VMAXPS       Y0, Y15, Y0
+	VMAXPS       Y1, Y15, Y1
+	VBROADCASTSS hi+92(FP), Y15
+	VMINPS       Y0, Y15, Y0
+	VMINPS       Y1, Y15, Y1
+
+c_full_r0_store:
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	ADDQ    AX, DI
+	TESTQ   $0x00000001, flags+80(FP)
+	JZ      c_full_r1_first
+	VMOVUPS (DI), Y14
+	VADDPS  Y14, Y2, Y2
+	VMOVUPS 32(DI), Y14
+	VADDPS  Y14, Y3, Y3
+	JMP     c_full_r1_act
+
+c_full_r1_first:
+	TESTQ        $0x00000002, flags+80(FP)
+	JZ           c_full_r1_z
+	VBROADCASTSS 4(R8), Y14
+	VADDPS       Y14, Y2, Y2
+	VADDPS       Y14, Y3, Y3
+
+c_full_r1_z:
+	TESTQ   $0x00000004, flags+80(FP)
+	JZ      c_full_r1_act
+	VMOVUPS (DI)(SI*1), Y14
+	VADDPS  Y14, Y2, Y2
+	VMOVUPS 32(DI)(SI*1), Y14
+	VADDPS  Y14, Y3, Y3
+
+c_full_r1_act:
+	TESTQ        $0x00000008, flags+80(FP)
+	JZ           c_full_r1_store
+	VBROADCASTSS lo+88(FP), Y15
+	VMAXPS       Y2, Y15, Y2
+	VMAXPS       Y3, Y15, Y3
+	VBROADCASTSS hi+92(FP), Y15
+	VMINPS       Y2, Y15, Y2
+	VMINPS       Y3, Y15, Y3
+
+c_full_r1_store:
+	VMOVUPS Y2, (DI)
+	VMOVUPS Y3, 32(DI)
+	ADDQ    AX, DI
+	TESTQ   $0x00000001, flags+80(FP)
+	JZ      c_full_r2_first
+	VMOVUPS (DI), Y14
+	VADDPS  Y14, Y4, Y4
+	VMOVUPS 32(DI), Y14
+	VADDPS  Y14, Y5, Y5
+	JMP     c_full_r2_act
+
+c_full_r2_first:
+	TESTQ        $0x00000002, flags+80(FP)
+	JZ           c_full_r2_z
+	VBROADCASTSS 8(R8), Y14
+	VADDPS       Y14, Y4, Y4
+	VADDPS       Y14, Y5, Y5
+
+c_full_r2_z:
+	TESTQ   $0x00000004, flags+80(FP)
+	JZ      c_full_r2_act
+	VMOVUPS (DI)(SI*1), Y14
+	VADDPS  Y14, Y4, Y4
+	VMOVUPS 32(DI)(SI*1), Y14
+	VADDPS  Y14, Y5, Y5
+
+c_full_r2_act:
+	TESTQ        $0x00000008, flags+80(FP)
+	JZ           c_full_r2_store
+	VBROADCASTSS lo+88(FP), Y15
+	VMAXPS       Y4, Y15, Y4
+	VMAXPS       Y5, Y15, Y5
+	VBROADCASTSS hi+92(FP), Y15
+	VMINPS       Y4, Y15, Y4
+	VMINPS       Y5, Y15, Y5
+
+c_full_r2_store:
+	VMOVUPS Y4, (DI)
+	VMOVUPS Y5, 32(DI)
+	ADDQ    AX, DI
+	TESTQ   $0x00000001, flags+80(FP)
+	JZ      c_full_r3_first
+	VMOVUPS (DI), Y14
+	VADDPS  Y14, Y6, Y6
+	VMOVUPS 32(DI), Y14
+	VADDPS  Y14, Y7, Y7
+	JMP     c_full_r3_act
+
+c_full_r3_first:
+	TESTQ        $0x00000002, flags+80(FP)
+	JZ           c_full_r3_z
+	VBROADCASTSS 12(R8), Y14
+	VADDPS       Y14, Y6, Y6
+	VADDPS       Y14, Y7, Y7
+
+c_full_r3_z:
+	TESTQ   $0x00000004, flags+80(FP)
+	JZ      c_full_r3_act
+	VMOVUPS (DI)(SI*1), Y14
+	VADDPS  Y14, Y6, Y6
+	VMOVUPS 32(DI)(SI*1), Y14
+	VADDPS  Y14, Y7, Y7
+
+c_full_r3_act:
+	TESTQ        $0x00000008, flags+80(FP)
+	JZ           c_full_r3_store
+	VBROADCASTSS lo+88(FP), Y15
+	VMAXPS       Y6, Y15, Y6
+	VMAXPS       Y7, Y15, Y7
+	VBROADCASTSS hi+92(FP), Y15
+	VMINPS       Y6, Y15, Y6
+	VMINPS       Y7, Y15, Y7
+
+c_full_r3_store:
+	VMOVUPS Y6, (DI)
+	VMOVUPS Y7, 32(DI)
+	ADDQ    AX, DI
+	TESTQ   $0x00000001, flags+80(FP)
+	JZ      c_full_r4_first
+	VMOVUPS (DI), Y14
+	VADDPS  Y14, Y8, Y8
+	VMOVUPS 32(DI), Y14
+	VADDPS  Y14, Y9, Y9
+	JMP     c_full_r4_act
+
+c_full_r4_first:
+	TESTQ        $0x00000002, flags+80(FP)
+	JZ           c_full_r4_z
+	VBROADCASTSS 16(R8), Y14
+	VADDPS       Y14, Y8, Y8
+	VADDPS       Y14, Y9, Y9
+
+c_full_r4_z:
+	TESTQ   $0x00000004, flags+80(FP)
+	JZ      c_full_r4_act
+	VMOVUPS (DI)(SI*1), Y14
+	VADDPS  Y14, Y8, Y8
+	VMOVUPS 32(DI)(SI*1), Y14
+	VADDPS  Y14, Y9, Y9
+
+c_full_r4_act:
+	TESTQ        $0x00000008, flags+80(FP)
+	JZ           c_full_r4_store
+	VBROADCASTSS lo+88(FP), Y15
+	VMAXPS       Y8, Y15, Y8
+	VMAXPS       Y9, Y15, Y9
+	VBROADCASTSS hi+92(FP), Y15
+	VMINPS       Y8, Y15, Y8
+	VMINPS       Y9, Y15, Y9
+
+c_full_r4_store:
+	VMOVUPS Y8, (DI)
+	VMOVUPS Y9, 32(DI)
+	ADDQ    AX, DI
+	TESTQ   $0x00000001, flags+80(FP)
+	JZ      c_full_r5_first
+	VMOVUPS (DI), Y14
+	VADDPS  Y14, Y10, Y10
+	VMOVUPS 32(DI), Y14
+	VADDPS  Y14, Y11, Y11
+	JMP     c_full_r5_act
+
+c_full_r5_first:
+	TESTQ        $0x00000002, flags+80(FP)
+	JZ           c_full_r5_z
+	VBROADCASTSS 20(R8), Y14
+	VADDPS       Y14, Y10, Y10
+	VADDPS       Y14, Y11, Y11
+
+c_full_r5_z:
+	TESTQ   $0x00000004, flags+80(FP)
+	JZ      c_full_r5_act
+	VMOVUPS (DI)(SI*1), Y14
+	VADDPS  Y14, Y10, Y10
+	VMOVUPS 32(DI)(SI*1), Y14
+	VADDPS  Y14, Y11, Y11
+
+c_full_r5_act:
+	TESTQ        $0x00000008, flags+80(FP)
+	JZ           c_full_r5_store
+	VBROADCASTSS lo+88(FP), Y15
+	VMAXPS       Y10, Y15, Y10
+	VMAXPS       Y11, Y15, Y11
+	VBROADCASTSS hi+92(FP), Y15
+	VMINPS       Y10, Y15, Y10
+	VMINPS       Y11, Y15, Y11
+
+c_full_r5_store:
+	VMOVUPS Y10, (DI)
+	VMOVUPS Y11, 32(DI)
+	JMP     c_next
+
+c_partial:
+	LEAQ gemmMaskAVX2<>+0(SB), R8
+	MOVQ $0x00000010, R9
+	CMPQ BX, $0x10
+	JGE  c_mask
+	MOVQ BX, R9
+
+c_mask:
+	NEGQ       R9
+	VMOVUPS    64(R8)(R9*4), Y12
+	VMOVUPS    96(R8)(R9*4), Y13
+	MOVQ       bias+56(FP), R8
+	TESTQ      $0x00000001, flags+80(FP)
+	JZ         c_part_r0_first
+	VMASKMOVPS (DI), Y12, Y14
+	VADDPS     Y14, Y0, Y0
+	VMASKMOVPS 32(DI), Y13, Y14
+	VADDPS     Y14, Y1, Y1
+	JMP        c_part_r0_act
+
+c_part_r0_first:
+	TESTQ        $0x00000002, flags+80(FP)
+	JZ           c_part_r0_z
+	VBROADCASTSS (R8), Y14
+	VADDPS       Y14, Y0, Y0
+	VADDPS       Y14, Y1, Y1
+
+c_part_r0_z:
+	TESTQ      $0x00000004, flags+80(FP)
+	JZ         c_part_r0_act
+	VMASKMOVPS (DI)(SI*1), Y12, Y14
+	VADDPS     Y14, Y0, Y0
+	VMASKMOVPS 32(DI)(SI*1), Y13, Y14
+	VADDPS     Y14, Y1, Y1
+
+c_part_r0_act:
+	TESTQ        $0x00000008, flags+80(FP)
+	JZ           c_part_r0_store
+	VBROADCASTSS lo+88(FP), Y15
+	VMAXPS       Y0, Y15, Y0
+	VMAXPS       Y1, Y15, Y1
+	VBROADCASTSS hi+92(FP), Y15
+	VMINPS       Y0, Y15, Y0
+	VMINPS       Y1, Y15, Y1
+
+c_part_r0_store:
+	VMASKMOVPS Y0, Y12, (DI)
+	VMASKMOVPS Y1, Y13, 32(DI)
+	ADDQ       AX, DI
+	CMPQ       rows+64(FP), $0x01
+	JLE        c_part_done
+	TESTQ      $0x00000001, flags+80(FP)
+	JZ         c_part_r1_first
+	VMASKMOVPS (DI), Y12, Y14
+	VADDPS     Y14, Y2, Y2
+	VMASKMOVPS 32(DI), Y13, Y14
+	VADDPS     Y14, Y3, Y3
+	JMP        c_part_r1_act
+
+c_part_r1_first:
+	TESTQ        $0x00000002, flags+80(FP)
+	JZ           c_part_r1_z
+	VBROADCASTSS 4(R8), Y14
+	VADDPS       Y14, Y2, Y2
+	VADDPS       Y14, Y3, Y3
+
+c_part_r1_z:
+	TESTQ      $0x00000004, flags+80(FP)
+	JZ         c_part_r1_act
+	VMASKMOVPS (DI)(SI*1), Y12, Y14
+	VADDPS     Y14, Y2, Y2
+	VMASKMOVPS 32(DI)(SI*1), Y13, Y14
+	VADDPS     Y14, Y3, Y3
+
+c_part_r1_act:
+	TESTQ        $0x00000008, flags+80(FP)
+	JZ           c_part_r1_store
+	VBROADCASTSS lo+88(FP), Y15
+	VMAXPS       Y2, Y15, Y2
+	VMAXPS       Y3, Y15, Y3
+	VBROADCASTSS hi+92(FP), Y15
+	VMINPS       Y2, Y15, Y2
+	VMINPS       Y3, Y15, Y3
+
+c_part_r1_store:
+	VMASKMOVPS Y2, Y12, (DI)
+	VMASKMOVPS Y3, Y13, 32(DI)
+	ADDQ       AX, DI
+	CMPQ       rows+64(FP), $0x02
+	JLE        c_part_done
+	TESTQ      $0x00000001, flags+80(FP)
+	JZ         c_part_r2_first
+	VMASKMOVPS (DI), Y12, Y14
+	VADDPS     Y14, Y4, Y4
+	VMASKMOVPS 32(DI), Y13, Y14
+	VADDPS     Y14, Y5, Y5
+	JMP        c_part_r2_act
+
+c_part_r2_first:
+	TESTQ        $0x00000002, flags+80(FP)
+	JZ           c_part_r2_z
+	VBROADCASTSS 8(R8), Y14
+	VADDPS       Y14, Y4, Y4
+	VADDPS       Y14, Y5, Y5
+
+c_part_r2_z:
+	TESTQ      $0x00000004, flags+80(FP)
+	JZ         c_part_r2_act
+	VMASKMOVPS (DI)(SI*1), Y12, Y14
+	VADDPS     Y14, Y4, Y4
+	VMASKMOVPS 32(DI)(SI*1), Y13, Y14
+	VADDPS     Y14, Y5, Y5
+
+c_part_r2_act:
+	TESTQ        $0x00000008, flags+80(FP)
+	JZ           c_part_r2_store
+	VBROADCASTSS lo+88(FP), Y15
+	VMAXPS       Y4, Y15, Y4
+	VMAXPS       Y5, Y15, Y5
+	VBROADCASTSS hi+92(FP), Y15
+	VMINPS       Y4, Y15, Y4
+	VMINPS       Y5, Y15, Y5
+
+c_part_r2_store:
+	VMASKMOVPS Y4, Y12, (DI)
+	VMASKMOVPS Y5, Y13, 32(DI)
+	ADDQ       AX, DI
+	CMPQ       rows+64(FP), $0x03
+	JLE        c_part_done
+	TESTQ      $0x00000001, flags+80(FP)
+	JZ         c_part_r3_first
+	VMASKMOVPS (DI), Y12, Y14
+	VADDPS     Y14, Y6, Y6
+	VMASKMOVPS 32(DI), Y13, Y14
+	VADDPS     Y14, Y7, Y7
+	JMP        c_part_r3_act
+
+c_part_r3_first:
+	TESTQ        $0x00000002, flags+80(FP)
+	JZ           c_part_r3_z
+	VBROADCASTSS 12(R8), Y14
+	VADDPS       Y14, Y6, Y6
+	VADDPS       Y14, Y7, Y7
+
+c_part_r3_z:
+	TESTQ      $0x00000004, flags+80(FP)
+	JZ         c_part_r3_act
+	VMASKMOVPS (DI)(SI*1), Y12, Y14
+	VADDPS     Y14, Y6, Y6
+	VMASKMOVPS 32(DI)(SI*1), Y13, Y14
+	VADDPS     Y14, Y7, Y7
+
+c_part_r3_act:
+	TESTQ        $0x00000008, flags+80(FP)
+	JZ           c_part_r3_store
+	VBROADCASTSS lo+88(FP), Y15
+	VMAXPS       Y6, Y15, Y6
+	VMAXPS       Y7, Y15, Y7
+	VBROADCASTSS hi+92(FP), Y15
+	VMINPS       Y6, Y15, Y6
+	VMINPS       Y7, Y15, Y7
+
+c_part_r3_store:
+	VMASKMOVPS Y6, Y12, (DI)
+	VMASKMOVPS Y7, Y13, 32(DI)
+	ADDQ       AX, DI
+	CMPQ       rows+64(FP), $0x04
+	JLE        c_part_done
+	TESTQ      $0x00000001, flags+80(FP)
+	JZ         c_part_r4_first
+	VMASKMOVPS (DI), Y12, Y14
+	VADDPS     Y14, Y8, Y8
+	VMASKMOVPS 32(DI), Y13, Y14
+	VADDPS     Y14, Y9, Y9
+	JMP        c_part_r4_act
+
+c_part_r4_first:
+	TESTQ        $0x00000002, flags+80(FP)
+	JZ           c_part_r4_z
+	VBROADCASTSS 16(R8), Y14
+	VADDPS       Y14, Y8, Y8
+	VADDPS       Y14, Y9, Y9
+
+c_part_r4_z:
+	TESTQ      $0x00000004, flags+80(FP)
+	JZ         c_part_r4_act
+	VMASKMOVPS (DI)(SI*1), Y12, Y14
+	VADDPS     Y14, Y8, Y8
+	VMASKMOVPS 32(DI)(SI*1), Y13, Y14
+	VADDPS     Y14, Y9, Y9
+
+c_part_r4_act:
+	TESTQ        $0x00000008, flags+80(FP)
+	JZ           c_part_r4_store
+	VBROADCASTSS lo+88(FP), Y15
+	VMAXPS       Y8, Y15, Y8
+	VMAXPS       Y9, Y15, Y9
+	VBROADCASTSS hi+92(FP), Y15
+	VMINPS       Y8, Y15, Y8
+	VMINPS       Y9, Y15, Y9
+
+c_part_r4_store:
+	VMASKMOVPS Y8, Y12, (DI)
+	VMASKMOVPS Y9, Y13, 32(DI)
+	ADDQ       AX, DI
+	CMPQ       rows+64(FP), $0x05
+	JLE        c_part_done
+	TESTQ      $0x00000001, flags+80(FP)
+	JZ         c_part_r5_first
+	VMASKMOVPS (DI), Y12, Y14
+	VADDPS     Y14, Y10, Y10
+	VMASKMOVPS 32(DI), Y13, Y14
+	VADDPS     Y14, Y11, Y11
+	JMP        c_part_r5_act
+
+c_part_r5_first:
+	TESTQ        $0x00000002, flags+80(FP)
+	JZ           c_part_r5_z
+	VBROADCASTSS 20(R8), Y14
+	VADDPS       Y14, Y10, Y10
+	VADDPS       Y14, Y11, Y11
+
+c_part_r5_z:
+	TESTQ      $0x00000004, flags+80(FP)
+	JZ         c_part_r5_act
+	VMASKMOVPS (DI)(SI*1), Y12, Y14
+	VADDPS     Y14, Y10, Y10
+	VMASKMOVPS 32(DI)(SI*1), Y13, Y14
+	VADDPS     Y14, Y11, Y11
+
+c_part_r5_act:
+	TESTQ        $0x00000008, flags+80(FP)
+	JZ           c_part_r5_store
+	VBROADCASTSS lo+88(FP), Y15
+	VMAXPS       Y10, Y15, Y10
+	VMAXPS       Y11, Y15, Y11
+	VBROADCASTSS hi+92(FP), Y15
+	VMINPS       Y10, Y15, Y10
+	VMINPS       Y11, Y15, Y11
+
+c_part_r5_store:
+	VMASKMOVPS Y10, Y12, (DI)
+	VMASKMOVPS Y11, Y13, 32(DI)
+
+c_part_done:
+c_next:
+	ADDQ $0x40, CX
+	SUBQ $0x10, BX
+	JG   c_tile
 	VZEROUPPER
 	RET

@@ -2,6 +2,6 @@
 
 package kernels
 
-// setGemmISA points gemmRow at gemmRowGeneric, the only micro-kernel of
-// this build.
-func setGemmISA(isa) { gemmRow = gemmRowGeneric }
+// setGemmISA points gemmRow and convRow at their Go versions, the only
+// micro-kernels of this build.
+func setGemmISA(isa) { gemmRow, convRow = gemmRowGeneric, convRowGeneric }

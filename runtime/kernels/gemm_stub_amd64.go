@@ -21,3 +21,13 @@ package kernels
 // 1 ≤ rows ≤ 6; columns and rows past the ends are neither read nor
 // written (masked moves). gemmRowGeneric is the same in Go.
 func gemmRowAVX2(kc int, a *float32, b *float32, c *float32, ldc int, z *float32, bias *float32, rows int, n int, flags uint64, lo float32, hi float32)
+
+// convRowAVX2 is gemmRowAVX2 with B read in place from an input band
+// instead of packed panels: the t-th tile's B vector at step p is the 16
+// floats at x + offs[p] + 16t,
+//
+//	T(i, j) = sum over p < kc of a[p*6+i] * x[offs[p] + 16t + j]
+//
+// with the epilogue of gemmRowAVX2. It reads all 16 floats of each vector
+// even in a partial tile. convRowGeneric is the same in Go.
+func convRowAVX2(kc int, a *float32, offs *int32, x *float32, c *float32, ldc int, z *float32, bias *float32, rows int, n int, flags uint64, lo float32, hi float32)

@@ -38,28 +38,53 @@ func main() {
 		DATA(4*i, U32(v))
 	}
 
-	TEXT("gemmRowAVX2", NOSPLIT, "func(kc int, a, b, c *float32, ldc int, z, bias *float32, rows, n int, flags uint64, lo, hi float32)")
-	Doc("gemmRowAVX2 is the SGEMM micro-kernel in AVX2/FMA, run along a row of",
-		"tiles: for each tile t = 0, 1, ... of the n (≥ 1) columns, with T the 6×16",
-		"product of the A panel a and the t-th B panel (at b + t*kc*16),",
-		"",
-		"\tT(i, j) = sum over p < kc of a[p*6+i] * b[t*kc*16 + p*16+j]",
-		"",
-		"it sets, for i < rows and j < cols = min(16, n - 16t), with C(i, j) =",
-		"c[i*ldc + 16t+j] and Z(i, j) = z[i*ldc + 16t+j],",
-		"",
-		"\tC(i, j) = f(T(i, j) + C(i, j))            with tileAccum (flags bit 0)",
-		"\tC(i, j) = f(T(i, j) + bias[i] + Z(i, j))  otherwise",
-		"",
-		"bias and Z added only under tileBias (bit 1) and tileZ (bit 2), and f",
-		"clamping to [lo, hi] under tileAct (bit 3; NaN stays NaN). kc ≥ 1,",
-		"1 ≤ rows ≤ 6; columns and rows past the ends are neither read nor",
-		"written (masked moves). gemmRowGeneric is the same in Go.")
+	rowKernel(mask, false)
+	rowKernel(mask, true)
+	Generate()
+}
 
+// rowKernel emits gemmRowAVX2 or, with conv, convRowAVX2: the same loop
+// over a row of tiles, its B vectors read from packed panels or from an
+// input band through a table of offsets.
+func rowKernel(mask Mem, conv bool) {
+	if !conv {
+		TEXT("gemmRowAVX2", NOSPLIT, "func(kc int, a, b, c *float32, ldc int, z, bias *float32, rows, n int, flags uint64, lo, hi float32)")
+		Doc("gemmRowAVX2 is the SGEMM micro-kernel in AVX2/FMA, run along a row of",
+			"tiles: for each tile t = 0, 1, ... of the n (≥ 1) columns, with T the 6×16",
+			"product of the A panel a and the t-th B panel (at b + t*kc*16),",
+			"",
+			"\tT(i, j) = sum over p < kc of a[p*6+i] * b[t*kc*16 + p*16+j]",
+			"",
+			"it sets, for i < rows and j < cols = min(16, n - 16t), with C(i, j) =",
+			"c[i*ldc + 16t+j] and Z(i, j) = z[i*ldc + 16t+j],",
+			"",
+			"\tC(i, j) = f(T(i, j) + C(i, j))            with tileAccum (flags bit 0)",
+			"\tC(i, j) = f(T(i, j) + bias[i] + Z(i, j))  otherwise",
+			"",
+			"bias and Z added only under tileBias (bit 1) and tileZ (bit 2), and f",
+			"clamping to [lo, hi] under tileAct (bit 3; NaN stays NaN). kc ≥ 1,",
+			"1 ≤ rows ≤ 6; columns and rows past the ends are neither read nor",
+			"written (masked moves). gemmRowGeneric is the same in Go.")
+	} else {
+		TEXT("convRowAVX2", NOSPLIT, "func(kc int, a *float32, offs *int32, x, c *float32, ldc int, z, bias *float32, rows, n int, flags uint64, lo, hi float32)")
+		Doc("convRowAVX2 is gemmRowAVX2 with B read in place from an input band",
+			"instead of packed panels: the t-th tile's B vector at step p is the 16",
+			"floats at x + offs[p] + 16t,",
+			"",
+			"\tT(i, j) = sum over p < kc of a[p*6+i] * x[offs[p] + 16t + j]",
+			"",
+			"with the epilogue of gemmRowAVX2. It reads all 16 floats of each vector",
+			"even in a partial tile. convRowGeneric is the same in Go.")
+	}
 	ldc := Load(Param("ldc"), GP64())
 	SHLQ(U8(2), ldc)
 	c := Load(Param("c"), GP64())
-	b := Load(Param("b"), GP64())
+	var b Register
+	if conv {
+		b = Load(Param("x"), GP64())
+	} else {
+		b = Load(Param("b"), GP64())
+	}
 	n := Load(Param("n"), GP64())
 	// zoff is z - c: Z's row i of the tile is at c + zoff + i*ldc.
 	zoff := Load(Param("z"), GP64())
@@ -71,11 +96,16 @@ func main() {
 		}
 		return a.Addr
 	}
+	pre := "g_"
+	if conv {
+		pre = "c_"
+	}
+	L := func(s string) string { return pre + s }
 
 	// Fixed registers: the 12 accumulators Y0-Y11, B in Y12/Y13, A in Y14/Y15.
 	accs := []VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11}
 
-	Label("tile")
+	Label(L("tile"))
 	// Prefetch the tile of C (each row's 64 bytes may span two lines): the
 	// epilogue's loads of it would otherwise miss the caches after the
 	// loop, where nothing hides their latency.
@@ -90,12 +120,23 @@ func main() {
 	}
 	kc := Load(Param("kc"), GP64())
 	a := Load(Param("a"), GP64())
+	var offs, o Register
+	if conv {
+		offs = Load(Param("offs"), GP64())
+		o = GP64()
+	}
 	for _, r := range accs {
 		VXORPS(r, r, r)
 	}
 	step := func(off int) {
-		VMOVUPS(Mem{Base: b, Disp: off * nr * 4}, Y12)
-		VMOVUPS(Mem{Base: b, Disp: off*nr*4 + 32}, Y13)
+		if conv {
+			MOVLQSX(Mem{Base: offs, Disp: 4 * off}, o)
+			VMOVUPS(Mem{Base: b, Index: o, Scale: 4}, Y12)
+			VMOVUPS(Mem{Base: b, Index: o, Scale: 4, Disp: 32}, Y13)
+		} else {
+			VMOVUPS(Mem{Base: b, Disp: off * nr * 4}, Y12)
+			VMOVUPS(Mem{Base: b, Disp: off*nr*4 + 32}, Y13)
+		}
 		for i := 0; i < mr; i++ {
 			ar := Y14
 			if i%2 == 1 {
@@ -106,60 +147,67 @@ func main() {
 			VFMADD231PS(Y13, ar, accs[2*i+1])
 		}
 	}
+	advance := func(steps int) {
+		ADDQ(U32(steps*mr*4), a)
+		if conv {
+			ADDQ(U32(steps*4), offs)
+		} else {
+			ADDQ(U32(steps*nr*4), b)
+		}
+	}
 	const unroll = 4
-	Label("loop4")
+	Label(L("loop4"))
 	CMPQ(kc, U8(unroll))
-	JL(LabelRef("tail"))
+	JL(LabelRef(L("tail")))
 	for u := 0; u < unroll; u++ {
 		step(u)
 	}
-	ADDQ(U32(unroll*mr*4), a)
-	ADDQ(U32(unroll*nr*4), b)
+	advance(unroll)
 	SUBQ(U8(unroll), kc)
-	JMP(LabelRef("loop4"))
-	Label("tail")
+	JMP(LabelRef(L("loop4")))
+	Label(L("tail"))
 	TESTQ(kc, kc)
-	JZ(LabelRef("epilogue"))
+	JZ(LabelRef(L("epilogue")))
 	step(0)
-	ADDQ(U8(mr*4), a)
-	ADDQ(U8(nr*4), b)
+	advance(1)
 	DECQ(kc)
-	JMP(LabelRef("tail"))
+	JMP(LabelRef(L("tail")))
 
-	// b now points at the next panel.
-	Label("epilogue")
+	// b now points at the next panel (gemm); x moves on by a tile (conv).
+	Label(L("epilogue"))
+	if conv {
+		ADDQ(U8(nr*4), b)
+	}
 	MOVQ(c, t) // C's row i
 	CMPQ(p("rows"), U8(mr))
-	JNE(LabelRef("partial"))
+	JNE(LabelRef(L("partial")))
 	CMPQ(n, U8(nr))
-	JL(LabelRef("partial"))
-	epilogue(accs, t, ldc, zoff, p, false, "full")
-	JMP(LabelRef("next"))
+	JL(LabelRef(L("partial")))
+	epilogue(accs, t, ldc, zoff, p, false, L("full"))
+	JMP(LabelRef(L("next")))
 
 	// A partial tile loads and stores through the masks Y12 (columns 0-7)
 	// and Y13 (8-15), read from gemmMaskAVX2 at 16-cols.
-	Label("partial")
+	Label(L("partial"))
 	m := GP64()
 	LEAQ(mask, m)
 	cols := GP64()
 	MOVQ(U32(nr), cols)
 	CMPQ(n, U8(nr))
-	JGE(LabelRef("mask"))
+	JGE(LabelRef(L("mask")))
 	MOVQ(n, cols)
-	Label("mask")
+	Label(L("mask"))
 	NEGQ(cols)
 	VMOVUPS(Mem{Base: m, Index: cols, Scale: 4, Disp: 4 * nr}, Y12)
 	VMOVUPS(Mem{Base: m, Index: cols, Scale: 4, Disp: 4*nr + 32}, Y13)
-	epilogue(accs, t, ldc, zoff, p, true, "part")
+	epilogue(accs, t, ldc, zoff, p, true, L("part"))
 
-	Label("next")
+	Label(L("next"))
 	ADDQ(U8(nr*4), c)
 	SUBQ(U8(nr), n)
-	JG(LabelRef("tile"))
+	JG(LabelRef(L("tile")))
 	VZEROUPPER()
 	RET()
-
-	Generate()
 }
 
 // epilogue finishes the tile row by row: C's row i, at row (advanced by ldc

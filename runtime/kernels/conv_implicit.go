@@ -1,0 +1,171 @@
+package kernels
+
+// convImplicit is a bound AlgoIm2col convolution that never builds the
+// im2col matrix: the micro-kernel (convRow) reads each B vector, 16
+// consecutive output positions of one tap (c, kh, kw), straight from a
+// band of the input, through a table of offsets. The band is the input
+// rows an output row block needs, zero-padded, with each row split into SW
+// phases (columns φ, φ+SW, φ+2SW, ...) so that a tap of a strided
+// convolution reads contiguous floats:
+//
+//	band[c*chanStride + r*rowStride + φ*u + v] = X[c, r0+r-PadT, φ+SW*v-PadL]
+//
+// (0 outside X), r0 = oh0*SH for the block's first output row oh0,
+// rowStride = SW*u. Output (oh, ow) of tap (c, kh, kw) reads
+// band[off(c, kh, kw) + (oh-oh0)*SH*rowStride + ow] with
+//
+//	off(c, kh, kw) = c*chanStride + kh*DH*rowStride + (kw*DW%SW)*u + kw*DW/SW
+//
+// A piece is one (image, group, row block of output channels, block of
+// output rows); it fills the band of its rows in its scratch, then runs
+// the packed weights (packA, as for im2col) over it K-block by K-block.
+type convImplicit struct {
+	k                convGemm // geometry, operands and the output channel split
+	u                int      // floats of a phase row: OW rounded up to 16, plus the taps' reach
+	rowStride, chans int      // band strides: a row (SW phases), a channel
+	ohSize, ohs      int      // output rows per piece; row blocks
+	offs             []int32  // off(p) for p = (c*KH+kh)*KW+kw
+	maxOff           int      // the largest offset
+}
+
+// Tuning of the implicit convolution: it pays where output rows fill the
+// 16-wide tiles (OW ≥ implicitMinOW) and the band fits a worker's scratch.
+const (
+	implicitMinOW    = 12
+	implicitMaxBand  = 1 << 22 // floats
+	implicitMaxPhase = 4       // largest SW
+)
+
+// newConvImplicit returns the implicit form of an AlgoIm2col convolution,
+// or nil where it does not pay or apply.
+func newConvImplicit(g *convGemm) *convImplicit {
+	k := &g.k
+	if k.OW < implicitMinOW || k.SW > implicitMaxPhase {
+		return nil
+	}
+	t := &convImplicit{k: *g}
+	t.u = gemmRoundUp(k.OW, gemmNR) + (k.KW-1)*k.DW/k.SW + 1
+	t.rowStride = k.SW * t.u
+	// Output row blocks: about convMinTasks pieces in all, as the GEMM
+	// split has them.
+	have := k.N * k.Group * g.rows
+	want := max(1, min(k.OH, (convMinTasks+have-1)/have))
+	t.ohSize = (k.OH + want - 1) / want
+	t.ohs = (k.OH + t.ohSize - 1) / t.ohSize
+	rows := (t.ohSize-1)*k.SH + (k.KH-1)*k.DH + 1
+	t.chans = rows * t.rowStride
+	if convProduct(g.cg, t.chans) < 0 || g.cg*t.chans > implicitMaxBand {
+		return nil
+	}
+	t.offs = make([]int32, g.kk)
+	for c := 0; c < g.cg; c++ {
+		for kh := 0; kh < k.KH; kh++ {
+			for kw := 0; kw < k.KW; kw++ {
+				off := c*t.chans + kh*k.DH*t.rowStride + (kw*k.DW%k.SW)*t.u + kw*k.DW/k.SW
+				t.offs[(c*k.KH+kh)*k.KW+kw] = int32(off)
+				t.maxOff = max(t.maxOff, off)
+			}
+		}
+	}
+	return t
+}
+
+// Tasks implements Task.
+func (t *convImplicit) Tasks() int { return t.k.k.N * t.k.k.Group * t.k.rows * t.ohs }
+
+// Scratch implements Task: the band, and a tile's overreach past it.
+func (t *convImplicit) Scratch() int { return t.k.cg*t.chans + gemmNR }
+
+// Run implements Task.
+func (t *convImplicit) Run(piece int, scratch []float32) {
+	g, k := &t.k, &t.k.k
+	ob := piece % t.ohs
+	piece /= t.ohs
+	rb := piece % g.rows
+	piece /= g.rows
+	grp, n := piece%k.Group, piece/k.Group
+
+	oh0 := ob * t.ohSize
+	oh1 := min(k.OH, oh0+t.ohSize)
+	band := scratch[:g.cg*t.chans+gemmNR]
+	in := g.x[(n*k.C+grp*g.cg)*k.H*k.W:][:g.cg*k.H*k.W]
+	t.fill(band, in, oh0*k.SH, (oh1-1-oh0)*k.SH+(k.KH-1)*k.DH+1)
+
+	i0 := rb * g.rowSize
+	m := min(g.rowSize, g.mg-i0)
+	pa := g.w[grp*g.packLen+i0*g.kk:]
+	ch := grp*g.mg + i0 // first output channel
+	ep := epilogue{act: k.Act, z: g.z}
+	if g.bias != nil {
+		ep.bias = g.bias[ch : ch+m]
+	}
+	kb := gemmDepth(g.kk)
+	for p0 := 0; p0 < g.kk; p0 += kb {
+		kc := min(kb, g.kk-p0)
+		flags, lo, hi := ep.tileFlags(p0 == 0, p0+kc == g.kk)
+		offs := t.offs[p0 : p0+kc]
+		// Each tile of 16 outputs runs against every panel of A in turn,
+		// so that its B vectors stay in L1 while A streams from L2.
+		for oh := oh0; oh < oh1; oh++ {
+			x := band[(oh-oh0)*k.SH*t.rowStride:]
+			for j := 0; j < k.OW; j += gemmNR {
+				for q := 0; q*gemmMR < m; q++ {
+					rows := min(gemmMR, m-q*gemmMR)
+					a := pa[q*gemmMR*g.kk+p0*gemmMR:][:kc*gemmMR]
+					var bias []float32
+					if flags&tileBias != 0 {
+						bias = ep.bias[q*gemmMR : q*gemmMR+rows]
+					}
+					off := (n*k.M+ch+q*gemmMR)*g.ohw + oh*k.OW + j
+					var z []float32
+					if flags&tileZ != 0 {
+						z = g.z[off:]
+					}
+					convRow(kc, a, offs, x[j:], t.maxOff, g.y[off:], g.ohw, z, bias, rows, min(gemmNR, k.OW-j), flags, lo, hi)
+				}
+			}
+		}
+	}
+}
+
+// fill writes rows [r0, r0+rows) (padded coordinates) of the group's
+// input in into the band, phase-split and zero-padded.
+func (t *convImplicit) fill(band, in []float32, r0, rows int) {
+	k := &t.k.k
+	for c := 0; c < t.k.cg; c++ {
+		src := in[c*k.H*k.W : (c+1)*k.H*k.W]
+		for r := 0; r < rows; r++ {
+			dst := band[c*t.chans+r*t.rowStride : c*t.chans+(r+1)*t.rowStride]
+			ih := r0 + r - k.PadT
+			if ih < 0 || ih >= k.H {
+				clear(dst)
+				continue
+			}
+			xr := src[ih*k.W : (ih+1)*k.W]
+			for phase := 0; phase < k.SW; phase++ {
+				d := dst[phase*t.u : (phase+1)*t.u]
+				// v covers input column iw = phase + SW*v - PadL.
+				lo := 0
+				if s := k.PadL - phase; s > 0 {
+					lo = min((s+k.SW-1)/k.SW, t.u)
+				}
+				hi := lo
+				if last := k.W - 1 + k.PadL - phase; last >= 0 {
+					hi = max(lo, min(t.u, last/k.SW+1))
+				}
+				clear(d[:lo])
+				if k.SW == 1 {
+					copy(d[lo:hi], xr[lo-k.PadL:hi-k.PadL])
+				} else {
+					iw := phase + k.SW*lo - k.PadL
+					for v := lo; v < hi; v++ {
+						d[v] = xr[iw]
+						iw += k.SW
+					}
+				}
+				clear(d[hi:])
+			}
+		}
+	}
+	clear(band[t.k.cg*t.chans:])
+}
