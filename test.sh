@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test.sh: installs what cnnc's tests need on a fresh Debian machine, then
 # runs all of them: go vet, go test (with the full-size reference models),
+# go test -tags noasm (the pure-Go kernels, every package in -short mode)
 # and the race detector over every package in -short mode.
 #
 # Installs (only what is missing): libonnx-testdata (ONNX backend test data),
@@ -27,4 +28,5 @@ fi
 
 go vet ./...
 go test -timeout 50m ./...
+go test -tags noasm -short -timeout 30m ./...
 go test -race -short -timeout 30m ./...

@@ -60,6 +60,7 @@ func setISA(l isa) {
 	activeISA = l
 	setGemmISA(l)
 	setPackISA(l)
+	setElemISA(l)
 }
 
 // testISAs returns the levels this machine can run, lowest first: every

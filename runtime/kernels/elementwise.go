@@ -75,26 +75,82 @@ func (t *affineTask) Run(i int, _ []float32) {
 		return
 	}
 	r0, r1, c0, c1 := t.miscGrid.span(i)
+	if c0 == 0 && c1 == t.inner {
+		// Whole rows: one call per run of rows whose channels follow
+		// each other (up to the last channel).
+		for r := r0; r < r1; {
+			ch := r % t.c
+			k := min(r1-r, t.c-ch)
+			x := t.x[r*t.inner : (r+k)*t.inner]
+			affineRows(t.y[r*t.inner:(r+k)*t.inner], x, t.scale[ch:ch+k], t.shift[ch:ch+k], t.inner, t.act)
+			r += k
+		}
+		return
+	}
 	for r := r0; r < r1; r++ {
 		ch := r % t.c
-		s, b := t.scale[ch], t.shift[ch]
 		base := r * t.inner
-		x := t.x[base+c0 : base+c1]
-		y := t.y[base+c0 : base+c1]
-		y = y[:len(x)]
-		switch t.act.Kind {
+		affineRows(t.y[base+c0:base+c1], t.x[base+c0:base+c1], t.scale[ch:ch+1], t.shift[ch:ch+1], c1-c0, t.act)
+	}
+}
+
+// setElemGeneric points the kernels of this file and of pool.go at their
+// pure-Go versions; setElemISA (elem_amd64.go, elem_other.go) then
+// replaces those it has faster versions of.
+func setElemGeneric() {
+	affineRows = affineRowsGeneric
+	activate = activateGeneric
+	binary = binaryGeneric
+	poolMax3x3s2 = poolMax3x3s2Generic
+	poolAvg3x3s2 = poolAvg3x3s2Generic
+	poolMax3x3s1 = poolMax3x3s1Generic
+	poolAvg3x3s1 = poolAvg3x3s1Generic
+	poolMax2x2s2 = poolMax2x2s2Generic
+	poolAvg2x2s2 = poolAvg2x2s2Generic
+	poolRowMax = poolRowMaxGeneric
+	poolRowSum = poolRowSumGeneric
+}
+
+// affineRows is affineRowsGeneric or its assembly version (see
+// setElemISA).
+var affineRows = affineRowsGeneric
+
+// affineRowsGeneric sets y[r*n+i] = act(x[r*n+i]*scale[r] + shift[r]) for
+// r < len(scale) and i < n: len(scale) rows of n elements, each with its
+// own scale and shift. x and y hold len(scale)*n elements and shift
+// len(scale); y may be x.
+func affineRowsGeneric(y, x, scale, shift []float32, n int, act ir.Activation) {
+	shift = shift[:len(scale)]
+	for r, s := range scale {
+		b := shift[r]
+		xr := x[r*n : (r+1)*n]
+		yr := y[r*n : (r+1)*n]
+		yr = yr[:len(xr)]
+		// Four elements a turn: less loop overhead, and a speed that
+		// depends less on where the loop lands in memory.
+		j := 0
+		switch act.Kind {
 		case ir.ActRelu:
-			for j, v := range x {
-				y[j] = max(v*s+b, 0)
+			for ; j+4 <= len(xr); j += 4 {
+				x4, y4 := xr[j:j+4:j+4], yr[j:j+4:j+4]
+				y4[0], y4[1] = max(x4[0]*s+b, 0), max(x4[1]*s+b, 0)
+				y4[2], y4[3] = max(x4[2]*s+b, 0), max(x4[3]*s+b, 0)
+			}
+			for ; j < len(xr); j++ {
+				yr[j] = max(xr[j]*s+b, 0)
 			}
 		case ir.ActClip:
-			lo, hi := t.act.Min, t.act.Max
-			for j, v := range x {
-				y[j] = min(max(v*s+b, lo), hi)
+			lo, hi := act.Min, act.Max
+			for j, v := range xr {
+				yr[j] = min(max(v*s+b, lo), hi)
 			}
 		default:
-			for j, v := range x {
-				y[j] = v*s + b
+			for ; j+4 <= len(xr); j += 4 {
+				x4, y4 := xr[j:j+4:j+4], yr[j:j+4:j+4]
+				y4[0], y4[1], y4[2], y4[3] = x4[0]*s+b, x4[1]*s+b, x4[2]*s+b, x4[3]*s+b
+			}
+			for ; j < len(xr); j++ {
+				yr[j] = xr[j]*s + b
 			}
 		}
 	}
@@ -150,9 +206,17 @@ func (t *binaryTask) Run(i int, _ []float32) {
 		return
 	}
 	_, _, lo, hi := t.miscGrid.span(i)
-	a, b, y := t.a[lo:hi], t.b[lo:hi], t.y[lo:hi]
+	binary(t.op, t.y[lo:hi], t.a[lo:hi], t.b[lo:hi], t.act)
+}
+
+// binary is binaryGeneric or its assembly version (see setElemISA).
+var binary = binaryGeneric
+
+// binaryGeneric sets y[i] = act(a[i] op b[i]) for i < len(a); b and y hold
+// at least len(a) elements, and y may be a or b.
+func binaryGeneric(op BinaryOp, y, a, b []float32, act ir.Activation) {
 	b, y = b[:len(a)], y[:len(a)]
-	switch t.op {
+	switch op {
 	case BinAdd:
 		for j, v := range a {
 			y[j] = v + b[j]
@@ -192,21 +256,30 @@ func (t *binaryTask) Run(i int, _ []float32) {
 			y[j] = r
 		}
 	}
-	miscActivate(t.act, y)
+	if act.Kind != ir.ActNone {
+		activateGeneric(y, y, act)
+	}
 }
 
-// miscActivate applies act to every element of y in place.
-func miscActivate(act ir.Activation, y []float32) {
+// activate is activateGeneric or its assembly version (see setElemISA).
+var activate = activateGeneric
+
+// activateGeneric sets y[i] = act(x[i]) for i < len(x); y holds at least
+// len(x) elements and may be x.
+func activateGeneric(y, x []float32, act ir.Activation) {
+	y = y[:len(x)]
 	switch act.Kind {
 	case ir.ActRelu:
-		for j, v := range y {
+		for j, v := range x {
 			y[j] = max(v, 0)
 		}
 	case ir.ActClip:
 		lo, hi := act.Min, act.Max
-		for j, v := range y {
+		for j, v := range x {
 			y[j] = min(max(v, lo), hi)
 		}
+	default:
+		copy(y, x)
 	}
 }
 
@@ -260,14 +333,9 @@ func (t *unaryTask) Run(i int, _ []float32) {
 	y = y[:len(x)]
 	switch t.k.Op {
 	case UnRelu:
-		for j, v := range x {
-			y[j] = max(v, 0)
-		}
+		activate(y, x, ir.Activation{Kind: ir.ActRelu})
 	case UnClip:
-		lo, hi := t.k.Min, t.k.Max
-		for j, v := range x {
-			y[j] = min(max(v, lo), hi)
-		}
+		activate(y, x, ir.Activation{Kind: ir.ActClip, Min: t.k.Min, Max: t.k.Max})
 	case UnLeakyRelu:
 		a := t.k.Alpha
 		for j, v := range x {
@@ -289,14 +357,24 @@ func (t *unaryTask) Run(i int, _ []float32) {
 	}
 }
 
-// exp32Slice sets y[i] = e**(x[i]-shift), within 2 ulps for normal
+// exp32Slice is exp32SliceGeneric or its assembly version (see
+// setElemISA). It is a function, not a variable like the other dispatched
+// kernels, so that the stack buffers sigmoid32Slice, tanh32Slice and
+// Softmax pass it stay on the stack.
+func exp32Slice(y, x []float32, shift float32) {
+	if !exp32Asm(y, x, shift) {
+		exp32SliceGeneric(y, x, shift)
+	}
+}
+
+// exp32SliceGeneric sets y[i] = e**(x[i]-shift), within 2 ulps for normal
 // results (an exponent above about -87.3), denormals below that and 0 below
 // about -104, +Inf above ln(MaxFloat32) and NaN for NaN: Cephes' expf, a
 // Cody-Waite reduction x = n*ln2 + r, |r| <= ln2/2, and a degree-7
 // polynomial for e**r (evaluated by Estrin's scheme, whose short
 // dependency chains let iterations overlap), scaled by 2**n in two steps
 // so that neither factor overflows. y may be x.
-func exp32Slice(y, x []float32, shift float32) {
+func exp32SliceGeneric(y, x []float32, shift float32) {
 	y = y[:len(x)]
 	for j, v := range x {
 		v -= shift

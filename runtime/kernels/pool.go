@@ -151,6 +151,10 @@ func (t *pool2DTask) Run(i int, _ []float32) {
 		yp := t.y[p*outPlane : (p+1)*outPlane]
 		for oh := oh0; oh < oh1; oh++ {
 			yrow := yp[oh*k.OW : (oh+1)*k.OW]
+			if k.Max && t.fast != poolGeneric {
+				t.maxRow(xp, yrow, oh)
+				continue
+			}
 			if oh < t.ohA || oh >= t.ohB {
 				t.border(xp, yrow, oh, 0, k.OW)
 				continue
@@ -162,9 +166,72 @@ func (t *pool2DTask) Run(i int, _ []float32) {
 	}
 }
 
+// maxRow computes output row oh of a max pool with a fast path. The
+// windows' rows are clipped to X, a row outside replaced by the nearest
+// inside the window (which leaves every maximum as it is), so that the
+// row kernel computes the columns [owA, owB) of border rows too;
+// edgeMax computes the columns outside.
+func (t *pool2DTask) maxRow(xp, yrow []float32, oh int) {
+	k := &t.k
+	ih0 := oh*k.SH - k.PadT
+	lo, hi := poolRange(ih0, k.H, 1, k.KH)
+	if lo >= hi || k.KH > 3 {
+		t.border(xp, yrow, oh, 0, k.OW)
+		return
+	}
+	var rows [3][]float32
+	for kh := range k.KH {
+		ih := ih0 + min(max(kh, lo), hi-1)
+		rows[kh] = xp[ih*k.W : (ih+1)*k.W]
+	}
+	t.edgeMax(rows[:k.KH], yrow, 0, t.owA)
+	t.edgeMax(rows[:k.KH], yrow, t.owB, k.OW)
+	t.fastRow(&rows, yrow[t.owA:t.owB], t.owA*k.SW-k.PadL)
+}
+
+// edgeMax computes yrow[ow0:ow1] of a max pool, whose windows span the
+// rows (those of X inside the windows, any repeated) and columns that may
+// lie partly outside X.
+func (t *pool2DTask) edgeMax(rows [][]float32, yrow []float32, ow0, ow1 int) {
+	k := &t.k
+	for ow := ow0; ow < ow1; ow++ {
+		iw0 := ow*k.SW - k.PadL
+		lo, hi := poolRange(iw0, k.W, 1, k.KW)
+		if lo >= hi {
+			yrow[ow] = float32(math.Inf(-1))
+			continue
+		}
+		if len(rows) == 3 && hi-lo == 2 { // 3×3 with padding 1: the usual edge
+			j := iw0 + lo
+			r0, r1, r2 := rows[0][j:j+2], rows[1][j:j+2], rows[2][j:j+2]
+			yrow[ow] = max(max(r0[0], r0[1]), max(r1[0], r1[1]), max(r2[0], r2[1]))
+			continue
+		}
+		// Each row's maximum on its own, then theirs: short dependency
+		// chains.
+		var rm [3]float32
+		for i, r := range rows[:min(len(rows), 3)] {
+			seg := r[iw0+lo : iw0+hi]
+			m := seg[0]
+			for _, v := range seg[1:] {
+				m = max(m, v)
+			}
+			rm[i] = m
+		}
+		m := rm[0]
+		for _, v := range rm[1:len(rows)] {
+			m = max(m, v)
+		}
+		yrow[ow] = m
+	}
+}
+
 // border computes yrow[ow0:ow1] of output row oh, testing every window
 // position against the edges of X.
 func (t *pool2DTask) border(xp, yrow []float32, oh, ow0, ow1 int) {
+	if ow0 >= ow1 {
+		return
+	}
 	k := &t.k
 	ih0 := oh*k.SH - k.PadT
 	khLo, khHi := poolRange(ih0, k.H, k.DH, k.KH)
@@ -214,33 +281,12 @@ func (t *pool2DTask) interior(xp, y []float32, ih0, iw0 int) {
 	}
 	k := &t.k
 	w := k.W
-	switch t.fast {
-	case pool3s2:
-		n := 2*len(y) + 1
-		r0, r1, r2 := xp[ih0*w+iw0:][:n], xp[(ih0+1)*w+iw0:][:n], xp[(ih0+2)*w+iw0:][:n]
-		if k.Max {
-			poolMax3x3s2(r0, r1, r2, y)
-		} else {
-			poolAvg3x3s2(r0, r1, r2, y)
+	if t.fast != poolGeneric {
+		var rows [3][]float32
+		for kh := range min(k.KH, 3) {
+			rows[kh] = xp[(ih0+kh)*w : (ih0+kh+1)*w]
 		}
-		return
-	case pool3s1:
-		n := len(y) + 2
-		r0, r1, r2 := xp[ih0*w+iw0:][:n], xp[(ih0+1)*w+iw0:][:n], xp[(ih0+2)*w+iw0:][:n]
-		if k.Max {
-			poolMax3x3s1(r0, r1, r2, y)
-		} else {
-			poolAvg3x3s1(r0, r1, r2, y)
-		}
-		return
-	case pool2s2:
-		n := 2 * len(y)
-		r0, r1 := xp[ih0*w+iw0:][:n], xp[(ih0+1)*w+iw0:][:n]
-		if k.Max {
-			poolMax2x2s2(r0, r1, y)
-		} else {
-			poolAvg2x2s2(r0, r1, y)
-		}
+		t.fastRow(&rows, y, iw0)
 		return
 	}
 	for j := range y {
@@ -266,10 +312,48 @@ func (t *pool2DTask) interior(xp, y []float32, ih0, iw0 int) {
 	}
 }
 
-// poolMax3x3s2 sets y[j] to the maximum of r0, r1 and r2 at columns 2j,
+// fastRow computes y, a run of outputs of one row on t's fast path
+// whose windows lie inside X horizontally, the first at input column iw0;
+// rows are the windows' KH (2 or 3) input rows.
+func (t *pool2DTask) fastRow(rows *[3][]float32, y []float32, iw0 int) {
+	if len(y) == 0 {
+		return
+	}
+	switch t.fast {
+	case pool3s2:
+		n := 2*len(y) + 1
+		r0, r1, r2 := rows[0][iw0:][:n], rows[1][iw0:][:n], rows[2][iw0:][:n]
+		if t.k.Max {
+			poolMax3x3s2(r0, r1, r2, y)
+		} else {
+			poolAvg3x3s2(r0, r1, r2, y)
+		}
+	case pool3s1:
+		n := len(y) + 2
+		r0, r1, r2 := rows[0][iw0:][:n], rows[1][iw0:][:n], rows[2][iw0:][:n]
+		if t.k.Max {
+			poolMax3x3s1(r0, r1, r2, y)
+		} else {
+			poolAvg3x3s1(r0, r1, r2, y)
+		}
+	case pool2s2:
+		n := 2 * len(y)
+		r0, r1 := rows[0][iw0:][:n], rows[1][iw0:][:n]
+		if t.k.Max {
+			poolMax2x2s2(r0, r1, y)
+		} else {
+			poolAvg2x2s2(r0, r1, y)
+		}
+	}
+}
+
+// poolMax3x3s2 is poolMax3x3s2Generic or its assembly version (see setElemISA).
+var poolMax3x3s2 = poolMax3x3s2Generic
+
+// poolMax3x3s2Generic sets y[j] to the maximum of r0, r1 and r2 at columns 2j,
 // 2j+1 and 2j+2 (the rows hold 2*len(y)+1 columns). A window's last column
 // is the next window's first, so each column's maximum is taken once.
-func poolMax3x3s2(r0, r1, r2, y []float32) {
+func poolMax3x3s2Generic(r0, r1, r2, y []float32) {
 	r1, r2 = r1[:len(r0)], r2[:len(r0)]
 	c := max(r0[0], r1[0], r2[0])
 	j := 0
@@ -282,10 +366,13 @@ func poolMax3x3s2(r0, r1, r2, y []float32) {
 	}
 }
 
-// poolMax3x3s1 sets y[j] to the maximum of r0, r1 and r2 at columns j, j+1
-// and j+2 (the rows hold len(y)+2 columns), each column's maximum taken
+// poolMax3x3s1 is poolMax3x3s1Generic or its assembly version (see setElemISA).
+var poolMax3x3s1 = poolMax3x3s1Generic
+
+// poolMax3x3s1Generic sets y[j] to the maximum of r0, r1 and r2 at columns j,
+// j+1 and j+2 (the rows hold len(y)+2 columns), each column's maximum taken
 // once.
-func poolMax3x3s1(r0, r1, r2, y []float32) {
+func poolMax3x3s1Generic(r0, r1, r2, y []float32) {
 	r1, r2 = r1[:len(r0)], r2[:len(r0)]
 	a := max(r0[0], r1[0], r2[0])
 	b := max(r0[1], r1[1], r2[1])
@@ -296,9 +383,12 @@ func poolMax3x3s1(r0, r1, r2, y []float32) {
 	}
 }
 
-// poolMax2x2s2 sets y[j] to the maximum of r0 and r1 at columns 2j and
+// poolMax2x2s2 is poolMax2x2s2Generic or its assembly version (see setElemISA).
+var poolMax2x2s2 = poolMax2x2s2Generic
+
+// poolMax2x2s2Generic sets y[j] to the maximum of r0 and r1 at columns 2j and
 // 2j+1 (the rows hold 2*len(y) columns).
-func poolMax2x2s2(r0, r1, y []float32) {
+func poolMax2x2s2Generic(r0, r1, y []float32) {
 	r1 = r1[:len(r0)]
 	j := 0
 	for i := 0; i+1 < len(r0) && j < len(y); i += 2 {
@@ -307,8 +397,12 @@ func poolMax2x2s2(r0, r1, y []float32) {
 	}
 }
 
-// poolAvg3x3s2 is poolMax3x3s2 with the mean instead of the maximum.
-func poolAvg3x3s2(r0, r1, r2, y []float32) {
+// poolAvg3x3s2 is poolAvg3x3s2Generic or its assembly version (see setElemISA).
+var poolAvg3x3s2 = poolAvg3x3s2Generic
+
+// poolAvg3x3s2Generic is poolMax3x3s2Generic with the mean instead of the
+// maximum.
+func poolAvg3x3s2Generic(r0, r1, r2, y []float32) {
 	r1, r2 = r1[:len(r0)], r2[:len(r0)]
 	c := r0[0] + r1[0] + r2[0]
 	j := 0
@@ -321,8 +415,12 @@ func poolAvg3x3s2(r0, r1, r2, y []float32) {
 	}
 }
 
-// poolAvg3x3s1 is poolMax3x3s1 with the mean instead of the maximum.
-func poolAvg3x3s1(r0, r1, r2, y []float32) {
+// poolAvg3x3s1 is poolAvg3x3s1Generic or its assembly version (see setElemISA).
+var poolAvg3x3s1 = poolAvg3x3s1Generic
+
+// poolAvg3x3s1Generic is poolMax3x3s1Generic with the mean instead of the
+// maximum.
+func poolAvg3x3s1Generic(r0, r1, r2, y []float32) {
 	r1, r2 = r1[:len(r0)], r2[:len(r0)]
 	a := r0[0] + r1[0] + r2[0]
 	b := r0[1] + r1[1] + r2[1]
@@ -333,8 +431,12 @@ func poolAvg3x3s1(r0, r1, r2, y []float32) {
 	}
 }
 
-// poolAvg2x2s2 is poolMax2x2s2 with the mean instead of the maximum.
-func poolAvg2x2s2(r0, r1, y []float32) {
+// poolAvg2x2s2 is poolAvg2x2s2Generic or its assembly version (see setElemISA).
+var poolAvg2x2s2 = poolAvg2x2s2Generic
+
+// poolAvg2x2s2Generic is poolMax2x2s2Generic with the mean instead of the
+// maximum.
+func poolAvg2x2s2Generic(r0, r1, y []float32) {
 	r1 = r1[:len(r0)]
 	j := 0
 	for i := 0; i+1 < len(r0) && j < len(y); i += 2 {
@@ -395,8 +497,12 @@ func (t *globalPoolTask) Run(i int, _ []float32) {
 	}
 }
 
-// poolRowMax returns the maximum of x, NaN if x holds one, -Inf if empty.
-func poolRowMax(x []float32) float32 {
+// poolRowMax is poolRowMaxGeneric or its assembly version (see setElemISA).
+var poolRowMax = poolRowMaxGeneric
+
+// poolRowMaxGeneric returns the maximum of x, NaN if x holds one, -Inf if
+// empty.
+func poolRowMaxGeneric(x []float32) float32 {
 	inf := float32(math.Inf(-1))
 	m0, m1, m2, m3 := inf, inf, inf, inf
 	i := 0
@@ -410,10 +516,13 @@ func poolRowMax(x []float32) float32 {
 	return max(m0, m1, m2, m3)
 }
 
-// poolRowSum returns the sum of x, accumulated in four float32 lanes per
+// poolRowSum is poolRowSumGeneric or its assembly version (see setElemISA).
+var poolRowSum = poolRowSumGeneric
+
+// poolRowSumGeneric returns the sum of x, accumulated in four float32 lanes per
 // block of 256 and in float64 across blocks, so that long rows keep their
 // precision.
-func poolRowSum(x []float32) float64 {
+func poolRowSumGeneric(x []float32) float64 {
 	var total float64
 	for len(x) > 0 {
 		b := x[:min(len(x), 256)]

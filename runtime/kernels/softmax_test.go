@@ -10,46 +10,48 @@ import (
 )
 
 func TestSoftmax(t *testing.T) {
-	rng := rand.New(rand.NewPCG(19, 20))
-	for _, shape := range [][2]int{{1, 1}, {1, 1000}, {3, 7}, {2000, 10}, {5, 40000}, {0, 5}, {4, 0}} {
-		for _, log := range []bool{false, true} {
-			for _, inPlace := range []bool{false, true} {
-				t.Run(fmt.Sprintf("%v/log=%v/inplace=%v", shape, log, inPlace), func(t *testing.T) {
-					x := miscRandom(rng, shape[0], shape[1])
-					for i := range x.F32 {
-						x.F32[i] *= 20
-					}
-					if len(x.F32) > 40 {
-						// Huge values, -Inf and NaN in the first rows.
-						x.F32[0], x.F32[1] = 1e30, 3e38
-						x.F32[min(shape[1]+2, len(x.F32)-2)] = float32(math.Inf(-1))
-						x.F32[len(x.F32)-1] = float32(math.NaN())
-					}
-					var op ir.Op = &ir.Softmax{Axis: -1}
-					if log {
-						op = &ir.LogSoftmax{Axis: -1}
-					}
-					want := miscOracle(t, op, x)[0]
-					k := &Softmax{Outer: shape[0], N: shape[1], Log: log}
-					for _, w := range miscWorkers {
-						y, check := miscGuarded(t, shape[:]...)
-						xin := x
-						if inPlace {
-							copy(y.F32, x.F32)
-							xin = y
+	elemISAs(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(19, 20))
+		for _, shape := range [][2]int{{1, 1}, {1, 1000}, {3, 7}, {2000, 10}, {5, 40000}, {0, 5}, {4, 0}} {
+			for _, log := range []bool{false, true} {
+				for _, inPlace := range []bool{false, true} {
+					t.Run(fmt.Sprintf("%v/log=%v/inplace=%v", shape, log, inPlace), func(t *testing.T) {
+						x := miscRandom(rng, shape[0], shape[1])
+						for i := range x.F32 {
+							x.F32[i] *= 20
 						}
-						tk, err := k.Bind([]*ir.Tensor{xin}, []*ir.Tensor{y})
-						if err != nil {
-							t.Fatal(err)
+						if len(x.F32) > 40 {
+							// Huge values, -Inf and NaN in the first rows.
+							x.F32[0], x.F32[1] = 1e30, 3e38
+							x.F32[min(shape[1]+2, len(x.F32)-2)] = float32(math.Inf(-1))
+							x.F32[len(x.F32)-1] = float32(math.NaN())
 						}
-						miscRun(t, tk, w, 23)
-						check()
-						miscCompare(t, y.F32, want.F32, 1e-7, 2e-6)
-					}
-				})
+						var op ir.Op = &ir.Softmax{Axis: -1}
+						if log {
+							op = &ir.LogSoftmax{Axis: -1}
+						}
+						want := miscOracle(t, op, x)[0]
+						k := &Softmax{Outer: shape[0], N: shape[1], Log: log}
+						for _, w := range miscWorkers {
+							y, check := miscGuarded(t, shape[:]...)
+							xin := x
+							if inPlace {
+								copy(y.F32, x.F32)
+								xin = y
+							}
+							tk, err := k.Bind([]*ir.Tensor{xin}, []*ir.Tensor{y})
+							if err != nil {
+								t.Fatal(err)
+							}
+							miscRun(t, tk, w, 23)
+							check()
+							miscCompare(t, y.F32, want.F32, 1e-7, 2e-6)
+						}
+					})
+				}
 			}
 		}
-	}
+	})
 }
 
 func TestLRN(t *testing.T) {
