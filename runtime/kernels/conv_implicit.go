@@ -34,6 +34,9 @@ const (
 	implicitMinOW    = 12
 	implicitMaxBand  = 1 << 22 // floats
 	implicitMaxPhase = 4       // largest SW
+	// implicitRowFloats bounds the B vectors of a K-block of one output
+	// row (16 KiB) that one call runs through every tile of the row.
+	implicitRowFloats = 4096
 )
 
 // newConvImplicit returns the implicit form of an AlgoIm2col convolution,
@@ -105,10 +108,16 @@ func (t *convImplicit) Run(piece int, scratch []float32) {
 		flags, lo, hi := ep.tileFlags(p0 == 0, p0+kc == g.kk)
 		offs := t.offs[p0 : p0+kc]
 		// Each tile of 16 outputs runs against every panel of A in turn,
-		// so that its B vectors stay in L1 while A streams from L2.
+		// so that its B vectors stay in L1 while A streams from L2; where
+		// a whole output row's vectors fit in L1 anyway (short K-blocks,
+		// as in grouped convolutions), one call does the row.
+		step := gemmNR
+		if kc*gemmRoundUp(k.OW, gemmNR) <= implicitRowFloats {
+			step = k.OW
+		}
 		for oh := oh0; oh < oh1; oh++ {
 			x := band[(oh-oh0)*k.SH*t.rowStride:]
-			for j := 0; j < k.OW; j += gemmNR {
+			for j := 0; j < k.OW; j += step {
 				for q := 0; q*gemmMR < m; q++ {
 					rows := min(gemmMR, m-q*gemmMR)
 					a := pa[q*gemmMR*g.kk+p0*gemmMR:][:kc*gemmMR]
@@ -121,7 +130,7 @@ func (t *convImplicit) Run(piece int, scratch []float32) {
 					if flags&tileZ != 0 {
 						z = g.z[off:]
 					}
-					convRow(kc, a, offs, x[j:], t.maxOff, g.y[off:], g.ohw, z, bias, rows, min(gemmNR, k.OW-j), flags, lo, hi)
+					convRow(kc, a, offs, x[j:], t.maxOff, g.y[off:], g.ohw, z, bias, rows, min(step, k.OW-j), flags, lo, hi)
 				}
 			}
 		}

@@ -11,7 +11,8 @@ import (
 // 12 or more) against the formula on every dispatch path: output widths
 // around the 16-wide tiles, strides 1 to 4 (phase-split bands), dilation,
 // asymmetric padding, groups, K-blocks past gemmKC, and output channels
-// around the 6-row panels, with bias, residual and activations.
+// around the 6-row panels, with bias, residual and activations; rows whose
+// last tile has 8 columns or fewer take the half-width loop.
 func TestConvImplicit(t *testing.T) {
 	cases := []convCase{
 		// n, c, h, w, m, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, g
@@ -30,6 +31,8 @@ func TestConvImplicit(t *testing.T) {
 		{1, 64, 13, 13, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},  // K = 576: two K-blocks
 		{1, 33, 16, 24, 9, 3, 3, 2, 1, 1, 1, 1, 1, 0, 1, 1},  // row stride only
 		{1, 2, 12, 12, 3, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 1},
+		{1, 5, 10, 24, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},  // 16 + a full 8-wide tile
+		{1, 40, 6, 56, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, // ResNet's 56: 3 tiles + 8, per tile
 	}
 	acts := []ir.Activation{{}, actRelu, {Kind: ir.ActClip, Min: -0.3, Max: 0.4}}
 	forEachISA(t, func(t *testing.T) {

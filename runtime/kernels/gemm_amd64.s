@@ -50,6 +50,8 @@ TEXT ·gemmRowAVX2(SB), NOSPLIT, $0-88
 	SUBQ CX, SI
 
 g_tile:
+	CMPQ       BX, $0x08
+	JLE        g_tile8
 	MOVQ       CX, DI
 	PREFETCHT0 (DI)
 	PREFETCHT0 60(DI)
@@ -83,9 +85,9 @@ g_tile:
 	VXORPS     Y10, Y10, Y10
 	VXORPS     Y11, Y11, Y11
 
-g_loop4:
+g_w16_loop4:
 	CMPQ         DI, $0x04
-	JL           g_tail
+	JL           g_w16_tail
 	VMOVUPS      (DX), Y12
 	VMOVUPS      32(DX), Y13
 	VBROADCASTSS (R8), Y14
@@ -169,11 +171,11 @@ g_loop4:
 	ADDQ         $0x00000060, R8
 	ADDQ         $0x00000100, DX
 	SUBQ         $0x04, DI
-	JMP          g_loop4
+	JMP          g_w16_loop4
 
-g_tail:
+g_w16_tail:
 	TESTQ        DI, DI
-	JZ           g_epilogue
+	JZ           g_w16_epilogue
 	VMOVUPS      (DX), Y12
 	VMOVUPS      32(DX), Y13
 	VBROADCASTSS (R8), Y14
@@ -197,41 +199,41 @@ g_tail:
 	ADDQ         $0x00000018, R8
 	ADDQ         $0x00000040, DX
 	DECQ         DI
-	JMP          g_tail
+	JMP          g_w16_tail
 
-g_epilogue:
+g_w16_epilogue:
 	MOVQ    CX, DI
 	CMPQ    rows+56(FP), $0x06
-	JNE     g_partial
+	JNE     g_w16_partial
 	CMPQ    BX, $0x10
-	JL      g_partial
+	JL      g_w16_partial
 	MOVQ    bias+48(FP), R8
 	TESTQ   $0x00000001, flags+72(FP)
-	JZ      g_full_r0_first
+	JZ      g_w16_full_r0_first
 	VMOVUPS (DI), Y14
 	VADDPS  Y14, Y0, Y0
 	VMOVUPS 32(DI), Y14
 	VADDPS  Y14, Y1, Y1
-	JMP     g_full_r0_act
+	JMP     g_w16_full_r0_act
 
-g_full_r0_first:
+g_w16_full_r0_first:
 	TESTQ        $0x00000002, flags+72(FP)
-	JZ           g_full_r0_z
+	JZ           g_w16_full_r0_z
 	VBROADCASTSS (R8), Y14
 	VADDPS       Y14, Y0, Y0
 	VADDPS       Y14, Y1, Y1
 
-g_full_r0_z:
+g_w16_full_r0_z:
 	TESTQ   $0x00000004, flags+72(FP)
-	JZ      g_full_r0_act
+	JZ      g_w16_full_r0_act
 	VMOVUPS (DI)(SI*1), Y14
 	VADDPS  Y14, Y0, Y0
 	VMOVUPS 32(DI)(SI*1), Y14
 	VADDPS  Y14, Y1, Y1
 
-g_full_r0_act:
+g_w16_full_r0_act:
 	TESTQ        $0x00000008, flags+72(FP)
-	JZ           g_full_r0_store
+	JZ           g_w16_full_r0_store
 	VBROADCASTSS lo+80(FP), Y15
 	VMAXPS       Y0, Y15, Y0
 	VMAXPS       Y1, Y15, Y1
@@ -239,36 +241,36 @@ g_full_r0_act:
 	VMINPS       Y0, Y15, Y0
 	VMINPS       Y1, Y15, Y1
 
-g_full_r0_store:
+g_w16_full_r0_store:
 	VMOVUPS Y0, (DI)
 	VMOVUPS Y1, 32(DI)
 	ADDQ    AX, DI
 	TESTQ   $0x00000001, flags+72(FP)
-	JZ      g_full_r1_first
+	JZ      g_w16_full_r1_first
 	VMOVUPS (DI), Y14
 	VADDPS  Y14, Y2, Y2
 	VMOVUPS 32(DI), Y14
 	VADDPS  Y14, Y3, Y3
-	JMP     g_full_r1_act
+	JMP     g_w16_full_r1_act
 
-g_full_r1_first:
+g_w16_full_r1_first:
 	TESTQ        $0x00000002, flags+72(FP)
-	JZ           g_full_r1_z
+	JZ           g_w16_full_r1_z
 	VBROADCASTSS 4(R8), Y14
 	VADDPS       Y14, Y2, Y2
 	VADDPS       Y14, Y3, Y3
 
-g_full_r1_z:
+g_w16_full_r1_z:
 	TESTQ   $0x00000004, flags+72(FP)
-	JZ      g_full_r1_act
+	JZ      g_w16_full_r1_act
 	VMOVUPS (DI)(SI*1), Y14
 	VADDPS  Y14, Y2, Y2
 	VMOVUPS 32(DI)(SI*1), Y14
 	VADDPS  Y14, Y3, Y3
 
-g_full_r1_act:
+g_w16_full_r1_act:
 	TESTQ        $0x00000008, flags+72(FP)
-	JZ           g_full_r1_store
+	JZ           g_w16_full_r1_store
 	VBROADCASTSS lo+80(FP), Y15
 	VMAXPS       Y2, Y15, Y2
 	VMAXPS       Y3, Y15, Y3
@@ -276,36 +278,36 @@ g_full_r1_act:
 	VMINPS       Y2, Y15, Y2
 	VMINPS       Y3, Y15, Y3
 
-g_full_r1_store:
+g_w16_full_r1_store:
 	VMOVUPS Y2, (DI)
 	VMOVUPS Y3, 32(DI)
 	ADDQ    AX, DI
 	TESTQ   $0x00000001, flags+72(FP)
-	JZ      g_full_r2_first
+	JZ      g_w16_full_r2_first
 	VMOVUPS (DI), Y14
 	VADDPS  Y14, Y4, Y4
 	VMOVUPS 32(DI), Y14
 	VADDPS  Y14, Y5, Y5
-	JMP     g_full_r2_act
+	JMP     g_w16_full_r2_act
 
-g_full_r2_first:
+g_w16_full_r2_first:
 	TESTQ        $0x00000002, flags+72(FP)
-	JZ           g_full_r2_z
+	JZ           g_w16_full_r2_z
 	VBROADCASTSS 8(R8), Y14
 	VADDPS       Y14, Y4, Y4
 	VADDPS       Y14, Y5, Y5
 
-g_full_r2_z:
+g_w16_full_r2_z:
 	TESTQ   $0x00000004, flags+72(FP)
-	JZ      g_full_r2_act
+	JZ      g_w16_full_r2_act
 	VMOVUPS (DI)(SI*1), Y14
 	VADDPS  Y14, Y4, Y4
 	VMOVUPS 32(DI)(SI*1), Y14
 	VADDPS  Y14, Y5, Y5
 
-g_full_r2_act:
+g_w16_full_r2_act:
 	TESTQ        $0x00000008, flags+72(FP)
-	JZ           g_full_r2_store
+	JZ           g_w16_full_r2_store
 	VBROADCASTSS lo+80(FP), Y15
 	VMAXPS       Y4, Y15, Y4
 	VMAXPS       Y5, Y15, Y5
@@ -313,36 +315,36 @@ g_full_r2_act:
 	VMINPS       Y4, Y15, Y4
 	VMINPS       Y5, Y15, Y5
 
-g_full_r2_store:
+g_w16_full_r2_store:
 	VMOVUPS Y4, (DI)
 	VMOVUPS Y5, 32(DI)
 	ADDQ    AX, DI
 	TESTQ   $0x00000001, flags+72(FP)
-	JZ      g_full_r3_first
+	JZ      g_w16_full_r3_first
 	VMOVUPS (DI), Y14
 	VADDPS  Y14, Y6, Y6
 	VMOVUPS 32(DI), Y14
 	VADDPS  Y14, Y7, Y7
-	JMP     g_full_r3_act
+	JMP     g_w16_full_r3_act
 
-g_full_r3_first:
+g_w16_full_r3_first:
 	TESTQ        $0x00000002, flags+72(FP)
-	JZ           g_full_r3_z
+	JZ           g_w16_full_r3_z
 	VBROADCASTSS 12(R8), Y14
 	VADDPS       Y14, Y6, Y6
 	VADDPS       Y14, Y7, Y7
 
-g_full_r3_z:
+g_w16_full_r3_z:
 	TESTQ   $0x00000004, flags+72(FP)
-	JZ      g_full_r3_act
+	JZ      g_w16_full_r3_act
 	VMOVUPS (DI)(SI*1), Y14
 	VADDPS  Y14, Y6, Y6
 	VMOVUPS 32(DI)(SI*1), Y14
 	VADDPS  Y14, Y7, Y7
 
-g_full_r3_act:
+g_w16_full_r3_act:
 	TESTQ        $0x00000008, flags+72(FP)
-	JZ           g_full_r3_store
+	JZ           g_w16_full_r3_store
 	VBROADCASTSS lo+80(FP), Y15
 	VMAXPS       Y6, Y15, Y6
 	VMAXPS       Y7, Y15, Y7
@@ -350,36 +352,36 @@ g_full_r3_act:
 	VMINPS       Y6, Y15, Y6
 	VMINPS       Y7, Y15, Y7
 
-g_full_r3_store:
+g_w16_full_r3_store:
 	VMOVUPS Y6, (DI)
 	VMOVUPS Y7, 32(DI)
 	ADDQ    AX, DI
 	TESTQ   $0x00000001, flags+72(FP)
-	JZ      g_full_r4_first
+	JZ      g_w16_full_r4_first
 	VMOVUPS (DI), Y14
 	VADDPS  Y14, Y8, Y8
 	VMOVUPS 32(DI), Y14
 	VADDPS  Y14, Y9, Y9
-	JMP     g_full_r4_act
+	JMP     g_w16_full_r4_act
 
-g_full_r4_first:
+g_w16_full_r4_first:
 	TESTQ        $0x00000002, flags+72(FP)
-	JZ           g_full_r4_z
+	JZ           g_w16_full_r4_z
 	VBROADCASTSS 16(R8), Y14
 	VADDPS       Y14, Y8, Y8
 	VADDPS       Y14, Y9, Y9
 
-g_full_r4_z:
+g_w16_full_r4_z:
 	TESTQ   $0x00000004, flags+72(FP)
-	JZ      g_full_r4_act
+	JZ      g_w16_full_r4_act
 	VMOVUPS (DI)(SI*1), Y14
 	VADDPS  Y14, Y8, Y8
 	VMOVUPS 32(DI)(SI*1), Y14
 	VADDPS  Y14, Y9, Y9
 
-g_full_r4_act:
+g_w16_full_r4_act:
 	TESTQ        $0x00000008, flags+72(FP)
-	JZ           g_full_r4_store
+	JZ           g_w16_full_r4_store
 	VBROADCASTSS lo+80(FP), Y15
 	VMAXPS       Y8, Y15, Y8
 	VMAXPS       Y9, Y15, Y9
@@ -387,36 +389,36 @@ g_full_r4_act:
 	VMINPS       Y8, Y15, Y8
 	VMINPS       Y9, Y15, Y9
 
-g_full_r4_store:
+g_w16_full_r4_store:
 	VMOVUPS Y8, (DI)
 	VMOVUPS Y9, 32(DI)
 	ADDQ    AX, DI
 	TESTQ   $0x00000001, flags+72(FP)
-	JZ      g_full_r5_first
+	JZ      g_w16_full_r5_first
 	VMOVUPS (DI), Y14
 	VADDPS  Y14, Y10, Y10
 	VMOVUPS 32(DI), Y14
 	VADDPS  Y14, Y11, Y11
-	JMP     g_full_r5_act
+	JMP     g_w16_full_r5_act
 
-g_full_r5_first:
+g_w16_full_r5_first:
 	TESTQ        $0x00000002, flags+72(FP)
-	JZ           g_full_r5_z
+	JZ           g_w16_full_r5_z
 	VBROADCASTSS 20(R8), Y14
 	VADDPS       Y14, Y10, Y10
 	VADDPS       Y14, Y11, Y11
 
-g_full_r5_z:
+g_w16_full_r5_z:
 	TESTQ   $0x00000004, flags+72(FP)
-	JZ      g_full_r5_act
+	JZ      g_w16_full_r5_act
 	VMOVUPS (DI)(SI*1), Y14
 	VADDPS  Y14, Y10, Y10
 	VMOVUPS 32(DI)(SI*1), Y14
 	VADDPS  Y14, Y11, Y11
 
-g_full_r5_act:
+g_w16_full_r5_act:
 	TESTQ        $0x00000008, flags+72(FP)
-	JZ           g_full_r5_store
+	JZ           g_w16_full_r5_store
 	VBROADCASTSS lo+80(FP), Y15
 	VMAXPS       Y10, Y15, Y10
 	VMAXPS       Y11, Y15, Y11
@@ -424,49 +426,49 @@ g_full_r5_act:
 	VMINPS       Y10, Y15, Y10
 	VMINPS       Y11, Y15, Y11
 
-g_full_r5_store:
+g_w16_full_r5_store:
 	VMOVUPS Y10, (DI)
 	VMOVUPS Y11, 32(DI)
-	JMP     g_next
+	JMP     g_w16_done
 
-g_partial:
+g_w16_partial:
 	LEAQ gemmMaskAVX2<>+0(SB), R8
 	MOVQ $0x00000010, R9
 	CMPQ BX, $0x10
-	JGE  g_mask
+	JGE  g_w16_mask
 	MOVQ BX, R9
 
-g_mask:
+g_w16_mask:
 	NEGQ       R9
 	VMOVUPS    64(R8)(R9*4), Y12
 	VMOVUPS    96(R8)(R9*4), Y13
 	MOVQ       bias+48(FP), R8
 	TESTQ      $0x00000001, flags+72(FP)
-	JZ         g_part_r0_first
+	JZ         g_w16_part_r0_first
 	VMASKMOVPS (DI), Y12, Y14
 	VADDPS     Y14, Y0, Y0
 	VMASKMOVPS 32(DI), Y13, Y14
 	VADDPS     Y14, Y1, Y1
-	JMP        g_part_r0_act
+	JMP        g_w16_part_r0_act
 
-g_part_r0_first:
+g_w16_part_r0_first:
 	TESTQ        $0x00000002, flags+72(FP)
-	JZ           g_part_r0_z
+	JZ           g_w16_part_r0_z
 	VBROADCASTSS (R8), Y14
 	VADDPS       Y14, Y0, Y0
 	VADDPS       Y14, Y1, Y1
 
-g_part_r0_z:
+g_w16_part_r0_z:
 	TESTQ      $0x00000004, flags+72(FP)
-	JZ         g_part_r0_act
+	JZ         g_w16_part_r0_act
 	VMASKMOVPS (DI)(SI*1), Y12, Y14
 	VADDPS     Y14, Y0, Y0
 	VMASKMOVPS 32(DI)(SI*1), Y13, Y14
 	VADDPS     Y14, Y1, Y1
 
-g_part_r0_act:
+g_w16_part_r0_act:
 	TESTQ        $0x00000008, flags+72(FP)
-	JZ           g_part_r0_store
+	JZ           g_w16_part_r0_store
 	VBROADCASTSS lo+80(FP), Y15
 	VMAXPS       Y0, Y15, Y0
 	VMAXPS       Y1, Y15, Y1
@@ -474,38 +476,38 @@ g_part_r0_act:
 	VMINPS       Y0, Y15, Y0
 	VMINPS       Y1, Y15, Y1
 
-g_part_r0_store:
+g_w16_part_r0_store:
 	VMASKMOVPS Y0, Y12, (DI)
 	VMASKMOVPS Y1, Y13, 32(DI)
 	ADDQ       AX, DI
 	CMPQ       rows+56(FP), $0x01
-	JLE        g_part_done
+	JLE        g_w16_part_done
 	TESTQ      $0x00000001, flags+72(FP)
-	JZ         g_part_r1_first
+	JZ         g_w16_part_r1_first
 	VMASKMOVPS (DI), Y12, Y14
 	VADDPS     Y14, Y2, Y2
 	VMASKMOVPS 32(DI), Y13, Y14
 	VADDPS     Y14, Y3, Y3
-	JMP        g_part_r1_act
+	JMP        g_w16_part_r1_act
 
-g_part_r1_first:
+g_w16_part_r1_first:
 	TESTQ        $0x00000002, flags+72(FP)
-	JZ           g_part_r1_z
+	JZ           g_w16_part_r1_z
 	VBROADCASTSS 4(R8), Y14
 	VADDPS       Y14, Y2, Y2
 	VADDPS       Y14, Y3, Y3
 
-g_part_r1_z:
+g_w16_part_r1_z:
 	TESTQ      $0x00000004, flags+72(FP)
-	JZ         g_part_r1_act
+	JZ         g_w16_part_r1_act
 	VMASKMOVPS (DI)(SI*1), Y12, Y14
 	VADDPS     Y14, Y2, Y2
 	VMASKMOVPS 32(DI)(SI*1), Y13, Y14
 	VADDPS     Y14, Y3, Y3
 
-g_part_r1_act:
+g_w16_part_r1_act:
 	TESTQ        $0x00000008, flags+72(FP)
-	JZ           g_part_r1_store
+	JZ           g_w16_part_r1_store
 	VBROADCASTSS lo+80(FP), Y15
 	VMAXPS       Y2, Y15, Y2
 	VMAXPS       Y3, Y15, Y3
@@ -513,38 +515,38 @@ g_part_r1_act:
 	VMINPS       Y2, Y15, Y2
 	VMINPS       Y3, Y15, Y3
 
-g_part_r1_store:
+g_w16_part_r1_store:
 	VMASKMOVPS Y2, Y12, (DI)
 	VMASKMOVPS Y3, Y13, 32(DI)
 	ADDQ       AX, DI
 	CMPQ       rows+56(FP), $0x02
-	JLE        g_part_done
+	JLE        g_w16_part_done
 	TESTQ      $0x00000001, flags+72(FP)
-	JZ         g_part_r2_first
+	JZ         g_w16_part_r2_first
 	VMASKMOVPS (DI), Y12, Y14
 	VADDPS     Y14, Y4, Y4
 	VMASKMOVPS 32(DI), Y13, Y14
 	VADDPS     Y14, Y5, Y5
-	JMP        g_part_r2_act
+	JMP        g_w16_part_r2_act
 
-g_part_r2_first:
+g_w16_part_r2_first:
 	TESTQ        $0x00000002, flags+72(FP)
-	JZ           g_part_r2_z
+	JZ           g_w16_part_r2_z
 	VBROADCASTSS 8(R8), Y14
 	VADDPS       Y14, Y4, Y4
 	VADDPS       Y14, Y5, Y5
 
-g_part_r2_z:
+g_w16_part_r2_z:
 	TESTQ      $0x00000004, flags+72(FP)
-	JZ         g_part_r2_act
+	JZ         g_w16_part_r2_act
 	VMASKMOVPS (DI)(SI*1), Y12, Y14
 	VADDPS     Y14, Y4, Y4
 	VMASKMOVPS 32(DI)(SI*1), Y13, Y14
 	VADDPS     Y14, Y5, Y5
 
-g_part_r2_act:
+g_w16_part_r2_act:
 	TESTQ        $0x00000008, flags+72(FP)
-	JZ           g_part_r2_store
+	JZ           g_w16_part_r2_store
 	VBROADCASTSS lo+80(FP), Y15
 	VMAXPS       Y4, Y15, Y4
 	VMAXPS       Y5, Y15, Y5
@@ -552,38 +554,38 @@ g_part_r2_act:
 	VMINPS       Y4, Y15, Y4
 	VMINPS       Y5, Y15, Y5
 
-g_part_r2_store:
+g_w16_part_r2_store:
 	VMASKMOVPS Y4, Y12, (DI)
 	VMASKMOVPS Y5, Y13, 32(DI)
 	ADDQ       AX, DI
 	CMPQ       rows+56(FP), $0x03
-	JLE        g_part_done
+	JLE        g_w16_part_done
 	TESTQ      $0x00000001, flags+72(FP)
-	JZ         g_part_r3_first
+	JZ         g_w16_part_r3_first
 	VMASKMOVPS (DI), Y12, Y14
 	VADDPS     Y14, Y6, Y6
 	VMASKMOVPS 32(DI), Y13, Y14
 	VADDPS     Y14, Y7, Y7
-	JMP        g_part_r3_act
+	JMP        g_w16_part_r3_act
 
-g_part_r3_first:
+g_w16_part_r3_first:
 	TESTQ        $0x00000002, flags+72(FP)
-	JZ           g_part_r3_z
+	JZ           g_w16_part_r3_z
 	VBROADCASTSS 12(R8), Y14
 	VADDPS       Y14, Y6, Y6
 	VADDPS       Y14, Y7, Y7
 
-g_part_r3_z:
+g_w16_part_r3_z:
 	TESTQ      $0x00000004, flags+72(FP)
-	JZ         g_part_r3_act
+	JZ         g_w16_part_r3_act
 	VMASKMOVPS (DI)(SI*1), Y12, Y14
 	VADDPS     Y14, Y6, Y6
 	VMASKMOVPS 32(DI)(SI*1), Y13, Y14
 	VADDPS     Y14, Y7, Y7
 
-g_part_r3_act:
+g_w16_part_r3_act:
 	TESTQ        $0x00000008, flags+72(FP)
-	JZ           g_part_r3_store
+	JZ           g_w16_part_r3_store
 	VBROADCASTSS lo+80(FP), Y15
 	VMAXPS       Y6, Y15, Y6
 	VMAXPS       Y7, Y15, Y7
@@ -591,38 +593,38 @@ g_part_r3_act:
 	VMINPS       Y6, Y15, Y6
 	VMINPS       Y7, Y15, Y7
 
-g_part_r3_store:
+g_w16_part_r3_store:
 	VMASKMOVPS Y6, Y12, (DI)
 	VMASKMOVPS Y7, Y13, 32(DI)
 	ADDQ       AX, DI
 	CMPQ       rows+56(FP), $0x04
-	JLE        g_part_done
+	JLE        g_w16_part_done
 	TESTQ      $0x00000001, flags+72(FP)
-	JZ         g_part_r4_first
+	JZ         g_w16_part_r4_first
 	VMASKMOVPS (DI), Y12, Y14
 	VADDPS     Y14, Y8, Y8
 	VMASKMOVPS 32(DI), Y13, Y14
 	VADDPS     Y14, Y9, Y9
-	JMP        g_part_r4_act
+	JMP        g_w16_part_r4_act
 
-g_part_r4_first:
+g_w16_part_r4_first:
 	TESTQ        $0x00000002, flags+72(FP)
-	JZ           g_part_r4_z
+	JZ           g_w16_part_r4_z
 	VBROADCASTSS 16(R8), Y14
 	VADDPS       Y14, Y8, Y8
 	VADDPS       Y14, Y9, Y9
 
-g_part_r4_z:
+g_w16_part_r4_z:
 	TESTQ      $0x00000004, flags+72(FP)
-	JZ         g_part_r4_act
+	JZ         g_w16_part_r4_act
 	VMASKMOVPS (DI)(SI*1), Y12, Y14
 	VADDPS     Y14, Y8, Y8
 	VMASKMOVPS 32(DI)(SI*1), Y13, Y14
 	VADDPS     Y14, Y9, Y9
 
-g_part_r4_act:
+g_w16_part_r4_act:
 	TESTQ        $0x00000008, flags+72(FP)
-	JZ           g_part_r4_store
+	JZ           g_w16_part_r4_store
 	VBROADCASTSS lo+80(FP), Y15
 	VMAXPS       Y8, Y15, Y8
 	VMAXPS       Y9, Y15, Y9
@@ -630,38 +632,38 @@ g_part_r4_act:
 	VMINPS       Y8, Y15, Y8
 	VMINPS       Y9, Y15, Y9
 
-g_part_r4_store:
+g_w16_part_r4_store:
 	VMASKMOVPS Y8, Y12, (DI)
 	VMASKMOVPS Y9, Y13, 32(DI)
 	ADDQ       AX, DI
 	CMPQ       rows+56(FP), $0x05
-	JLE        g_part_done
+	JLE        g_w16_part_done
 	TESTQ      $0x00000001, flags+72(FP)
-	JZ         g_part_r5_first
+	JZ         g_w16_part_r5_first
 	VMASKMOVPS (DI), Y12, Y14
 	VADDPS     Y14, Y10, Y10
 	VMASKMOVPS 32(DI), Y13, Y14
 	VADDPS     Y14, Y11, Y11
-	JMP        g_part_r5_act
+	JMP        g_w16_part_r5_act
 
-g_part_r5_first:
+g_w16_part_r5_first:
 	TESTQ        $0x00000002, flags+72(FP)
-	JZ           g_part_r5_z
+	JZ           g_w16_part_r5_z
 	VBROADCASTSS 20(R8), Y14
 	VADDPS       Y14, Y10, Y10
 	VADDPS       Y14, Y11, Y11
 
-g_part_r5_z:
+g_w16_part_r5_z:
 	TESTQ      $0x00000004, flags+72(FP)
-	JZ         g_part_r5_act
+	JZ         g_w16_part_r5_act
 	VMASKMOVPS (DI)(SI*1), Y12, Y14
 	VADDPS     Y14, Y10, Y10
 	VMASKMOVPS 32(DI)(SI*1), Y13, Y14
 	VADDPS     Y14, Y11, Y11
 
-g_part_r5_act:
+g_w16_part_r5_act:
 	TESTQ        $0x00000008, flags+72(FP)
-	JZ           g_part_r5_store
+	JZ           g_w16_part_r5_store
 	VBROADCASTSS lo+80(FP), Y15
 	VMAXPS       Y10, Y15, Y10
 	VMAXPS       Y11, Y15, Y11
@@ -669,11 +671,497 @@ g_part_r5_act:
 	VMINPS       Y10, Y15, Y10
 	VMINPS       Y11, Y15, Y11
 
-g_part_r5_store:
+g_w16_part_r5_store:
 	VMASKMOVPS Y10, Y12, (DI)
 	VMASKMOVPS Y11, Y13, 32(DI)
 
-g_part_done:
+g_w16_part_done:
+g_w16_done:
+	JMP g_next
+
+g_tile8:
+	MOVQ       CX, DI
+	PREFETCHT0 (DI)
+	ADDQ       AX, DI
+	PREFETCHT0 (DI)
+	ADDQ       AX, DI
+	PREFETCHT0 (DI)
+	ADDQ       AX, DI
+	PREFETCHT0 (DI)
+	ADDQ       AX, DI
+	PREFETCHT0 (DI)
+	ADDQ       AX, DI
+	PREFETCHT0 (DI)
+	MOVQ       kc+0(FP), DI
+	MOVQ       a+8(FP), R8
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y6, Y6, Y6
+	VXORPS     Y8, Y8, Y8
+	VXORPS     Y10, Y10, Y10
+
+g_w8_loop4:
+	CMPQ         DI, $0x04
+	JL           g_w8_tail
+	VMOVUPS      (DX), Y12
+	VBROADCASTSS (R8), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VBROADCASTSS 4(R8), Y15
+	VFMADD231PS  Y12, Y15, Y2
+	VBROADCASTSS 8(R8), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VBROADCASTSS 12(R8), Y15
+	VFMADD231PS  Y12, Y15, Y6
+	VBROADCASTSS 16(R8), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VBROADCASTSS 20(R8), Y15
+	VFMADD231PS  Y12, Y15, Y10
+	VMOVUPS      64(DX), Y12
+	VBROADCASTSS 24(R8), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VBROADCASTSS 28(R8), Y15
+	VFMADD231PS  Y12, Y15, Y2
+	VBROADCASTSS 32(R8), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VBROADCASTSS 36(R8), Y15
+	VFMADD231PS  Y12, Y15, Y6
+	VBROADCASTSS 40(R8), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VBROADCASTSS 44(R8), Y15
+	VFMADD231PS  Y12, Y15, Y10
+	VMOVUPS      128(DX), Y12
+	VBROADCASTSS 48(R8), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VBROADCASTSS 52(R8), Y15
+	VFMADD231PS  Y12, Y15, Y2
+	VBROADCASTSS 56(R8), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VBROADCASTSS 60(R8), Y15
+	VFMADD231PS  Y12, Y15, Y6
+	VBROADCASTSS 64(R8), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VBROADCASTSS 68(R8), Y15
+	VFMADD231PS  Y12, Y15, Y10
+	VMOVUPS      192(DX), Y12
+	VBROADCASTSS 72(R8), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VBROADCASTSS 76(R8), Y15
+	VFMADD231PS  Y12, Y15, Y2
+	VBROADCASTSS 80(R8), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VBROADCASTSS 84(R8), Y15
+	VFMADD231PS  Y12, Y15, Y6
+	VBROADCASTSS 88(R8), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VBROADCASTSS 92(R8), Y15
+	VFMADD231PS  Y12, Y15, Y10
+	ADDQ         $0x00000060, R8
+	ADDQ         $0x00000100, DX
+	SUBQ         $0x04, DI
+	JMP          g_w8_loop4
+
+g_w8_tail:
+	TESTQ        DI, DI
+	JZ           g_w8_epilogue
+	VMOVUPS      (DX), Y12
+	VBROADCASTSS (R8), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VBROADCASTSS 4(R8), Y15
+	VFMADD231PS  Y12, Y15, Y2
+	VBROADCASTSS 8(R8), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VBROADCASTSS 12(R8), Y15
+	VFMADD231PS  Y12, Y15, Y6
+	VBROADCASTSS 16(R8), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VBROADCASTSS 20(R8), Y15
+	VFMADD231PS  Y12, Y15, Y10
+	ADDQ         $0x00000018, R8
+	ADDQ         $0x00000040, DX
+	DECQ         DI
+	JMP          g_w8_tail
+
+g_w8_epilogue:
+	MOVQ    CX, DI
+	CMPQ    rows+56(FP), $0x06
+	JNE     g_w8_partial
+	CMPQ    BX, $0x08
+	JL      g_w8_partial
+	MOVQ    bias+48(FP), R8
+	TESTQ   $0x00000001, flags+72(FP)
+	JZ      g_w8_full_r0_first
+	VMOVUPS (DI), Y14
+	VADDPS  Y14, Y0, Y0
+	JMP     g_w8_full_r0_act
+
+g_w8_full_r0_first:
+	TESTQ        $0x00000002, flags+72(FP)
+	JZ           g_w8_full_r0_z
+	VBROADCASTSS (R8), Y14
+	VADDPS       Y14, Y0, Y0
+
+g_w8_full_r0_z:
+	TESTQ   $0x00000004, flags+72(FP)
+	JZ      g_w8_full_r0_act
+	VMOVUPS (DI)(SI*1), Y14
+	VADDPS  Y14, Y0, Y0
+
+g_w8_full_r0_act:
+	TESTQ        $0x00000008, flags+72(FP)
+	JZ           g_w8_full_r0_store
+	VBROADCASTSS lo+80(FP), Y15
+	VMAXPS       Y0, Y15, Y0
+	VBROADCASTSS hi+84(FP), Y15
+	VMINPS       Y0, Y15, Y0
+
+g_w8_full_r0_store:
+	VMOVUPS Y0, (DI)
+	ADDQ    AX, DI
+	TESTQ   $0x00000001, flags+72(FP)
+	JZ      g_w8_full_r1_first
+	VMOVUPS (DI), Y14
+	VADDPS  Y14, Y2, Y2
+	JMP     g_w8_full_r1_act
+
+g_w8_full_r1_first:
+	TESTQ        $0x00000002, flags+72(FP)
+	JZ           g_w8_full_r1_z
+	VBROADCASTSS 4(R8), Y14
+	VADDPS       Y14, Y2, Y2
+
+g_w8_full_r1_z:
+	TESTQ   $0x00000004, flags+72(FP)
+	JZ      g_w8_full_r1_act
+	VMOVUPS (DI)(SI*1), Y14
+	VADDPS  Y14, Y2, Y2
+
+g_w8_full_r1_act:
+	TESTQ        $0x00000008, flags+72(FP)
+	JZ           g_w8_full_r1_store
+	VBROADCASTSS lo+80(FP), Y15
+	VMAXPS       Y2, Y15, Y2
+	VBROADCASTSS hi+84(FP), Y15
+	VMINPS       Y2, Y15, Y2
+
+g_w8_full_r1_store:
+	VMOVUPS Y2, (DI)
+	ADDQ    AX, DI
+	TESTQ   $0x00000001, flags+72(FP)
+	JZ      g_w8_full_r2_first
+	VMOVUPS (DI), Y14
+	VADDPS  Y14, Y4, Y4
+	JMP     g_w8_full_r2_act
+
+g_w8_full_r2_first:
+	TESTQ        $0x00000002, flags+72(FP)
+	JZ           g_w8_full_r2_z
+	VBROADCASTSS 8(R8), Y14
+	VADDPS       Y14, Y4, Y4
+
+g_w8_full_r2_z:
+	TESTQ   $0x00000004, flags+72(FP)
+	JZ      g_w8_full_r2_act
+	VMOVUPS (DI)(SI*1), Y14
+	VADDPS  Y14, Y4, Y4
+
+g_w8_full_r2_act:
+	TESTQ        $0x00000008, flags+72(FP)
+	JZ           g_w8_full_r2_store
+	VBROADCASTSS lo+80(FP), Y15
+	VMAXPS       Y4, Y15, Y4
+	VBROADCASTSS hi+84(FP), Y15
+	VMINPS       Y4, Y15, Y4
+
+g_w8_full_r2_store:
+	VMOVUPS Y4, (DI)
+	ADDQ    AX, DI
+	TESTQ   $0x00000001, flags+72(FP)
+	JZ      g_w8_full_r3_first
+	VMOVUPS (DI), Y14
+	VADDPS  Y14, Y6, Y6
+	JMP     g_w8_full_r3_act
+
+g_w8_full_r3_first:
+	TESTQ        $0x00000002, flags+72(FP)
+	JZ           g_w8_full_r3_z
+	VBROADCASTSS 12(R8), Y14
+	VADDPS       Y14, Y6, Y6
+
+g_w8_full_r3_z:
+	TESTQ   $0x00000004, flags+72(FP)
+	JZ      g_w8_full_r3_act
+	VMOVUPS (DI)(SI*1), Y14
+	VADDPS  Y14, Y6, Y6
+
+g_w8_full_r3_act:
+	TESTQ        $0x00000008, flags+72(FP)
+	JZ           g_w8_full_r3_store
+	VBROADCASTSS lo+80(FP), Y15
+	VMAXPS       Y6, Y15, Y6
+	VBROADCASTSS hi+84(FP), Y15
+	VMINPS       Y6, Y15, Y6
+
+g_w8_full_r3_store:
+	VMOVUPS Y6, (DI)
+	ADDQ    AX, DI
+	TESTQ   $0x00000001, flags+72(FP)
+	JZ      g_w8_full_r4_first
+	VMOVUPS (DI), Y14
+	VADDPS  Y14, Y8, Y8
+	JMP     g_w8_full_r4_act
+
+g_w8_full_r4_first:
+	TESTQ        $0x00000002, flags+72(FP)
+	JZ           g_w8_full_r4_z
+	VBROADCASTSS 16(R8), Y14
+	VADDPS       Y14, Y8, Y8
+
+g_w8_full_r4_z:
+	TESTQ   $0x00000004, flags+72(FP)
+	JZ      g_w8_full_r4_act
+	VMOVUPS (DI)(SI*1), Y14
+	VADDPS  Y14, Y8, Y8
+
+g_w8_full_r4_act:
+	TESTQ        $0x00000008, flags+72(FP)
+	JZ           g_w8_full_r4_store
+	VBROADCASTSS lo+80(FP), Y15
+	VMAXPS       Y8, Y15, Y8
+	VBROADCASTSS hi+84(FP), Y15
+	VMINPS       Y8, Y15, Y8
+
+g_w8_full_r4_store:
+	VMOVUPS Y8, (DI)
+	ADDQ    AX, DI
+	TESTQ   $0x00000001, flags+72(FP)
+	JZ      g_w8_full_r5_first
+	VMOVUPS (DI), Y14
+	VADDPS  Y14, Y10, Y10
+	JMP     g_w8_full_r5_act
+
+g_w8_full_r5_first:
+	TESTQ        $0x00000002, flags+72(FP)
+	JZ           g_w8_full_r5_z
+	VBROADCASTSS 20(R8), Y14
+	VADDPS       Y14, Y10, Y10
+
+g_w8_full_r5_z:
+	TESTQ   $0x00000004, flags+72(FP)
+	JZ      g_w8_full_r5_act
+	VMOVUPS (DI)(SI*1), Y14
+	VADDPS  Y14, Y10, Y10
+
+g_w8_full_r5_act:
+	TESTQ        $0x00000008, flags+72(FP)
+	JZ           g_w8_full_r5_store
+	VBROADCASTSS lo+80(FP), Y15
+	VMAXPS       Y10, Y15, Y10
+	VBROADCASTSS hi+84(FP), Y15
+	VMINPS       Y10, Y15, Y10
+
+g_w8_full_r5_store:
+	VMOVUPS Y10, (DI)
+	JMP     g_w8_done
+
+g_w8_partial:
+	LEAQ gemmMaskAVX2<>+0(SB), R8
+	MOVQ $0x00000010, R9
+	CMPQ BX, $0x10
+	JGE  g_w8_mask
+	MOVQ BX, R9
+
+g_w8_mask:
+	NEGQ       R9
+	VMOVUPS    64(R8)(R9*4), Y12
+	VMOVUPS    96(R8)(R9*4), Y13
+	MOVQ       bias+48(FP), R8
+	TESTQ      $0x00000001, flags+72(FP)
+	JZ         g_w8_part_r0_first
+	VMASKMOVPS (DI), Y12, Y14
+	VADDPS     Y14, Y0, Y0
+	JMP        g_w8_part_r0_act
+
+g_w8_part_r0_first:
+	TESTQ        $0x00000002, flags+72(FP)
+	JZ           g_w8_part_r0_z
+	VBROADCASTSS (R8), Y14
+	VADDPS       Y14, Y0, Y0
+
+g_w8_part_r0_z:
+	TESTQ      $0x00000004, flags+72(FP)
+	JZ         g_w8_part_r0_act
+	VMASKMOVPS (DI)(SI*1), Y12, Y14
+	VADDPS     Y14, Y0, Y0
+
+g_w8_part_r0_act:
+	TESTQ        $0x00000008, flags+72(FP)
+	JZ           g_w8_part_r0_store
+	VBROADCASTSS lo+80(FP), Y15
+	VMAXPS       Y0, Y15, Y0
+	VBROADCASTSS hi+84(FP), Y15
+	VMINPS       Y0, Y15, Y0
+
+g_w8_part_r0_store:
+	VMASKMOVPS Y0, Y12, (DI)
+	ADDQ       AX, DI
+	CMPQ       rows+56(FP), $0x01
+	JLE        g_w8_part_done
+	TESTQ      $0x00000001, flags+72(FP)
+	JZ         g_w8_part_r1_first
+	VMASKMOVPS (DI), Y12, Y14
+	VADDPS     Y14, Y2, Y2
+	JMP        g_w8_part_r1_act
+
+g_w8_part_r1_first:
+	TESTQ        $0x00000002, flags+72(FP)
+	JZ           g_w8_part_r1_z
+	VBROADCASTSS 4(R8), Y14
+	VADDPS       Y14, Y2, Y2
+
+g_w8_part_r1_z:
+	TESTQ      $0x00000004, flags+72(FP)
+	JZ         g_w8_part_r1_act
+	VMASKMOVPS (DI)(SI*1), Y12, Y14
+	VADDPS     Y14, Y2, Y2
+
+g_w8_part_r1_act:
+	TESTQ        $0x00000008, flags+72(FP)
+	JZ           g_w8_part_r1_store
+	VBROADCASTSS lo+80(FP), Y15
+	VMAXPS       Y2, Y15, Y2
+	VBROADCASTSS hi+84(FP), Y15
+	VMINPS       Y2, Y15, Y2
+
+g_w8_part_r1_store:
+	VMASKMOVPS Y2, Y12, (DI)
+	ADDQ       AX, DI
+	CMPQ       rows+56(FP), $0x02
+	JLE        g_w8_part_done
+	TESTQ      $0x00000001, flags+72(FP)
+	JZ         g_w8_part_r2_first
+	VMASKMOVPS (DI), Y12, Y14
+	VADDPS     Y14, Y4, Y4
+	JMP        g_w8_part_r2_act
+
+g_w8_part_r2_first:
+	TESTQ        $0x00000002, flags+72(FP)
+	JZ           g_w8_part_r2_z
+	VBROADCASTSS 8(R8), Y14
+	VADDPS       Y14, Y4, Y4
+
+g_w8_part_r2_z:
+	TESTQ      $0x00000004, flags+72(FP)
+	JZ         g_w8_part_r2_act
+	VMASKMOVPS (DI)(SI*1), Y12, Y14
+	VADDPS     Y14, Y4, Y4
+
+g_w8_part_r2_act:
+	TESTQ        $0x00000008, flags+72(FP)
+	JZ           g_w8_part_r2_store
+	VBROADCASTSS lo+80(FP), Y15
+	VMAXPS       Y4, Y15, Y4
+	VBROADCASTSS hi+84(FP), Y15
+	VMINPS       Y4, Y15, Y4
+
+g_w8_part_r2_store:
+	VMASKMOVPS Y4, Y12, (DI)
+	ADDQ       AX, DI
+	CMPQ       rows+56(FP), $0x03
+	JLE        g_w8_part_done
+	TESTQ      $0x00000001, flags+72(FP)
+	JZ         g_w8_part_r3_first
+	VMASKMOVPS (DI), Y12, Y14
+	VADDPS     Y14, Y6, Y6
+	JMP        g_w8_part_r3_act
+
+g_w8_part_r3_first:
+	TESTQ        $0x00000002, flags+72(FP)
+	JZ           g_w8_part_r3_z
+	VBROADCASTSS 12(R8), Y14
+	VADDPS       Y14, Y6, Y6
+
+g_w8_part_r3_z:
+	TESTQ      $0x00000004, flags+72(FP)
+	JZ         g_w8_part_r3_act
+	VMASKMOVPS (DI)(SI*1), Y12, Y14
+	VADDPS     Y14, Y6, Y6
+
+g_w8_part_r3_act:
+	TESTQ        $0x00000008, flags+72(FP)
+	JZ           g_w8_part_r3_store
+	VBROADCASTSS lo+80(FP), Y15
+	VMAXPS       Y6, Y15, Y6
+	VBROADCASTSS hi+84(FP), Y15
+	VMINPS       Y6, Y15, Y6
+
+g_w8_part_r3_store:
+	VMASKMOVPS Y6, Y12, (DI)
+	ADDQ       AX, DI
+	CMPQ       rows+56(FP), $0x04
+	JLE        g_w8_part_done
+	TESTQ      $0x00000001, flags+72(FP)
+	JZ         g_w8_part_r4_first
+	VMASKMOVPS (DI), Y12, Y14
+	VADDPS     Y14, Y8, Y8
+	JMP        g_w8_part_r4_act
+
+g_w8_part_r4_first:
+	TESTQ        $0x00000002, flags+72(FP)
+	JZ           g_w8_part_r4_z
+	VBROADCASTSS 16(R8), Y14
+	VADDPS       Y14, Y8, Y8
+
+g_w8_part_r4_z:
+	TESTQ      $0x00000004, flags+72(FP)
+	JZ         g_w8_part_r4_act
+	VMASKMOVPS (DI)(SI*1), Y12, Y14
+	VADDPS     Y14, Y8, Y8
+
+g_w8_part_r4_act:
+	TESTQ        $0x00000008, flags+72(FP)
+	JZ           g_w8_part_r4_store
+	VBROADCASTSS lo+80(FP), Y15
+	VMAXPS       Y8, Y15, Y8
+	VBROADCASTSS hi+84(FP), Y15
+	VMINPS       Y8, Y15, Y8
+
+g_w8_part_r4_store:
+	VMASKMOVPS Y8, Y12, (DI)
+	ADDQ       AX, DI
+	CMPQ       rows+56(FP), $0x05
+	JLE        g_w8_part_done
+	TESTQ      $0x00000001, flags+72(FP)
+	JZ         g_w8_part_r5_first
+	VMASKMOVPS (DI), Y12, Y14
+	VADDPS     Y14, Y10, Y10
+	JMP        g_w8_part_r5_act
+
+g_w8_part_r5_first:
+	TESTQ        $0x00000002, flags+72(FP)
+	JZ           g_w8_part_r5_z
+	VBROADCASTSS 20(R8), Y14
+	VADDPS       Y14, Y10, Y10
+
+g_w8_part_r5_z:
+	TESTQ      $0x00000004, flags+72(FP)
+	JZ         g_w8_part_r5_act
+	VMASKMOVPS (DI)(SI*1), Y12, Y14
+	VADDPS     Y14, Y10, Y10
+
+g_w8_part_r5_act:
+	TESTQ        $0x00000008, flags+72(FP)
+	JZ           g_w8_part_r5_store
+	VBROADCASTSS lo+80(FP), Y15
+	VMAXPS       Y10, Y15, Y10
+	VBROADCASTSS hi+84(FP), Y15
+	VMINPS       Y10, Y15, Y10
+
+g_w8_part_r5_store:
+	VMASKMOVPS Y10, Y12, (DI)
+
+g_w8_part_done:
+g_w8_done:
 g_next:
 	ADDQ $0x40, CX
 	SUBQ $0x10, BX
@@ -693,6 +1181,8 @@ TEXT ·convRowAVX2(SB), NOSPLIT, $0-96
 	SUBQ CX, SI
 
 c_tile:
+	CMPQ       BX, $0x08
+	JLE        c_tile8
 	MOVQ       CX, DI
 	PREFETCHT0 (DI)
 	PREFETCHT0 60(DI)
@@ -727,9 +1217,9 @@ c_tile:
 	VXORPS     Y10, Y10, Y10
 	VXORPS     Y11, Y11, Y11
 
-c_loop4:
+c_w16_loop4:
 	CMPQ         DI, $0x04
-	JL           c_tail
+	JL           c_w16_tail
 	MOVLQSX      (R9), R10
 	VMOVUPS      (DX)(R10*4), Y12
 	VMOVUPS      32(DX)(R10*4), Y13
@@ -817,11 +1307,11 @@ c_loop4:
 	ADDQ         $0x00000060, R8
 	ADDQ         $0x00000010, R9
 	SUBQ         $0x04, DI
-	JMP          c_loop4
+	JMP          c_w16_loop4
 
-c_tail:
+c_w16_tail:
 	TESTQ        DI, DI
-	JZ           c_epilogue
+	JZ           c_w16_epilogue
 	MOVLQSX      (R9), R10
 	VMOVUPS      (DX)(R10*4), Y12
 	VMOVUPS      32(DX)(R10*4), Y13
@@ -846,42 +1336,42 @@ c_tail:
 	ADDQ         $0x00000018, R8
 	ADDQ         $0x00000004, R9
 	DECQ         DI
-	JMP          c_tail
+	JMP          c_w16_tail
 
-c_epilogue:
+c_w16_epilogue:
 	ADDQ    $0x40, DX
 	MOVQ    CX, DI
 	CMPQ    rows+64(FP), $0x06
-	JNE     c_partial
+	JNE     c_w16_partial
 	CMPQ    BX, $0x10
-	JL      c_partial
+	JL      c_w16_partial
 	MOVQ    bias+56(FP), R8
 	TESTQ   $0x00000001, flags+80(FP)
-	JZ      c_full_r0_first
+	JZ      c_w16_full_r0_first
 	VMOVUPS (DI), Y14
 	VADDPS  Y14, Y0, Y0
 	VMOVUPS 32(DI), Y14
 	VADDPS  Y14, Y1, Y1
-	JMP     c_full_r0_act
+	JMP     c_w16_full_r0_act
 
-c_full_r0_first:
+c_w16_full_r0_first:
 	TESTQ        $0x00000002, flags+80(FP)
-	JZ           c_full_r0_z
+	JZ           c_w16_full_r0_z
 	VBROADCASTSS (R8), Y14
 	VADDPS       Y14, Y0, Y0
 	VADDPS       Y14, Y1, Y1
 
-c_full_r0_z:
+c_w16_full_r0_z:
 	TESTQ   $0x00000004, flags+80(FP)
-	JZ      c_full_r0_act
+	JZ      c_w16_full_r0_act
 	VMOVUPS (DI)(SI*1), Y14
 	VADDPS  Y14, Y0, Y0
 	VMOVUPS 32(DI)(SI*1), Y14
 	VADDPS  Y14, Y1, Y1
 
-c_full_r0_act:
+c_w16_full_r0_act:
 	TESTQ        $0x00000008, flags+80(FP)
-	JZ           c_full_r0_store
+	JZ           c_w16_full_r0_store
 	VBROADCASTSS lo+88(FP), Y15
 	VMAXPS       Y0, Y15, Y0
 	VMAXPS       Y1, Y15, Y1
@@ -889,36 +1379,36 @@ c_full_r0_act:
 	VMINPS       Y0, Y15, Y0
 	VMINPS       Y1, Y15, Y1
 
-c_full_r0_store:
+c_w16_full_r0_store:
 	VMOVUPS Y0, (DI)
 	VMOVUPS Y1, 32(DI)
 	ADDQ    AX, DI
 	TESTQ   $0x00000001, flags+80(FP)
-	JZ      c_full_r1_first
+	JZ      c_w16_full_r1_first
 	VMOVUPS (DI), Y14
 	VADDPS  Y14, Y2, Y2
 	VMOVUPS 32(DI), Y14
 	VADDPS  Y14, Y3, Y3
-	JMP     c_full_r1_act
+	JMP     c_w16_full_r1_act
 
-c_full_r1_first:
+c_w16_full_r1_first:
 	TESTQ        $0x00000002, flags+80(FP)
-	JZ           c_full_r1_z
+	JZ           c_w16_full_r1_z
 	VBROADCASTSS 4(R8), Y14
 	VADDPS       Y14, Y2, Y2
 	VADDPS       Y14, Y3, Y3
 
-c_full_r1_z:
+c_w16_full_r1_z:
 	TESTQ   $0x00000004, flags+80(FP)
-	JZ      c_full_r1_act
+	JZ      c_w16_full_r1_act
 	VMOVUPS (DI)(SI*1), Y14
 	VADDPS  Y14, Y2, Y2
 	VMOVUPS 32(DI)(SI*1), Y14
 	VADDPS  Y14, Y3, Y3
 
-c_full_r1_act:
+c_w16_full_r1_act:
 	TESTQ        $0x00000008, flags+80(FP)
-	JZ           c_full_r1_store
+	JZ           c_w16_full_r1_store
 	VBROADCASTSS lo+88(FP), Y15
 	VMAXPS       Y2, Y15, Y2
 	VMAXPS       Y3, Y15, Y3
@@ -926,36 +1416,36 @@ c_full_r1_act:
 	VMINPS       Y2, Y15, Y2
 	VMINPS       Y3, Y15, Y3
 
-c_full_r1_store:
+c_w16_full_r1_store:
 	VMOVUPS Y2, (DI)
 	VMOVUPS Y3, 32(DI)
 	ADDQ    AX, DI
 	TESTQ   $0x00000001, flags+80(FP)
-	JZ      c_full_r2_first
+	JZ      c_w16_full_r2_first
 	VMOVUPS (DI), Y14
 	VADDPS  Y14, Y4, Y4
 	VMOVUPS 32(DI), Y14
 	VADDPS  Y14, Y5, Y5
-	JMP     c_full_r2_act
+	JMP     c_w16_full_r2_act
 
-c_full_r2_first:
+c_w16_full_r2_first:
 	TESTQ        $0x00000002, flags+80(FP)
-	JZ           c_full_r2_z
+	JZ           c_w16_full_r2_z
 	VBROADCASTSS 8(R8), Y14
 	VADDPS       Y14, Y4, Y4
 	VADDPS       Y14, Y5, Y5
 
-c_full_r2_z:
+c_w16_full_r2_z:
 	TESTQ   $0x00000004, flags+80(FP)
-	JZ      c_full_r2_act
+	JZ      c_w16_full_r2_act
 	VMOVUPS (DI)(SI*1), Y14
 	VADDPS  Y14, Y4, Y4
 	VMOVUPS 32(DI)(SI*1), Y14
 	VADDPS  Y14, Y5, Y5
 
-c_full_r2_act:
+c_w16_full_r2_act:
 	TESTQ        $0x00000008, flags+80(FP)
-	JZ           c_full_r2_store
+	JZ           c_w16_full_r2_store
 	VBROADCASTSS lo+88(FP), Y15
 	VMAXPS       Y4, Y15, Y4
 	VMAXPS       Y5, Y15, Y5
@@ -963,36 +1453,36 @@ c_full_r2_act:
 	VMINPS       Y4, Y15, Y4
 	VMINPS       Y5, Y15, Y5
 
-c_full_r2_store:
+c_w16_full_r2_store:
 	VMOVUPS Y4, (DI)
 	VMOVUPS Y5, 32(DI)
 	ADDQ    AX, DI
 	TESTQ   $0x00000001, flags+80(FP)
-	JZ      c_full_r3_first
+	JZ      c_w16_full_r3_first
 	VMOVUPS (DI), Y14
 	VADDPS  Y14, Y6, Y6
 	VMOVUPS 32(DI), Y14
 	VADDPS  Y14, Y7, Y7
-	JMP     c_full_r3_act
+	JMP     c_w16_full_r3_act
 
-c_full_r3_first:
+c_w16_full_r3_first:
 	TESTQ        $0x00000002, flags+80(FP)
-	JZ           c_full_r3_z
+	JZ           c_w16_full_r3_z
 	VBROADCASTSS 12(R8), Y14
 	VADDPS       Y14, Y6, Y6
 	VADDPS       Y14, Y7, Y7
 
-c_full_r3_z:
+c_w16_full_r3_z:
 	TESTQ   $0x00000004, flags+80(FP)
-	JZ      c_full_r3_act
+	JZ      c_w16_full_r3_act
 	VMOVUPS (DI)(SI*1), Y14
 	VADDPS  Y14, Y6, Y6
 	VMOVUPS 32(DI)(SI*1), Y14
 	VADDPS  Y14, Y7, Y7
 
-c_full_r3_act:
+c_w16_full_r3_act:
 	TESTQ        $0x00000008, flags+80(FP)
-	JZ           c_full_r3_store
+	JZ           c_w16_full_r3_store
 	VBROADCASTSS lo+88(FP), Y15
 	VMAXPS       Y6, Y15, Y6
 	VMAXPS       Y7, Y15, Y7
@@ -1000,36 +1490,36 @@ c_full_r3_act:
 	VMINPS       Y6, Y15, Y6
 	VMINPS       Y7, Y15, Y7
 
-c_full_r3_store:
+c_w16_full_r3_store:
 	VMOVUPS Y6, (DI)
 	VMOVUPS Y7, 32(DI)
 	ADDQ    AX, DI
 	TESTQ   $0x00000001, flags+80(FP)
-	JZ      c_full_r4_first
+	JZ      c_w16_full_r4_first
 	VMOVUPS (DI), Y14
 	VADDPS  Y14, Y8, Y8
 	VMOVUPS 32(DI), Y14
 	VADDPS  Y14, Y9, Y9
-	JMP     c_full_r4_act
+	JMP     c_w16_full_r4_act
 
-c_full_r4_first:
+c_w16_full_r4_first:
 	TESTQ        $0x00000002, flags+80(FP)
-	JZ           c_full_r4_z
+	JZ           c_w16_full_r4_z
 	VBROADCASTSS 16(R8), Y14
 	VADDPS       Y14, Y8, Y8
 	VADDPS       Y14, Y9, Y9
 
-c_full_r4_z:
+c_w16_full_r4_z:
 	TESTQ   $0x00000004, flags+80(FP)
-	JZ      c_full_r4_act
+	JZ      c_w16_full_r4_act
 	VMOVUPS (DI)(SI*1), Y14
 	VADDPS  Y14, Y8, Y8
 	VMOVUPS 32(DI)(SI*1), Y14
 	VADDPS  Y14, Y9, Y9
 
-c_full_r4_act:
+c_w16_full_r4_act:
 	TESTQ        $0x00000008, flags+80(FP)
-	JZ           c_full_r4_store
+	JZ           c_w16_full_r4_store
 	VBROADCASTSS lo+88(FP), Y15
 	VMAXPS       Y8, Y15, Y8
 	VMAXPS       Y9, Y15, Y9
@@ -1037,36 +1527,36 @@ c_full_r4_act:
 	VMINPS       Y8, Y15, Y8
 	VMINPS       Y9, Y15, Y9
 
-c_full_r4_store:
+c_w16_full_r4_store:
 	VMOVUPS Y8, (DI)
 	VMOVUPS Y9, 32(DI)
 	ADDQ    AX, DI
 	TESTQ   $0x00000001, flags+80(FP)
-	JZ      c_full_r5_first
+	JZ      c_w16_full_r5_first
 	VMOVUPS (DI), Y14
 	VADDPS  Y14, Y10, Y10
 	VMOVUPS 32(DI), Y14
 	VADDPS  Y14, Y11, Y11
-	JMP     c_full_r5_act
+	JMP     c_w16_full_r5_act
 
-c_full_r5_first:
+c_w16_full_r5_first:
 	TESTQ        $0x00000002, flags+80(FP)
-	JZ           c_full_r5_z
+	JZ           c_w16_full_r5_z
 	VBROADCASTSS 20(R8), Y14
 	VADDPS       Y14, Y10, Y10
 	VADDPS       Y14, Y11, Y11
 
-c_full_r5_z:
+c_w16_full_r5_z:
 	TESTQ   $0x00000004, flags+80(FP)
-	JZ      c_full_r5_act
+	JZ      c_w16_full_r5_act
 	VMOVUPS (DI)(SI*1), Y14
 	VADDPS  Y14, Y10, Y10
 	VMOVUPS 32(DI)(SI*1), Y14
 	VADDPS  Y14, Y11, Y11
 
-c_full_r5_act:
+c_w16_full_r5_act:
 	TESTQ        $0x00000008, flags+80(FP)
-	JZ           c_full_r5_store
+	JZ           c_w16_full_r5_store
 	VBROADCASTSS lo+88(FP), Y15
 	VMAXPS       Y10, Y15, Y10
 	VMAXPS       Y11, Y15, Y11
@@ -1074,49 +1564,49 @@ c_full_r5_act:
 	VMINPS       Y10, Y15, Y10
 	VMINPS       Y11, Y15, Y11
 
-c_full_r5_store:
+c_w16_full_r5_store:
 	VMOVUPS Y10, (DI)
 	VMOVUPS Y11, 32(DI)
-	JMP     c_next
+	JMP     c_w16_done
 
-c_partial:
+c_w16_partial:
 	LEAQ gemmMaskAVX2<>+0(SB), R8
 	MOVQ $0x00000010, R9
 	CMPQ BX, $0x10
-	JGE  c_mask
+	JGE  c_w16_mask
 	MOVQ BX, R9
 
-c_mask:
+c_w16_mask:
 	NEGQ       R9
 	VMOVUPS    64(R8)(R9*4), Y12
 	VMOVUPS    96(R8)(R9*4), Y13
 	MOVQ       bias+56(FP), R8
 	TESTQ      $0x00000001, flags+80(FP)
-	JZ         c_part_r0_first
+	JZ         c_w16_part_r0_first
 	VMASKMOVPS (DI), Y12, Y14
 	VADDPS     Y14, Y0, Y0
 	VMASKMOVPS 32(DI), Y13, Y14
 	VADDPS     Y14, Y1, Y1
-	JMP        c_part_r0_act
+	JMP        c_w16_part_r0_act
 
-c_part_r0_first:
+c_w16_part_r0_first:
 	TESTQ        $0x00000002, flags+80(FP)
-	JZ           c_part_r0_z
+	JZ           c_w16_part_r0_z
 	VBROADCASTSS (R8), Y14
 	VADDPS       Y14, Y0, Y0
 	VADDPS       Y14, Y1, Y1
 
-c_part_r0_z:
+c_w16_part_r0_z:
 	TESTQ      $0x00000004, flags+80(FP)
-	JZ         c_part_r0_act
+	JZ         c_w16_part_r0_act
 	VMASKMOVPS (DI)(SI*1), Y12, Y14
 	VADDPS     Y14, Y0, Y0
 	VMASKMOVPS 32(DI)(SI*1), Y13, Y14
 	VADDPS     Y14, Y1, Y1
 
-c_part_r0_act:
+c_w16_part_r0_act:
 	TESTQ        $0x00000008, flags+80(FP)
-	JZ           c_part_r0_store
+	JZ           c_w16_part_r0_store
 	VBROADCASTSS lo+88(FP), Y15
 	VMAXPS       Y0, Y15, Y0
 	VMAXPS       Y1, Y15, Y1
@@ -1124,38 +1614,38 @@ c_part_r0_act:
 	VMINPS       Y0, Y15, Y0
 	VMINPS       Y1, Y15, Y1
 
-c_part_r0_store:
+c_w16_part_r0_store:
 	VMASKMOVPS Y0, Y12, (DI)
 	VMASKMOVPS Y1, Y13, 32(DI)
 	ADDQ       AX, DI
 	CMPQ       rows+64(FP), $0x01
-	JLE        c_part_done
+	JLE        c_w16_part_done
 	TESTQ      $0x00000001, flags+80(FP)
-	JZ         c_part_r1_first
+	JZ         c_w16_part_r1_first
 	VMASKMOVPS (DI), Y12, Y14
 	VADDPS     Y14, Y2, Y2
 	VMASKMOVPS 32(DI), Y13, Y14
 	VADDPS     Y14, Y3, Y3
-	JMP        c_part_r1_act
+	JMP        c_w16_part_r1_act
 
-c_part_r1_first:
+c_w16_part_r1_first:
 	TESTQ        $0x00000002, flags+80(FP)
-	JZ           c_part_r1_z
+	JZ           c_w16_part_r1_z
 	VBROADCASTSS 4(R8), Y14
 	VADDPS       Y14, Y2, Y2
 	VADDPS       Y14, Y3, Y3
 
-c_part_r1_z:
+c_w16_part_r1_z:
 	TESTQ      $0x00000004, flags+80(FP)
-	JZ         c_part_r1_act
+	JZ         c_w16_part_r1_act
 	VMASKMOVPS (DI)(SI*1), Y12, Y14
 	VADDPS     Y14, Y2, Y2
 	VMASKMOVPS 32(DI)(SI*1), Y13, Y14
 	VADDPS     Y14, Y3, Y3
 
-c_part_r1_act:
+c_w16_part_r1_act:
 	TESTQ        $0x00000008, flags+80(FP)
-	JZ           c_part_r1_store
+	JZ           c_w16_part_r1_store
 	VBROADCASTSS lo+88(FP), Y15
 	VMAXPS       Y2, Y15, Y2
 	VMAXPS       Y3, Y15, Y3
@@ -1163,38 +1653,38 @@ c_part_r1_act:
 	VMINPS       Y2, Y15, Y2
 	VMINPS       Y3, Y15, Y3
 
-c_part_r1_store:
+c_w16_part_r1_store:
 	VMASKMOVPS Y2, Y12, (DI)
 	VMASKMOVPS Y3, Y13, 32(DI)
 	ADDQ       AX, DI
 	CMPQ       rows+64(FP), $0x02
-	JLE        c_part_done
+	JLE        c_w16_part_done
 	TESTQ      $0x00000001, flags+80(FP)
-	JZ         c_part_r2_first
+	JZ         c_w16_part_r2_first
 	VMASKMOVPS (DI), Y12, Y14
 	VADDPS     Y14, Y4, Y4
 	VMASKMOVPS 32(DI), Y13, Y14
 	VADDPS     Y14, Y5, Y5
-	JMP        c_part_r2_act
+	JMP        c_w16_part_r2_act
 
-c_part_r2_first:
+c_w16_part_r2_first:
 	TESTQ        $0x00000002, flags+80(FP)
-	JZ           c_part_r2_z
+	JZ           c_w16_part_r2_z
 	VBROADCASTSS 8(R8), Y14
 	VADDPS       Y14, Y4, Y4
 	VADDPS       Y14, Y5, Y5
 
-c_part_r2_z:
+c_w16_part_r2_z:
 	TESTQ      $0x00000004, flags+80(FP)
-	JZ         c_part_r2_act
+	JZ         c_w16_part_r2_act
 	VMASKMOVPS (DI)(SI*1), Y12, Y14
 	VADDPS     Y14, Y4, Y4
 	VMASKMOVPS 32(DI)(SI*1), Y13, Y14
 	VADDPS     Y14, Y5, Y5
 
-c_part_r2_act:
+c_w16_part_r2_act:
 	TESTQ        $0x00000008, flags+80(FP)
-	JZ           c_part_r2_store
+	JZ           c_w16_part_r2_store
 	VBROADCASTSS lo+88(FP), Y15
 	VMAXPS       Y4, Y15, Y4
 	VMAXPS       Y5, Y15, Y5
@@ -1202,38 +1692,38 @@ c_part_r2_act:
 	VMINPS       Y4, Y15, Y4
 	VMINPS       Y5, Y15, Y5
 
-c_part_r2_store:
+c_w16_part_r2_store:
 	VMASKMOVPS Y4, Y12, (DI)
 	VMASKMOVPS Y5, Y13, 32(DI)
 	ADDQ       AX, DI
 	CMPQ       rows+64(FP), $0x03
-	JLE        c_part_done
+	JLE        c_w16_part_done
 	TESTQ      $0x00000001, flags+80(FP)
-	JZ         c_part_r3_first
+	JZ         c_w16_part_r3_first
 	VMASKMOVPS (DI), Y12, Y14
 	VADDPS     Y14, Y6, Y6
 	VMASKMOVPS 32(DI), Y13, Y14
 	VADDPS     Y14, Y7, Y7
-	JMP        c_part_r3_act
+	JMP        c_w16_part_r3_act
 
-c_part_r3_first:
+c_w16_part_r3_first:
 	TESTQ        $0x00000002, flags+80(FP)
-	JZ           c_part_r3_z
+	JZ           c_w16_part_r3_z
 	VBROADCASTSS 12(R8), Y14
 	VADDPS       Y14, Y6, Y6
 	VADDPS       Y14, Y7, Y7
 
-c_part_r3_z:
+c_w16_part_r3_z:
 	TESTQ      $0x00000004, flags+80(FP)
-	JZ         c_part_r3_act
+	JZ         c_w16_part_r3_act
 	VMASKMOVPS (DI)(SI*1), Y12, Y14
 	VADDPS     Y14, Y6, Y6
 	VMASKMOVPS 32(DI)(SI*1), Y13, Y14
 	VADDPS     Y14, Y7, Y7
 
-c_part_r3_act:
+c_w16_part_r3_act:
 	TESTQ        $0x00000008, flags+80(FP)
-	JZ           c_part_r3_store
+	JZ           c_w16_part_r3_store
 	VBROADCASTSS lo+88(FP), Y15
 	VMAXPS       Y6, Y15, Y6
 	VMAXPS       Y7, Y15, Y7
@@ -1241,38 +1731,38 @@ c_part_r3_act:
 	VMINPS       Y6, Y15, Y6
 	VMINPS       Y7, Y15, Y7
 
-c_part_r3_store:
+c_w16_part_r3_store:
 	VMASKMOVPS Y6, Y12, (DI)
 	VMASKMOVPS Y7, Y13, 32(DI)
 	ADDQ       AX, DI
 	CMPQ       rows+64(FP), $0x04
-	JLE        c_part_done
+	JLE        c_w16_part_done
 	TESTQ      $0x00000001, flags+80(FP)
-	JZ         c_part_r4_first
+	JZ         c_w16_part_r4_first
 	VMASKMOVPS (DI), Y12, Y14
 	VADDPS     Y14, Y8, Y8
 	VMASKMOVPS 32(DI), Y13, Y14
 	VADDPS     Y14, Y9, Y9
-	JMP        c_part_r4_act
+	JMP        c_w16_part_r4_act
 
-c_part_r4_first:
+c_w16_part_r4_first:
 	TESTQ        $0x00000002, flags+80(FP)
-	JZ           c_part_r4_z
+	JZ           c_w16_part_r4_z
 	VBROADCASTSS 16(R8), Y14
 	VADDPS       Y14, Y8, Y8
 	VADDPS       Y14, Y9, Y9
 
-c_part_r4_z:
+c_w16_part_r4_z:
 	TESTQ      $0x00000004, flags+80(FP)
-	JZ         c_part_r4_act
+	JZ         c_w16_part_r4_act
 	VMASKMOVPS (DI)(SI*1), Y12, Y14
 	VADDPS     Y14, Y8, Y8
 	VMASKMOVPS 32(DI)(SI*1), Y13, Y14
 	VADDPS     Y14, Y9, Y9
 
-c_part_r4_act:
+c_w16_part_r4_act:
 	TESTQ        $0x00000008, flags+80(FP)
-	JZ           c_part_r4_store
+	JZ           c_w16_part_r4_store
 	VBROADCASTSS lo+88(FP), Y15
 	VMAXPS       Y8, Y15, Y8
 	VMAXPS       Y9, Y15, Y9
@@ -1280,38 +1770,38 @@ c_part_r4_act:
 	VMINPS       Y8, Y15, Y8
 	VMINPS       Y9, Y15, Y9
 
-c_part_r4_store:
+c_w16_part_r4_store:
 	VMASKMOVPS Y8, Y12, (DI)
 	VMASKMOVPS Y9, Y13, 32(DI)
 	ADDQ       AX, DI
 	CMPQ       rows+64(FP), $0x05
-	JLE        c_part_done
+	JLE        c_w16_part_done
 	TESTQ      $0x00000001, flags+80(FP)
-	JZ         c_part_r5_first
+	JZ         c_w16_part_r5_first
 	VMASKMOVPS (DI), Y12, Y14
 	VADDPS     Y14, Y10, Y10
 	VMASKMOVPS 32(DI), Y13, Y14
 	VADDPS     Y14, Y11, Y11
-	JMP        c_part_r5_act
+	JMP        c_w16_part_r5_act
 
-c_part_r5_first:
+c_w16_part_r5_first:
 	TESTQ        $0x00000002, flags+80(FP)
-	JZ           c_part_r5_z
+	JZ           c_w16_part_r5_z
 	VBROADCASTSS 20(R8), Y14
 	VADDPS       Y14, Y10, Y10
 	VADDPS       Y14, Y11, Y11
 
-c_part_r5_z:
+c_w16_part_r5_z:
 	TESTQ      $0x00000004, flags+80(FP)
-	JZ         c_part_r5_act
+	JZ         c_w16_part_r5_act
 	VMASKMOVPS (DI)(SI*1), Y12, Y14
 	VADDPS     Y14, Y10, Y10
 	VMASKMOVPS 32(DI)(SI*1), Y13, Y14
 	VADDPS     Y14, Y11, Y11
 
-c_part_r5_act:
+c_w16_part_r5_act:
 	TESTQ        $0x00000008, flags+80(FP)
-	JZ           c_part_r5_store
+	JZ           c_w16_part_r5_store
 	VBROADCASTSS lo+88(FP), Y15
 	VMAXPS       Y10, Y15, Y10
 	VMAXPS       Y11, Y15, Y11
@@ -1319,11 +1809,504 @@ c_part_r5_act:
 	VMINPS       Y10, Y15, Y10
 	VMINPS       Y11, Y15, Y11
 
-c_part_r5_store:
+c_w16_part_r5_store:
 	VMASKMOVPS Y10, Y12, (DI)
 	VMASKMOVPS Y11, Y13, 32(DI)
 
-c_part_done:
+c_w16_part_done:
+c_w16_done:
+	JMP c_next
+
+c_tile8:
+	MOVQ       CX, DI
+	PREFETCHT0 (DI)
+	ADDQ       AX, DI
+	PREFETCHT0 (DI)
+	ADDQ       AX, DI
+	PREFETCHT0 (DI)
+	ADDQ       AX, DI
+	PREFETCHT0 (DI)
+	ADDQ       AX, DI
+	PREFETCHT0 (DI)
+	ADDQ       AX, DI
+	PREFETCHT0 (DI)
+	MOVQ       kc+0(FP), DI
+	MOVQ       a+8(FP), R8
+	MOVQ       offs+16(FP), R9
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y6, Y6, Y6
+	VXORPS     Y8, Y8, Y8
+	VXORPS     Y10, Y10, Y10
+
+c_w8_loop4:
+	CMPQ         DI, $0x04
+	JL           c_w8_tail
+	MOVLQSX      (R9), R10
+	VMOVUPS      (DX)(R10*4), Y12
+	VBROADCASTSS (R8), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VBROADCASTSS 4(R8), Y15
+	VFMADD231PS  Y12, Y15, Y2
+	VBROADCASTSS 8(R8), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VBROADCASTSS 12(R8), Y15
+	VFMADD231PS  Y12, Y15, Y6
+	VBROADCASTSS 16(R8), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VBROADCASTSS 20(R8), Y15
+	VFMADD231PS  Y12, Y15, Y10
+	MOVLQSX      4(R9), R10
+	VMOVUPS      (DX)(R10*4), Y12
+	VBROADCASTSS 24(R8), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VBROADCASTSS 28(R8), Y15
+	VFMADD231PS  Y12, Y15, Y2
+	VBROADCASTSS 32(R8), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VBROADCASTSS 36(R8), Y15
+	VFMADD231PS  Y12, Y15, Y6
+	VBROADCASTSS 40(R8), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VBROADCASTSS 44(R8), Y15
+	VFMADD231PS  Y12, Y15, Y10
+	MOVLQSX      8(R9), R10
+	VMOVUPS      (DX)(R10*4), Y12
+	VBROADCASTSS 48(R8), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VBROADCASTSS 52(R8), Y15
+	VFMADD231PS  Y12, Y15, Y2
+	VBROADCASTSS 56(R8), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VBROADCASTSS 60(R8), Y15
+	VFMADD231PS  Y12, Y15, Y6
+	VBROADCASTSS 64(R8), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VBROADCASTSS 68(R8), Y15
+	VFMADD231PS  Y12, Y15, Y10
+	MOVLQSX      12(R9), R10
+	VMOVUPS      (DX)(R10*4), Y12
+	VBROADCASTSS 72(R8), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VBROADCASTSS 76(R8), Y15
+	VFMADD231PS  Y12, Y15, Y2
+	VBROADCASTSS 80(R8), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VBROADCASTSS 84(R8), Y15
+	VFMADD231PS  Y12, Y15, Y6
+	VBROADCASTSS 88(R8), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VBROADCASTSS 92(R8), Y15
+	VFMADD231PS  Y12, Y15, Y10
+	ADDQ         $0x00000060, R8
+	ADDQ         $0x00000010, R9
+	SUBQ         $0x04, DI
+	JMP          c_w8_loop4
+
+c_w8_tail:
+	TESTQ        DI, DI
+	JZ           c_w8_epilogue
+	MOVLQSX      (R9), R10
+	VMOVUPS      (DX)(R10*4), Y12
+	VBROADCASTSS (R8), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VBROADCASTSS 4(R8), Y15
+	VFMADD231PS  Y12, Y15, Y2
+	VBROADCASTSS 8(R8), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VBROADCASTSS 12(R8), Y15
+	VFMADD231PS  Y12, Y15, Y6
+	VBROADCASTSS 16(R8), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VBROADCASTSS 20(R8), Y15
+	VFMADD231PS  Y12, Y15, Y10
+	ADDQ         $0x00000018, R8
+	ADDQ         $0x00000004, R9
+	DECQ         DI
+	JMP          c_w8_tail
+
+c_w8_epilogue:
+	ADDQ    $0x40, DX
+	MOVQ    CX, DI
+	CMPQ    rows+64(FP), $0x06
+	JNE     c_w8_partial
+	CMPQ    BX, $0x08
+	JL      c_w8_partial
+	MOVQ    bias+56(FP), R8
+	TESTQ   $0x00000001, flags+80(FP)
+	JZ      c_w8_full_r0_first
+	VMOVUPS (DI), Y14
+	VADDPS  Y14, Y0, Y0
+	JMP     c_w8_full_r0_act
+
+c_w8_full_r0_first:
+	TESTQ        $0x00000002, flags+80(FP)
+	JZ           c_w8_full_r0_z
+	VBROADCASTSS (R8), Y14
+	VADDPS       Y14, Y0, Y0
+
+c_w8_full_r0_z:
+	TESTQ   $0x00000004, flags+80(FP)
+	JZ      c_w8_full_r0_act
+	VMOVUPS (DI)(SI*1), Y14
+	VADDPS  Y14, Y0, Y0
+
+c_w8_full_r0_act:
+	TESTQ        $0x00000008, flags+80(FP)
+	JZ           c_w8_full_r0_store
+	VBROADCASTSS lo+88(FP), Y15
+	VMAXPS       Y0, Y15, Y0
+	VBROADCASTSS hi+92(FP), Y15
+	VMINPS       Y0, Y15, Y0
+
+c_w8_full_r0_store:
+	VMOVUPS Y0, (DI)
+	ADDQ    AX, DI
+	TESTQ   $0x00000001, flags+80(FP)
+	JZ      c_w8_full_r1_first
+	VMOVUPS (DI), Y14
+	VADDPS  Y14, Y2, Y2
+	JMP     c_w8_full_r1_act
+
+c_w8_full_r1_first:
+	TESTQ        $0x00000002, flags+80(FP)
+	JZ           c_w8_full_r1_z
+	VBROADCASTSS 4(R8), Y14
+	VADDPS       Y14, Y2, Y2
+
+c_w8_full_r1_z:
+	TESTQ   $0x00000004, flags+80(FP)
+	JZ      c_w8_full_r1_act
+	VMOVUPS (DI)(SI*1), Y14
+	VADDPS  Y14, Y2, Y2
+
+c_w8_full_r1_act:
+	TESTQ        $0x00000008, flags+80(FP)
+	JZ           c_w8_full_r1_store
+	VBROADCASTSS lo+88(FP), Y15
+	VMAXPS       Y2, Y15, Y2
+	VBROADCASTSS hi+92(FP), Y15
+	VMINPS       Y2, Y15, Y2
+
+c_w8_full_r1_store:
+	VMOVUPS Y2, (DI)
+	ADDQ    AX, DI
+	TESTQ   $0x00000001, flags+80(FP)
+	JZ      c_w8_full_r2_first
+	VMOVUPS (DI), Y14
+	VADDPS  Y14, Y4, Y4
+	JMP     c_w8_full_r2_act
+
+c_w8_full_r2_first:
+	TESTQ        $0x00000002, flags+80(FP)
+	JZ           c_w8_full_r2_z
+	VBROADCASTSS 8(R8), Y14
+	VADDPS       Y14, Y4, Y4
+
+c_w8_full_r2_z:
+	TESTQ   $0x00000004, flags+80(FP)
+	JZ      c_w8_full_r2_act
+	VMOVUPS (DI)(SI*1), Y14
+	VADDPS  Y14, Y4, Y4
+
+c_w8_full_r2_act:
+	TESTQ        $0x00000008, flags+80(FP)
+	JZ           c_w8_full_r2_store
+	VBROADCASTSS lo+88(FP), Y15
+	VMAXPS       Y4, Y15, Y4
+	VBROADCASTSS hi+92(FP), Y15
+	VMINPS       Y4, Y15, Y4
+
+c_w8_full_r2_store:
+	VMOVUPS Y4, (DI)
+	ADDQ    AX, DI
+	TESTQ   $0x00000001, flags+80(FP)
+	JZ      c_w8_full_r3_first
+	VMOVUPS (DI), Y14
+	VADDPS  Y14, Y6, Y6
+	JMP     c_w8_full_r3_act
+
+c_w8_full_r3_first:
+	TESTQ        $0x00000002, flags+80(FP)
+	JZ           c_w8_full_r3_z
+	VBROADCASTSS 12(R8), Y14
+	VADDPS       Y14, Y6, Y6
+
+c_w8_full_r3_z:
+	TESTQ   $0x00000004, flags+80(FP)
+	JZ      c_w8_full_r3_act
+	VMOVUPS (DI)(SI*1), Y14
+	VADDPS  Y14, Y6, Y6
+
+c_w8_full_r3_act:
+	TESTQ        $0x00000008, flags+80(FP)
+	JZ           c_w8_full_r3_store
+	VBROADCASTSS lo+88(FP), Y15
+	VMAXPS       Y6, Y15, Y6
+	VBROADCASTSS hi+92(FP), Y15
+	VMINPS       Y6, Y15, Y6
+
+c_w8_full_r3_store:
+	VMOVUPS Y6, (DI)
+	ADDQ    AX, DI
+	TESTQ   $0x00000001, flags+80(FP)
+	JZ      c_w8_full_r4_first
+	VMOVUPS (DI), Y14
+	VADDPS  Y14, Y8, Y8
+	JMP     c_w8_full_r4_act
+
+c_w8_full_r4_first:
+	TESTQ        $0x00000002, flags+80(FP)
+	JZ           c_w8_full_r4_z
+	VBROADCASTSS 16(R8), Y14
+	VADDPS       Y14, Y8, Y8
+
+c_w8_full_r4_z:
+	TESTQ   $0x00000004, flags+80(FP)
+	JZ      c_w8_full_r4_act
+	VMOVUPS (DI)(SI*1), Y14
+	VADDPS  Y14, Y8, Y8
+
+c_w8_full_r4_act:
+	TESTQ        $0x00000008, flags+80(FP)
+	JZ           c_w8_full_r4_store
+	VBROADCASTSS lo+88(FP), Y15
+	VMAXPS       Y8, Y15, Y8
+	VBROADCASTSS hi+92(FP), Y15
+	VMINPS       Y8, Y15, Y8
+
+c_w8_full_r4_store:
+	VMOVUPS Y8, (DI)
+	ADDQ    AX, DI
+	TESTQ   $0x00000001, flags+80(FP)
+	JZ      c_w8_full_r5_first
+	VMOVUPS (DI), Y14
+	VADDPS  Y14, Y10, Y10
+	JMP     c_w8_full_r5_act
+
+c_w8_full_r5_first:
+	TESTQ        $0x00000002, flags+80(FP)
+	JZ           c_w8_full_r5_z
+	VBROADCASTSS 20(R8), Y14
+	VADDPS       Y14, Y10, Y10
+
+c_w8_full_r5_z:
+	TESTQ   $0x00000004, flags+80(FP)
+	JZ      c_w8_full_r5_act
+	VMOVUPS (DI)(SI*1), Y14
+	VADDPS  Y14, Y10, Y10
+
+c_w8_full_r5_act:
+	TESTQ        $0x00000008, flags+80(FP)
+	JZ           c_w8_full_r5_store
+	VBROADCASTSS lo+88(FP), Y15
+	VMAXPS       Y10, Y15, Y10
+	VBROADCASTSS hi+92(FP), Y15
+	VMINPS       Y10, Y15, Y10
+
+c_w8_full_r5_store:
+	VMOVUPS Y10, (DI)
+	JMP     c_w8_done
+
+c_w8_partial:
+	LEAQ gemmMaskAVX2<>+0(SB), R8
+	MOVQ $0x00000010, R9
+	CMPQ BX, $0x10
+	JGE  c_w8_mask
+	MOVQ BX, R9
+
+c_w8_mask:
+	NEGQ       R9
+	VMOVUPS    64(R8)(R9*4), Y12
+	VMOVUPS    96(R8)(R9*4), Y13
+	MOVQ       bias+56(FP), R8
+	TESTQ      $0x00000001, flags+80(FP)
+	JZ         c_w8_part_r0_first
+	VMASKMOVPS (DI), Y12, Y14
+	VADDPS     Y14, Y0, Y0
+	JMP        c_w8_part_r0_act
+
+c_w8_part_r0_first:
+	TESTQ        $0x00000002, flags+80(FP)
+	JZ           c_w8_part_r0_z
+	VBROADCASTSS (R8), Y14
+	VADDPS       Y14, Y0, Y0
+
+c_w8_part_r0_z:
+	TESTQ      $0x00000004, flags+80(FP)
+	JZ         c_w8_part_r0_act
+	VMASKMOVPS (DI)(SI*1), Y12, Y14
+	VADDPS     Y14, Y0, Y0
+
+c_w8_part_r0_act:
+	TESTQ        $0x00000008, flags+80(FP)
+	JZ           c_w8_part_r0_store
+	VBROADCASTSS lo+88(FP), Y15
+	VMAXPS       Y0, Y15, Y0
+	VBROADCASTSS hi+92(FP), Y15
+	VMINPS       Y0, Y15, Y0
+
+c_w8_part_r0_store:
+	VMASKMOVPS Y0, Y12, (DI)
+	ADDQ       AX, DI
+	CMPQ       rows+64(FP), $0x01
+	JLE        c_w8_part_done
+	TESTQ      $0x00000001, flags+80(FP)
+	JZ         c_w8_part_r1_first
+	VMASKMOVPS (DI), Y12, Y14
+	VADDPS     Y14, Y2, Y2
+	JMP        c_w8_part_r1_act
+
+c_w8_part_r1_first:
+	TESTQ        $0x00000002, flags+80(FP)
+	JZ           c_w8_part_r1_z
+	VBROADCASTSS 4(R8), Y14
+	VADDPS       Y14, Y2, Y2
+
+c_w8_part_r1_z:
+	TESTQ      $0x00000004, flags+80(FP)
+	JZ         c_w8_part_r1_act
+	VMASKMOVPS (DI)(SI*1), Y12, Y14
+	VADDPS     Y14, Y2, Y2
+
+c_w8_part_r1_act:
+	TESTQ        $0x00000008, flags+80(FP)
+	JZ           c_w8_part_r1_store
+	VBROADCASTSS lo+88(FP), Y15
+	VMAXPS       Y2, Y15, Y2
+	VBROADCASTSS hi+92(FP), Y15
+	VMINPS       Y2, Y15, Y2
+
+c_w8_part_r1_store:
+	VMASKMOVPS Y2, Y12, (DI)
+	ADDQ       AX, DI
+	CMPQ       rows+64(FP), $0x02
+	JLE        c_w8_part_done
+	TESTQ      $0x00000001, flags+80(FP)
+	JZ         c_w8_part_r2_first
+	VMASKMOVPS (DI), Y12, Y14
+	VADDPS     Y14, Y4, Y4
+	JMP        c_w8_part_r2_act
+
+c_w8_part_r2_first:
+	TESTQ        $0x00000002, flags+80(FP)
+	JZ           c_w8_part_r2_z
+	VBROADCASTSS 8(R8), Y14
+	VADDPS       Y14, Y4, Y4
+
+c_w8_part_r2_z:
+	TESTQ      $0x00000004, flags+80(FP)
+	JZ         c_w8_part_r2_act
+	VMASKMOVPS (DI)(SI*1), Y12, Y14
+	VADDPS     Y14, Y4, Y4
+
+c_w8_part_r2_act:
+	TESTQ        $0x00000008, flags+80(FP)
+	JZ           c_w8_part_r2_store
+	VBROADCASTSS lo+88(FP), Y15
+	VMAXPS       Y4, Y15, Y4
+	VBROADCASTSS hi+92(FP), Y15
+	VMINPS       Y4, Y15, Y4
+
+c_w8_part_r2_store:
+	VMASKMOVPS Y4, Y12, (DI)
+	ADDQ       AX, DI
+	CMPQ       rows+64(FP), $0x03
+	JLE        c_w8_part_done
+	TESTQ      $0x00000001, flags+80(FP)
+	JZ         c_w8_part_r3_first
+	VMASKMOVPS (DI), Y12, Y14
+	VADDPS     Y14, Y6, Y6
+	JMP        c_w8_part_r3_act
+
+c_w8_part_r3_first:
+	TESTQ        $0x00000002, flags+80(FP)
+	JZ           c_w8_part_r3_z
+	VBROADCASTSS 12(R8), Y14
+	VADDPS       Y14, Y6, Y6
+
+c_w8_part_r3_z:
+	TESTQ      $0x00000004, flags+80(FP)
+	JZ         c_w8_part_r3_act
+	VMASKMOVPS (DI)(SI*1), Y12, Y14
+	VADDPS     Y14, Y6, Y6
+
+c_w8_part_r3_act:
+	TESTQ        $0x00000008, flags+80(FP)
+	JZ           c_w8_part_r3_store
+	VBROADCASTSS lo+88(FP), Y15
+	VMAXPS       Y6, Y15, Y6
+	VBROADCASTSS hi+92(FP), Y15
+	VMINPS       Y6, Y15, Y6
+
+c_w8_part_r3_store:
+	VMASKMOVPS Y6, Y12, (DI)
+	ADDQ       AX, DI
+	CMPQ       rows+64(FP), $0x04
+	JLE        c_w8_part_done
+	TESTQ      $0x00000001, flags+80(FP)
+	JZ         c_w8_part_r4_first
+	VMASKMOVPS (DI), Y12, Y14
+	VADDPS     Y14, Y8, Y8
+	JMP        c_w8_part_r4_act
+
+c_w8_part_r4_first:
+	TESTQ        $0x00000002, flags+80(FP)
+	JZ           c_w8_part_r4_z
+	VBROADCASTSS 16(R8), Y14
+	VADDPS       Y14, Y8, Y8
+
+c_w8_part_r4_z:
+	TESTQ      $0x00000004, flags+80(FP)
+	JZ         c_w8_part_r4_act
+	VMASKMOVPS (DI)(SI*1), Y12, Y14
+	VADDPS     Y14, Y8, Y8
+
+c_w8_part_r4_act:
+	TESTQ        $0x00000008, flags+80(FP)
+	JZ           c_w8_part_r4_store
+	VBROADCASTSS lo+88(FP), Y15
+	VMAXPS       Y8, Y15, Y8
+	VBROADCASTSS hi+92(FP), Y15
+	VMINPS       Y8, Y15, Y8
+
+c_w8_part_r4_store:
+	VMASKMOVPS Y8, Y12, (DI)
+	ADDQ       AX, DI
+	CMPQ       rows+64(FP), $0x05
+	JLE        c_w8_part_done
+	TESTQ      $0x00000001, flags+80(FP)
+	JZ         c_w8_part_r5_first
+	VMASKMOVPS (DI), Y12, Y14
+	VADDPS     Y14, Y10, Y10
+	JMP        c_w8_part_r5_act
+
+c_w8_part_r5_first:
+	TESTQ        $0x00000002, flags+80(FP)
+	JZ           c_w8_part_r5_z
+	VBROADCASTSS 20(R8), Y14
+	VADDPS       Y14, Y10, Y10
+
+c_w8_part_r5_z:
+	TESTQ      $0x00000004, flags+80(FP)
+	JZ         c_w8_part_r5_act
+	VMASKMOVPS (DI)(SI*1), Y12, Y14
+	VADDPS     Y14, Y10, Y10
+
+c_w8_part_r5_act:
+	TESTQ        $0x00000008, flags+80(FP)
+	JZ           c_w8_part_r5_store
+	VBROADCASTSS lo+88(FP), Y15
+	VMAXPS       Y10, Y15, Y10
+	VBROADCASTSS hi+92(FP), Y15
+	VMINPS       Y10, Y15, Y10
+
+c_w8_part_r5_store:
+	VMASKMOVPS Y10, Y12, (DI)
+
+c_w8_part_done:
+c_w8_done:
 c_next:
 	ADDQ $0x40, CX
 	SUBQ $0x10, BX

@@ -105,7 +105,30 @@ func rowKernel(mask Mem, conv bool) {
 	// Fixed registers: the 12 accumulators Y0-Y11, B in Y12/Y13, A in Y14/Y15.
 	accs := []VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11}
 
+	// A row's last tile of 8 columns or fewer runs a half-width loop:
+	// six accumulators, half the multiply-adds.
 	Label(L("tile"))
+	CMPQ(n, U8(nr/2))
+	JLE(LabelRef(L("tile8")))
+	tile(accs, 2, conv, c, b, n, ldc, zoff, p, mask, L("w16"))
+	JMP(LabelRef(L("next")))
+	Label(L("tile8"))
+	tile(accs, 1, conv, c, b, n, ldc, zoff, p, mask, L("w8"))
+
+	Label(L("next"))
+	ADDQ(U8(nr*4), c)
+	SUBQ(U8(nr), n)
+	JG(LabelRef(L("tile")))
+	VZEROUPPER()
+	RET()
+}
+
+// tile emits one tile of a row: halves (2: 16 columns, 1: 8) vectors a row,
+// its product over kc into the accumulators accs[2i+h], and the epilogue.
+// b is the B panel (gemm, advanced to the next panel) or the band at the
+// tile (conv, advanced by a tile).
+func tile(accs []VecPhysical, halves int, conv bool, c, b, n, ldc, zoff Register, p func(string) Mem, mask Mem, L0 string) {
+	L := func(s string) string { return L0 + "_" + s }
 	// Prefetch the tile of C (each row's 64 bytes may span two lines): the
 	// epilogue's loads of it would otherwise miss the caches after the
 	// loop, where nothing hides their latency.
@@ -113,7 +136,9 @@ func rowKernel(mask Mem, conv bool) {
 	MOVQ(c, t)
 	for i := 0; i < mr; i++ {
 		PREFETCHT0(Mem{Base: t})
-		PREFETCHT0(Mem{Base: t, Disp: 60})
+		if halves == 2 {
+			PREFETCHT0(Mem{Base: t, Disp: 60})
+		}
 		if i < mr-1 {
 			ADDQ(ldc, t)
 		}
@@ -125,17 +150,22 @@ func rowKernel(mask Mem, conv bool) {
 		offs = Load(Param("offs"), GP64())
 		o = GP64()
 	}
-	for _, r := range accs {
-		VXORPS(r, r, r)
+	for i, r := range accs {
+		if i%2 < halves {
+			VXORPS(r, r, r)
+		}
 	}
+	bv := []VecPhysical{Y12, Y13}
 	step := func(off int) {
-		if conv {
-			MOVLQSX(Mem{Base: offs, Disp: 4 * off}, o)
-			VMOVUPS(Mem{Base: b, Index: o, Scale: 4}, Y12)
-			VMOVUPS(Mem{Base: b, Index: o, Scale: 4, Disp: 32}, Y13)
-		} else {
-			VMOVUPS(Mem{Base: b, Disp: off * nr * 4}, Y12)
-			VMOVUPS(Mem{Base: b, Disp: off*nr*4 + 32}, Y13)
+		for h := 0; h < halves; h++ {
+			if conv {
+				if h == 0 {
+					MOVLQSX(Mem{Base: offs, Disp: 4 * off}, o)
+				}
+				VMOVUPS(Mem{Base: b, Index: o, Scale: 4, Disp: 32 * h}, bv[h])
+			} else {
+				VMOVUPS(Mem{Base: b, Disp: off*nr*4 + 32*h}, bv[h])
+			}
 		}
 		for i := 0; i < mr; i++ {
 			ar := Y14
@@ -143,8 +173,9 @@ func rowKernel(mask Mem, conv bool) {
 				ar = Y15
 			}
 			VBROADCASTSS(Mem{Base: a, Disp: (off*mr + i) * 4}, ar)
-			VFMADD231PS(Y12, ar, accs[2*i])
-			VFMADD231PS(Y13, ar, accs[2*i+1])
+			for h := 0; h < halves; h++ {
+				VFMADD231PS(bv[h], ar, accs[2*i+h])
+			}
 		}
 	}
 	advance := func(steps int) {
@@ -173,7 +204,6 @@ func rowKernel(mask Mem, conv bool) {
 	DECQ(kc)
 	JMP(LabelRef(L("tail")))
 
-	// b now points at the next panel (gemm); x moves on by a tile (conv).
 	Label(L("epilogue"))
 	if conv {
 		ADDQ(U8(nr*4), b)
@@ -181,10 +211,10 @@ func rowKernel(mask Mem, conv bool) {
 	MOVQ(c, t) // C's row i
 	CMPQ(p("rows"), U8(mr))
 	JNE(LabelRef(L("partial")))
-	CMPQ(n, U8(nr))
+	CMPQ(n, U8(nr/2*halves))
 	JL(LabelRef(L("partial")))
-	epilogue(accs, t, ldc, zoff, p, false, L("full"))
-	JMP(LabelRef(L("next")))
+	epilogue(accs, halves, t, ldc, zoff, p, false, L("full"))
+	JMP(LabelRef(L("done")))
 
 	// A partial tile loads and stores through the masks Y12 (columns 0-7)
 	// and Y13 (8-15), read from gemmMaskAVX2 at 16-cols.
@@ -200,14 +230,8 @@ func rowKernel(mask Mem, conv bool) {
 	NEGQ(cols)
 	VMOVUPS(Mem{Base: m, Index: cols, Scale: 4, Disp: 4 * nr}, Y12)
 	VMOVUPS(Mem{Base: m, Index: cols, Scale: 4, Disp: 4*nr + 32}, Y13)
-	epilogue(accs, t, ldc, zoff, p, true, L("part"))
-
-	Label(L("next"))
-	ADDQ(U8(nr*4), c)
-	SUBQ(U8(nr), n)
-	JG(LabelRef(L("tile")))
-	VZEROUPPER()
-	RET()
+	epilogue(accs, halves, t, ldc, zoff, p, true, L("part"))
+	Label(L("done"))
 }
 
 // epilogue finishes the tile row by row: C's row i, at row (advanced by ldc
@@ -215,7 +239,7 @@ func rowKernel(mask Mem, conv bool) {
 // flags parameter, C's old value or bias[i] and Z's row (at row + zoff),
 // clamped to [lo, hi], for rows i < rows. masked loads and stores through
 // Y12/Y13. p resolves a parameter's stack slot.
-func epilogue(accs []VecPhysical, row, ldc, zoff Register, p func(string) Mem, masked bool, name string) {
+func epilogue(accs []VecPhysical, halves int, row, ldc, zoff Register, p func(string) Mem, masked bool, name string) {
 	load := func(src Mem, half int, dst VecPhysical) {
 		if masked {
 			msk := Y12
@@ -248,41 +272,45 @@ func epilogue(accs []VecPhysical, row, ldc, zoff Register, p func(string) Mem, m
 			CMPQ(p("rows"), U8(i))
 			JLE(LabelRef(done))
 		}
-		a0, a1 := accs[2*i], accs[2*i+1]
+		acc := accs[2*i : 2*i+halves]
 		TESTQ(U32(flagAccum), flags)
 		JZ(LabelRef(l("first")))
-		load(Mem{Base: row}, 0, Y14)
-		VADDPS(Y14, a0, a0)
-		load(Mem{Base: row, Disp: 32}, 1, Y14)
-		VADDPS(Y14, a1, a1)
+		for h, a := range acc {
+			load(Mem{Base: row, Disp: 32 * h}, h, Y14)
+			VADDPS(Y14, a, a)
+		}
 		JMP(LabelRef(l("act")))
 		Label(l("first"))
 		TESTQ(U32(flagBias), flags)
 		JZ(LabelRef(l("z")))
 		VBROADCASTSS(Mem{Base: bias, Disp: 4 * i}, Y14)
-		VADDPS(Y14, a0, a0)
-		VADDPS(Y14, a1, a1)
+		for _, a := range acc {
+			VADDPS(Y14, a, a)
+		}
 		Label(l("z"))
 		TESTQ(U32(flagZ), flags)
 		JZ(LabelRef(l("act")))
-		load(Mem{Base: row, Index: zoff, Scale: 1}, 0, Y14)
-		VADDPS(Y14, a0, a0)
-		load(Mem{Base: row, Index: zoff, Scale: 1, Disp: 32}, 1, Y14)
-		VADDPS(Y14, a1, a1)
+		for h, a := range acc {
+			load(Mem{Base: row, Index: zoff, Scale: 1, Disp: 32 * h}, h, Y14)
+			VADDPS(Y14, a, a)
+		}
 		Label(l("act"))
 		TESTQ(U32(flagAct), flags)
 		JZ(LabelRef(l("store")))
 		// max(lo, x) then min(hi, x) with x the second source, so a NaN
 		// in x passes through as NaN.
 		VBROADCASTSS(p("lo"), Y15)
-		VMAXPS(a0, Y15, a0)
-		VMAXPS(a1, Y15, a1)
+		for _, a := range acc {
+			VMAXPS(a, Y15, a)
+		}
 		VBROADCASTSS(p("hi"), Y15)
-		VMINPS(a0, Y15, a0)
-		VMINPS(a1, Y15, a1)
+		for _, a := range acc {
+			VMINPS(a, Y15, a)
+		}
 		Label(l("store"))
-		store(a0, 0, Mem{Base: row})
-		store(a1, 1, Mem{Base: row, Disp: 32})
+		for h, a := range acc {
+			store(a, h, Mem{Base: row, Disp: 32 * h})
+		}
 		if i < mr-1 {
 			ADDQ(ldc, row)
 		}
