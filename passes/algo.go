@@ -175,6 +175,10 @@ func (g convGeom) cost(a ir.ConvAlgo) AlgoCost {
 	case ir.AlgoIm2col:
 		throughput *= efficiency(mg, gemmHalfRows) * efficiency(cg*k, gemmHalfDepth) * efficiency(out, gemmHalfCols)
 		moved = n * float64(g.C) * k * out
+		if g.OW >= implicitMinOW && g.SW <= implicitMaxStride {
+			// The implicit form copies the input once instead.
+			moved = n * float64(g.C*g.H*g.W)
+		}
 	case ir.AlgoWinograd2, ir.AlgoWinograd4:
 		m := p.tile
 		t := float64((m + 2) * (m + 2))
@@ -188,6 +192,15 @@ func (g convGeom) cost(a ir.ConvAlgo) AlgoCost {
 	c.Cost = p.setupNs + macs/throughput + moved*p.moveNsPerElem + transform
 	return c
 }
+
+// The implicit im2col convolution of runtime/kernels (conv_implicit.go,
+// implicitMinOW and implicitMaxPhase there) reads the im2col matrix in
+// place for output rows at least implicitMinOW wide and strides up to
+// implicitMaxStride.
+const (
+	implicitMinOW     = 12
+	implicitMaxStride = 4
+)
 
 // efficiency is x/(x+half): the fraction of peak a GEMM dimension of size
 // x reaches.

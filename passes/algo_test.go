@@ -13,11 +13,11 @@ import (
 func algoGraph(t *testing.T) *ir.Graph {
 	b := ir.NewBuilder("algo", 1)
 	x := b.Input("x", 1, 16, 32, 32)
-	y := b.Apply("stem", ir.Conv2d(32, 5, ir.Stride(2), ir.Padding(2)), x)      // 16->32 5x5 s2: im2col
-	y = b.Apply("big3x3", ir.Conv2d(32, 3, ir.Padding(1)), y)                   // 32->32 3x3 16x16: winograd
+	y := b.Apply("stem", ir.Conv2d(64, 5, ir.Padding(2)), x)                    // 16->64 5x5 32x32: im2col
+	y = b.Apply("big3x3", ir.Conv2d(64, 3, ir.Padding(1)), y)                   // 64->64 3x3 32x32: winograd
 	y = b.Apply("pointwise", ir.Conv2d(64, 1), y)                               // 1x1: gemm1x1
 	y = b.Apply("depthwise", ir.Conv2d(64, 3, ir.Padding(1), ir.Groups(64)), y) // depthwise
-	y = b.Apply("tiny", ir.Conv2d(2, 3, ir.Padding(1), ir.Stride(8)), y)        // 64->2, 2x2 output: direct
+	y = b.Apply("tiny", ir.Conv2d(2, 3, ir.Padding(1), ir.Stride(8)), y)        // 64->2, 4x4 output: direct
 	y = b.Apply("dilated", ir.Conv2d(2, 3, ir.Padding(2), ir.Dilation(2)), y)   // not winograd
 	b.Output(y)
 	return build(t, b)
@@ -29,11 +29,11 @@ func TestAlgoChoice(t *testing.T) {
 	got := runOnly(t, g, Options{Log: &log}, "fuse", "algo")
 	wantIR(t, got, `
 		input %x: f32[1,16,32,32]
-		const %stem.weight: f32[32,16,5,5]
-		const %stem.bias: f32[32]
-		const %big3x3.weight: f32[32,32,3,3]
-		const %big3x3.bias: f32[32]
-		const %pointwise.weight: f32[64,32,1,1]
+		const %stem.weight: f32[64,16,5,5]
+		const %stem.bias: f32[64]
+		const %big3x3.weight: f32[64,64,3,3]
+		const %big3x3.bias: f32[64]
+		const %pointwise.weight: f32[64,64,1,1]
 		const %pointwise.bias: f32[64]
 		const %depthwise.weight: f32[64,1,3,3]
 		const %depthwise.bias: f32[64]
@@ -41,12 +41,12 @@ func TestAlgoChoice(t *testing.T) {
 		const %tiny.bias: f32[2]
 		const %dilated.weight: f32[2,2,3,3]
 		const %dilated.bias: f32[2]
-		%stem: f32[1,32,16,16] = cnnc.FusedConv[im2col](%x, %stem.weight, %stem.bias)
-		%big3x3: f32[1,32,16,16] = cnnc.FusedConv[winograd4](%stem, %big3x3.weight, %big3x3.bias)
-		%pointwise: f32[1,64,16,16] = cnnc.FusedConv[gemm1x1](%big3x3, %pointwise.weight, %pointwise.bias)
-		%depthwise: f32[1,64,16,16] = cnnc.FusedConv[depthwise](%pointwise, %depthwise.weight, %depthwise.bias)
-		%tiny: f32[1,2,2,2] = cnnc.FusedConv[direct](%depthwise, %tiny.weight, %tiny.bias)
-		%dilated: f32[1,2,2,2] = cnnc.FusedConv[direct](%tiny, %dilated.weight, %dilated.bias)
+		%stem: f32[1,64,32,32] = cnnc.FusedConv[im2col](%x, %stem.weight, %stem.bias)
+		%big3x3: f32[1,64,32,32] = cnnc.FusedConv[winograd4](%stem, %big3x3.weight, %big3x3.bias)
+		%pointwise: f32[1,64,32,32] = cnnc.FusedConv[gemm1x1](%big3x3, %pointwise.weight, %pointwise.bias)
+		%depthwise: f32[1,64,32,32] = cnnc.FusedConv[depthwise](%pointwise, %depthwise.weight, %depthwise.bias)
+		%tiny: f32[1,2,4,4] = cnnc.FusedConv[direct](%depthwise, %tiny.weight, %tiny.bias)
+		%dilated: f32[1,2,4,4] = cnnc.FusedConv[direct](%tiny, %dilated.weight, %dilated.bias)
 		output %dilated`)
 	// One line per pass; the algo table lines under the algo pass's line.
 	lines := strings.Split(strings.TrimSuffix(log.String(), "\n"), "\n")
@@ -62,7 +62,7 @@ func TestAlgoChoice(t *testing.T) {
 			t.Errorf("table row %q does not match %v", l, row)
 		}
 	}
-	if want := "  depthwise 64->64 k3x3 s1 16x16 g64: direct "; !strings.HasPrefix(lines[5], want) {
+	if want := "  depthwise 64->64 k3x3 s1 32x32 g64: direct "; !strings.HasPrefix(lines[5], want) {
 		t.Errorf("row %q, want it to start %q", lines[5], want)
 	}
 	sameOutputs(t, g, got, 1e-5)
@@ -182,9 +182,9 @@ func TestAlgoErrors(t *testing.T) {
 		want string
 	}{
 		{"override outside the candidates", Options{Algo: func(*ir.Node, []AlgoCost) ir.ConvAlgo { return ir.AlgoWinograd4 }},
-			`invalid model: node "stem" (cnnc.FusedConv): pass algo: Options.Algo chose winograd4 for a 16->32 k5x5 s2 32x32 convolution; want one of the candidates direct, im2col`},
+			`invalid model: node "stem" (cnnc.FusedConv): pass algo: Options.Algo chose winograd4 for a 16->64 k5x5 s1 32x32 convolution; want one of the candidates direct, im2col`},
 		{"no allowed algorithm", Options{Algos: []ir.ConvAlgo{ir.AlgoGEMM1x1, ir.AlgoWinograd2}},
-			`unsupported: node "stem" (cnnc.FusedConv): pass algo: no allowed convolution algorithm ([gemm1x1 winograd2]) can compute a 16->32 k5x5 s2 32x32 convolution: gemm1x1, winograd2 are not valid for it`},
+			`unsupported: node "stem" (cnnc.FusedConv): pass algo: no allowed convolution algorithm ([gemm1x1 winograd2]) can compute a 16->64 k5x5 s1 32x32 convolution: gemm1x1, winograd2 are not valid for it`},
 		{"auto in Algos", Options{Algos: []ir.ConvAlgo{ir.AlgoAuto}},
 			`invalid model: passes: Algos lists auto, want a concrete algorithm`},
 	}
