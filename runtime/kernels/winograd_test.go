@@ -269,32 +269,35 @@ func wgF32(v []float64) []float32 {
 // padding from 0 to 2 on each side, several images and output channels
 // that fill no whole filter chunk.
 func TestWinogradEdges(t *testing.T) {
-	rng := rand.New(rand.NewPCG(3, 4))
-	sizes := []int{1, 2, 3, 4, 5, 6, 7, 9, 10}
-	if testing.Short() {
-		sizes = []int{1, 2, 3, 5, 6, 7, 10}
-	}
-	i := 0
-	for _, h := range sizes {
-		for _, w := range sizes {
-			for _, pad := range [][4]int{{0, 0, 0, 0}, {1, 1, 1, 1}, {2, 2, 2, 2}, {0, 2, 1, 0}, {2, 0, 0, 1}, {1, 0, 2, 2}} {
-				tc := wgCase{n: 2, c: 3, m: 5, h: h, w: w, padT: pad[0], padL: pad[1], padB: pad[2], padR: pad[3],
-					bias: i%2 == 0, res: i%3 == 0}
-				i++
-				if tc.h+tc.padT+tc.padB < 3 || tc.w+tc.padL+tc.padR < 3 {
-					continue
-				}
-				d := wgRandom(tc, uint64(i))
-				want := wgDirect(tc.conv(ir.AlgoWinograd2), d, false)
-				for _, algo := range wgAlgos {
-					got := wgCompute(t, tc.conv(algo), d, 1+i%3, rng)
-					if e := wgRelErr(got, want); !(e <= 1e-5) {
-						t.Errorf("%v %v: relative error %.3g, want <= 1e-5", algo, tc, e)
+	// The transformed products run on the GEMM micro-kernel of each level.
+	forEachISA(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(3, 4))
+		sizes := []int{1, 2, 3, 4, 5, 6, 7, 9, 10}
+		if testing.Short() {
+			sizes = []int{1, 2, 3, 5, 6, 7, 10}
+		}
+		i := 0
+		for _, h := range sizes {
+			for _, w := range sizes {
+				for _, pad := range [][4]int{{0, 0, 0, 0}, {1, 1, 1, 1}, {2, 2, 2, 2}, {0, 2, 1, 0}, {2, 0, 0, 1}, {1, 0, 2, 2}} {
+					tc := wgCase{n: 2, c: 3, m: 5, h: h, w: w, padT: pad[0], padL: pad[1], padB: pad[2], padR: pad[3],
+						bias: i%2 == 0, res: i%3 == 0}
+					i++
+					if tc.h+tc.padT+tc.padB < 3 || tc.w+tc.padL+tc.padR < 3 {
+						continue
+					}
+					d := wgRandom(tc, uint64(i))
+					want := wgDirect(tc.conv(ir.AlgoWinograd2), d, false)
+					for _, algo := range wgAlgos {
+						got := wgCompute(t, tc.conv(algo), d, 1+i%3, rng)
+						if e := wgRelErr(got, want); !(e <= 1e-5) {
+							t.Errorf("%v %v: relative error %.3g, want <= 1e-5", algo, tc, e)
+						}
 					}
 				}
 			}
 		}
-	}
+	})
 }
 
 // TestWinogradReference holds a few cases to the reference interpreter's
