@@ -178,17 +178,19 @@ func TestConvAlgos(t *testing.T) {
 		{1, 5, 33, 20, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, // crosses a column block
 		{1, 40, 6, 6, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},  // K = 360 crosses a K-block
 	}
-	for ci, cc := range cases {
-		for _, algo := range []ir.ConvAlgo{ir.AlgoDirect, ir.AlgoIm2col, ir.AlgoGEMM1x1, ir.AlgoWinograd2, ir.AlgoWinograd4} {
-			k := cc.kernel(algo, ir.Activation{})
-			if convCheck(k) != nil || PackedConvLen(k) == 0 {
-				continue // gemm1x1 needs a 1x1 kernel, Winograd 3x3 stride 1
-			}
-			for v := 0; v < 4; v++ {
-				convCheckCase(t, r, cc, algo, v&1 != 0, v&2 != 0, acts[(ci+v)%len(acts)])
+	forEachISA(t, func(t *testing.T) {
+		for ci, cc := range cases {
+			for _, algo := range []ir.ConvAlgo{ir.AlgoDirect, ir.AlgoIm2col, ir.AlgoGEMM1x1, ir.AlgoWinograd2, ir.AlgoWinograd4} {
+				k := cc.kernel(algo, ir.Activation{})
+				if convCheck(k) != nil || PackedConvLen(k) == 0 {
+					continue // gemm1x1 needs a 1x1 kernel, Winograd 3x3 stride 1
+				}
+				for v := 0; v < 4; v++ {
+					convCheckCase(t, r, cc, algo, v&1 != 0, v&2 != 0, acts[(ci+v)%len(acts)])
+				}
 			}
 		}
-	}
+	})
 }
 
 func TestConvDepthwise(t *testing.T) {
@@ -203,50 +205,57 @@ func TestConvDepthwise(t *testing.T) {
 		{1, 2, 9, 9, 2, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 2}, // dilated: the general path
 		{1, 2, 12, 12, 2, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 2},
 	}
-	for ci, cc := range cases {
-		for v := 0; v < 4; v++ {
-			convCheckCase(t, r, cc, ir.AlgoDepthwise, v&1 != 0, v&2 != 0, acts[(ci+v)%len(acts)])
+	forEachISA(t, func(t *testing.T) {
+		for ci, cc := range cases {
+			for v := 0; v < 4; v++ {
+				convCheckCase(t, r, cc, ir.AlgoDepthwise, v&1 != 0, v&2 != 0, acts[(ci+v)%len(acts)])
+			}
 		}
-	}
+	})
 }
 
 // TestConvRandom checks random geometries on every algorithm that takes
 // them.
 func TestConvRandom(t *testing.T) {
-	r := rand.New(rand.NewSource(5))
 	iters := 300
 	if testing.Short() {
 		iters = 60
 	}
-	for it := 0; it < iters; it++ {
-		g := 1 + r.Intn(3)
-		cc := convCase{
-			n: 1 + r.Intn(2), c: g * (1 + r.Intn(5)), h: 1 + r.Intn(12), w: 1 + r.Intn(12), m: g * (1 + r.Intn(9)),
-			kh: 1 + r.Intn(4), kw: 1 + r.Intn(4), sh: 1 + r.Intn(3), sw: 1 + r.Intn(3), dh: 1 + r.Intn(2), dw: 1 + r.Intn(2),
-			pt: r.Intn(3), pl: r.Intn(3), pb: r.Intn(3), pr: r.Intn(3), g: g,
+	forEachISA(t, func(t *testing.T) {
+		r := rand.New(rand.NewSource(5))
+		for it := 0; it < iters; it++ {
+			g := 1 + r.Intn(3)
+			cc := convCase{
+				n: 1 + r.Intn(2), c: g * (1 + r.Intn(5)), h: 1 + r.Intn(12), w: 1 + r.Intn(12), m: g * (1 + r.Intn(9)),
+				kh: 1 + r.Intn(4), kw: 1 + r.Intn(4), sh: 1 + r.Intn(3), sw: 1 + r.Intn(3), dh: 1 + r.Intn(2), dw: 1 + r.Intn(2),
+				pt: r.Intn(3), pl: r.Intn(3), pb: r.Intn(3), pr: r.Intn(3), g: g,
+			}
+			if cc.kernel(ir.AlgoDirect, ir.Activation{}).OH < 1 || cc.kernel(ir.AlgoDirect, ir.Activation{}).OW < 1 {
+				continue
+			}
+			algos := []ir.ConvAlgo{ir.AlgoDirect, ir.AlgoIm2col}
+			if r.Intn(3) == 0 {
+				cc.kh, cc.kw, cc.sh, cc.sw, cc.pt, cc.pl, cc.pb, cc.pr = 1, 1, 1, 1, 0, 0, 0, 0
+				algos = append(algos, ir.AlgoGEMM1x1)
+			}
+			if r.Intn(3) == 0 {
+				cc.g, cc.m = cc.c, cc.c
+				algos = []ir.ConvAlgo{ir.AlgoDepthwise, ir.AlgoDirect, ir.AlgoIm2col}
+			}
+			for _, algo := range algos {
+				convCheckCase(t, r, cc, algo, r.Intn(2) == 0, r.Intn(2) == 0, acts[r.Intn(len(acts))])
+			}
 		}
-		if cc.kernel(ir.AlgoDirect, ir.Activation{}).OH < 1 || cc.kernel(ir.AlgoDirect, ir.Activation{}).OW < 1 {
-			continue
-		}
-		algos := []ir.ConvAlgo{ir.AlgoDirect, ir.AlgoIm2col}
-		if r.Intn(3) == 0 {
-			cc.kh, cc.kw, cc.sh, cc.sw, cc.pt, cc.pl, cc.pb, cc.pr = 1, 1, 1, 1, 0, 0, 0, 0
-			algos = append(algos, ir.AlgoGEMM1x1)
-		}
-		if r.Intn(3) == 0 {
-			cc.g, cc.m = cc.c, cc.c
-			algos = []ir.ConvAlgo{ir.AlgoDepthwise, ir.AlgoDirect, ir.AlgoIm2col}
-		}
-		for _, algo := range algos {
-			convCheckCase(t, r, cc, algo, r.Intn(2) == 0, r.Intn(2) == 0, acts[r.Intn(len(acts))])
-		}
-	}
+	})
 }
 
 // TestConvMatchesReference runs a few fused convolutions through the
 // reference interpreter's FusedConv kernel.
 func TestConvMatchesReference(t *testing.T) {
-	r := rand.New(rand.NewSource(6))
+	forEachISA(t, func(t *testing.T) { convMatchesReference(t, rand.New(rand.NewSource(6))) })
+}
+
+func convMatchesReference(t *testing.T, r *rand.Rand) {
 	for _, tc := range []struct {
 		cc   convCase
 		algo ir.ConvAlgo

@@ -60,6 +60,8 @@ func setISA(l isa) {
 	activeISA = l
 	setGemmISA(l)
 	setPackISA(l)
+	setGemvISA(l)
+	setDirectISA(l)
 	setElemISA(l)
 }
 
