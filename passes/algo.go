@@ -75,8 +75,11 @@ const (
 // with the AVX2/FMA GEMM micro-kernel (runtime/kernels), from their
 // single-thread benchmarks (BenchmarkConv, BenchmarkGemm): 1×1 and im2col
 // products run at 40-45 multiply-adds per ns on layer-sized matrices, the
-// im2col gather costs about 0.3 ns per element it moves, and the direct
-// and depthwise loops are pure Go. Only the ratios matter for the choice.
+// im2col gather costs about 0.3 ns per element it moves, the direct
+// convolution (4 channels × 2 rows × 8 columns a step, no GEMM shape to
+// suffer from) runs grouped layers such as ResNeXt's at 31-41 and dense
+// ones at about the im2col rate, and depthwise at 9-18. Only the ratios
+// matter for the choice.
 // Winograd F(2×2,3×3) transforms a 4×4 input tile with 32 additions and
 // produces a 2×2 output tile with 24; F(4×4,3×3) needs about 240
 // operations per 6×6 input tile and 160 per 4×4 output tile (pure Go, about
@@ -85,10 +88,10 @@ const (
 // outputs (4 per output) for F(2×2); they are many small GEMMs, so slower
 // per MAC than one large one.
 var algoModel = [...]algoParams{
-	ir.AlgoDirect:    {macsPerNs: 4},
+	ir.AlgoDirect:    {macsPerNs: 36, moveNsPerElem: 0.3},
 	ir.AlgoGEMM1x1:   {macsPerNs: 45, gemm: true, setupNs: 1000},
 	ir.AlgoIm2col:    {macsPerNs: 45, gemm: true, setupNs: 2000, moveNsPerElem: 0.3},
-	ir.AlgoDepthwise: {macsPerNs: 6},
+	ir.AlgoDepthwise: {macsPerNs: 17},
 	ir.AlgoWinograd2: {macsPerNs: 35, gemm: true, setupNs: 3000, moveNsPerElem: 0.25, tile: 2, inOps: 32, outOps: 24, transformOpsPerNs: 8},
 	ir.AlgoWinograd4: {macsPerNs: 35, gemm: true, setupNs: 4000, moveNsPerElem: 0.25, tile: 4, inOps: 240, outOps: 160, transformOpsPerNs: 8},
 }
@@ -170,6 +173,11 @@ func (g convGeom) cost(a ir.ConvAlgo) AlgoCost {
 	throughput := p.macsPerNs
 	macs, moved, transform := direct, 0.0, 0.0
 	switch a {
+	case ir.AlgoDirect:
+		// Four output channels of a group a step; short sums pay the
+		// step's overhead.
+		throughput *= mg / float64(ceilDiv(g.M/g.Group, directBlock)*directBlock) * efficiency(cg*k, gemmHalfDepth)
+		moved = n * float64(g.C*g.H*g.W) // its padded copy of the input
 	case ir.AlgoGEMM1x1:
 		throughput *= efficiency(mg, gemmHalfRows) * efficiency(cg, gemmHalfDepth) * efficiency(out, gemmHalfCols)
 	case ir.AlgoIm2col:
@@ -201,6 +209,10 @@ const (
 	implicitMinOW     = 12
 	implicitMaxStride = 4
 )
+
+// directBlock is the number of output channels the direct convolution
+// computes a step (runtime/kernels, conv_direct.go).
+const directBlock = 4
 
 // efficiency is x/(x+half): the fraction of peak a GEMM dimension of size
 // x reaches.

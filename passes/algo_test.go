@@ -17,7 +17,7 @@ func algoGraph(t *testing.T) *ir.Graph {
 	y = b.Apply("big3x3", ir.Conv2d(64, 3, ir.Padding(1)), y)                   // 64->64 3x3 32x32: winograd
 	y = b.Apply("pointwise", ir.Conv2d(64, 1), y)                               // 1x1: gemm1x1
 	y = b.Apply("depthwise", ir.Conv2d(64, 3, ir.Padding(1), ir.Groups(64)), y) // depthwise
-	y = b.Apply("tiny", ir.Conv2d(2, 3, ir.Padding(1), ir.Stride(8)), y)        // 64->2, 4x4 output: direct
+	y = b.Apply("tiny", ir.Conv2d(2, 3, ir.Padding(1), ir.Stride(8)), y)        // 64->2, 4x4 output: im2col
 	y = b.Apply("dilated", ir.Conv2d(2, 3, ir.Padding(2), ir.Dilation(2)), y)   // not winograd
 	b.Output(y)
 	return build(t, b)
@@ -45,7 +45,7 @@ func TestAlgoChoice(t *testing.T) {
 		%big3x3: f32[1,64,32,32] = cnnc.FusedConv[winograd4](%stem, %big3x3.weight, %big3x3.bias)
 		%pointwise: f32[1,64,32,32] = cnnc.FusedConv[gemm1x1](%big3x3, %pointwise.weight, %pointwise.bias)
 		%depthwise: f32[1,64,32,32] = cnnc.FusedConv[depthwise](%pointwise, %depthwise.weight, %depthwise.bias)
-		%tiny: f32[1,2,4,4] = cnnc.FusedConv[direct](%depthwise, %tiny.weight, %tiny.bias)
+		%tiny: f32[1,2,4,4] = cnnc.FusedConv[im2col](%depthwise, %tiny.weight, %tiny.bias)
 		%dilated: f32[1,2,4,4] = cnnc.FusedConv[direct](%tiny, %dilated.weight, %dilated.bias)
 		output %dilated`)
 	// One line per pass; the algo table lines under the algo pass's line.
@@ -53,7 +53,7 @@ func TestAlgoChoice(t *testing.T) {
 	if len(lines) != 8 {
 		t.Fatalf("log has %d lines, want 8:\n%s", len(lines), log.String())
 	}
-	if want := "algo: 6 convs (direct 2, depthwise 1, gemm1x1 1, im2col 1, winograd4 1) ("; !strings.HasPrefix(lines[1], want) {
+	if want := "algo: 6 convs (im2col 2, depthwise 1, direct 1, gemm1x1 1, winograd4 1) ("; !strings.HasPrefix(lines[1], want) {
 		t.Errorf("algo line %q, want it to start %q", lines[1], want)
 	}
 	row := regexp.MustCompile(`^  \S+ \d+->\d+ k\dx\d s\d \d+x\d+( g\d+)?: ((direct|gemm1x1|im2col|depthwise|winograd2|winograd4) [0-9.]+(ns|µs|ms)(, |$| ->))+ (direct|gemm1x1|im2col|depthwise|winograd2|winograd4)$`)
@@ -138,7 +138,7 @@ func TestAlgoOptions(t *testing.T) {
 		return out
 	}
 	restricted := runOnly(t, g, Options{Algos: []ir.ConvAlgo{ir.AlgoDirect, ir.AlgoIm2col}}, "fuse", "algo")
-	if got, want := picks(restricted), []string{"im2col", "im2col", "im2col", "direct", "direct", "direct"}; !slices.Equal(got, want) {
+	if got, want := picks(restricted), []string{"im2col", "im2col", "im2col", "direct", "im2col", "direct"}; !slices.Equal(got, want) {
 		t.Errorf("with Algos [direct im2col]: picks %v, want %v", got, want)
 	}
 	for _, force := range allAlgos {
