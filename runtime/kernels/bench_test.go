@@ -47,6 +47,7 @@ var benchConvLayers = []struct {
 	{"64-128x56_3x3s2", convCase{1, 64, 56, 56, 128, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1}, []ir.ConvAlgo{ir.AlgoIm2col}},
 	{"128-256x28_3x3s2", convCase{1, 128, 28, 28, 256, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1}, []ir.ConvAlgo{ir.AlgoIm2col}},
 	{"256-512x14_3x3s2", convCase{1, 256, 14, 14, 512, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1}, []ir.ConvAlgo{ir.AlgoIm2col}},
+	{"512x7_3x3", convCase{1, 512, 7, 7, 512, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, []ir.ConvAlgo{ir.AlgoIm2col, ir.AlgoDirect}},
 	{"256x14_1x1", convCase{1, 256, 14, 14, 256, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1}, []ir.ConvAlgo{ir.AlgoGEMM1x1, ir.AlgoIm2col}},
 	{"256-512x7_1x1", convCase{1, 256, 7, 7, 512, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1}, []ir.ConvAlgo{ir.AlgoGEMM1x1}},
 	{"dw128x56_3x3", convCase{1, 128, 56, 56, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 128}, []ir.ConvAlgo{ir.AlgoDepthwise}},

@@ -33,6 +33,9 @@ const (
 	// gemmNC is the widest column block packed at once: gemmKC*gemmNC
 	// floats of packed B (512 KiB) stay in L2.
 	gemmNC = 512
+	// gemmFewPanels is the most panels of B a block may have for gemmBlock
+	// to run them one at a time against all of A.
+	gemmFewPanels = 4
 )
 
 // gemmRoundUp returns n rounded up to a multiple of m.
@@ -173,6 +176,25 @@ func packRowGeneric(dst, src []float32, stride, panels int) {
 // indexed from C's full origin).
 func gemmBlock(m, nc, k, p0, kc int, pa, pb, c []float32, ldc int, ep *epilogue, zcol int, first, last bool) {
 	flags, lo, hi := ep.tileFlags(first, last)
+	if nc <= gemmNR*gemmFewPanels {
+		// Few panels of B (narrow outputs): each runs against every panel
+		// of A in turn, so that it stays in L1 while A streams from L2.
+		for j := 0; j < nc; j += gemmNR {
+			for q := 0; q*gemmMR < m; q++ {
+				i0 := q * gemmMR
+				rows := min(gemmMR, m-i0)
+				var bias, z []float32
+				if flags&tileBias != 0 {
+					bias = ep.bias[i0 : i0+rows]
+				}
+				if flags&tileZ != 0 {
+					z = ep.z[i0*ldc+zcol+j:]
+				}
+				gemmRow(kc, pa[i0*k+p0*gemmMR:][:kc*gemmMR], pb[j*kc:], c[i0*ldc+j:], ldc, z, bias, rows, min(gemmNR, nc-j), flags, lo, hi)
+			}
+		}
+		return
+	}
 	for q := 0; q*gemmMR < m; q++ {
 		i0 := q * gemmMR
 		rows := min(gemmMR, m-i0)
