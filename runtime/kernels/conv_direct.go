@@ -599,13 +599,7 @@ func directRowsGeneric(mb int, taps *directTaps, w, x []float32, xrow, xm int, y
 				}
 			}
 			if flags&tileAct != 0 {
-				for j, v := range yr {
-					if v < lo {
-						yr[j] = lo
-					} else if v > hi {
-						yr[j] = hi
-					}
-				}
+				clamp(yr, lo, hi)
 			}
 		}
 	}

@@ -49,13 +49,7 @@ func directAVX2(mb, rb, nv int, perChannel bool, f directAsm) directFunc {
 		if xm != 0 && !perChannel && mb > 1 {
 			panic("kernels: direct convolution row kernel of shared input given per-channel inputs")
 		}
-		var zp, bp *float32
-		if flags&tileZ != 0 {
-			zp = &z[0]
-		}
-		if flags&tileBias != 0 {
-			bp = &bias[0]
-		}
+		zp, bp := tilePointers(flags, z, bias)
 		f(&taps.off[0], len(taps.off), &w[0], &x[0], xrow, xm, &y[0], zp, ys, ow, rows, bp, flags, lo, hi)
 	}
 }

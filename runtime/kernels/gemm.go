@@ -176,26 +176,8 @@ func packRowGeneric(dst, src []float32, stride, panels int) {
 // indexed from C's full origin).
 func gemmBlock(m, nc, k, p0, kc int, pa, pb, c []float32, ldc int, ep *epilogue, zcol int, first, last bool) {
 	flags, lo, hi := ep.tileFlags(first, last)
-	if nc <= gemmNR*gemmFewPanels {
-		// Few panels of B (narrow outputs): each runs against every panel
-		// of A in turn, so that it stays in L1 while A streams from L2.
-		for j := 0; j < nc; j += gemmNR {
-			for q := 0; q*gemmMR < m; q++ {
-				i0 := q * gemmMR
-				rows := min(gemmMR, m-i0)
-				var bias, z []float32
-				if flags&tileBias != 0 {
-					bias = ep.bias[i0 : i0+rows]
-				}
-				if flags&tileZ != 0 {
-					z = ep.z[i0*ldc+zcol+j:]
-				}
-				gemmRow(kc, pa[i0*k+p0*gemmMR:][:kc*gemmMR], pb[j*kc:], c[i0*ldc+j:], ldc, z, bias, rows, min(gemmNR, nc-j), flags, lo, hi)
-			}
-		}
-		return
-	}
-	for q := 0; q*gemmMR < m; q++ {
+	// row runs A's panel q against B's columns [j, j+n).
+	row := func(q, j, n int) {
 		i0 := q * gemmMR
 		rows := min(gemmMR, m-i0)
 		var bias, z []float32
@@ -203,9 +185,22 @@ func gemmBlock(m, nc, k, p0, kc int, pa, pb, c []float32, ldc int, ep *epilogue,
 			bias = ep.bias[i0 : i0+rows]
 		}
 		if flags&tileZ != 0 {
-			z = ep.z[i0*ldc+zcol:]
+			z = ep.z[i0*ldc+zcol+j:]
 		}
-		gemmRow(kc, pa[i0*k+p0*gemmMR:][:kc*gemmMR], pb, c[i0*ldc:], ldc, z, bias, rows, nc, flags, lo, hi)
+		gemmRow(kc, pa[i0*k+p0*gemmMR:][:kc*gemmMR], pb[j*kc:], c[i0*ldc+j:], ldc, z, bias, rows, n, flags, lo, hi)
+	}
+	if nc > gemmNR*gemmFewPanels {
+		for q := 0; q*gemmMR < m; q++ {
+			row(q, 0, nc)
+		}
+		return
+	}
+	// Few panels of B (narrow outputs): each runs against every panel of
+	// A in turn, so that it stays in L1 while A streams from L2.
+	for j := 0; j < nc; j += gemmNR {
+		for q := 0; q*gemmMR < m; q++ {
+			row(q, j, min(gemmNR, nc-j))
+		}
 	}
 }
 
@@ -355,13 +350,7 @@ func gemmTileGeneric(kc int, a, b, c []float32, ldc int, z, bias []float32, rows
 			}
 		}
 		if flags&tileAct != 0 {
-			for j, v := range d {
-				if v < lo {
-					d[j] = lo
-				} else if v > hi {
-					d[j] = hi
-				}
-			}
+			clamp(d, lo, hi)
 		}
 	}
 }
@@ -376,13 +365,17 @@ func gemmApplyAct(d []float32, act ir.Activation) {
 			}
 		}
 	case ir.ActClip:
-		lo, hi := act.Min, act.Max
-		for j, v := range d {
-			if v < lo {
-				d[j] = lo
-			} else if v > hi {
-				d[j] = hi
-			}
+		clamp(d, act.Min, act.Max)
+	}
+}
+
+// clamp limits every element of d to [lo, hi] in place (NaN stays NaN).
+func clamp(d []float32, lo, hi float32) {
+	for j, v := range d {
+		if v < lo {
+			d[j] = lo
+		} else if v > hi {
+			d[j] = hi
 		}
 	}
 }

@@ -21,13 +21,7 @@ func gemmRowAVX2Slices(kc int, a, b, c []float32, ldc int, z, bias []float32, ro
 	if len(b) < gemmRoundUp(n, gemmNR)*kc {
 		panic("kernels: gemm row operands out of range")
 	}
-	var zp, bp *float32
-	if flags&tileZ != 0 {
-		zp = &z[0]
-	}
-	if flags&tileBias != 0 {
-		bp = &bias[0]
-	}
+	zp, bp := tilePointers(flags, z, bias)
 	gemmRowAVX2(kc, &a[0], &b[0], &c[0], ldc, zp, bp, rows, n, flags, lo, hi)
 }
 
@@ -40,12 +34,19 @@ func convRowAVX2Slices(kc int, a []float32, offs []int32, x []float32, maxOff in
 	if len(offs) < kc || maxOff < 0 || len(x) < maxOff+gemmRoundUp(n, gemmNR) {
 		panic("kernels: conv row operands out of range")
 	}
-	var zp, bp *float32
+	zp, bp := tilePointers(flags, z, bias)
+	convRowAVX2(kc, &a[0], &offs[0], &x[0], &c[0], ldc, zp, bp, rows, n, flags, lo, hi)
+}
+
+// tilePointers returns the first elements of z and bias as the assembly
+// epilogues take them: nil where flags say the operand is absent (it may
+// then be empty).
+func tilePointers(flags uint64, z, bias []float32) (zp, bp *float32) {
 	if flags&tileZ != 0 {
 		zp = &z[0]
 	}
 	if flags&tileBias != 0 {
 		bp = &bias[0]
 	}
-	convRowAVX2(kc, &a[0], &offs[0], &x[0], &c[0], ldc, zp, bp, rows, n, flags, lo, hi)
+	return zp, bp
 }

@@ -235,29 +235,15 @@ func tile(accs []VecPhysical, halves int, conv bool, c, b, n, ldc, zoff Register
 }
 
 // epilogue finishes the tile row by row: C's row i, at row (advanced by ldc
-// bytes a row), gets the accumulators accs[2i], accs[2i+1] plus, by the
+// bytes a row), gets the accumulators accs[2i+h], h < halves, plus, by the
 // flags parameter, C's old value or bias[i] and Z's row (at row + zoff),
 // clamped to [lo, hi], for rows i < rows. masked loads and stores through
 // Y12/Y13. p resolves a parameter's stack slot.
 func epilogue(accs []VecPhysical, halves int, row, ldc, zoff Register, p func(string) Mem, masked bool, name string) {
-	load := func(src Mem, half int, dst VecPhysical) {
+	// move copies src to dst, through the half's mask when masked.
+	move := func(src, dst Op, half int) {
 		if masked {
-			msk := Y12
-			if half == 1 {
-				msk = Y13
-			}
-			VMASKMOVPS(src, msk, dst)
-		} else {
-			VMOVUPS(src, dst)
-		}
-	}
-	store := func(src VecPhysical, half int, dst Mem) {
-		if masked {
-			msk := Y12
-			if half == 1 {
-				msk = Y13
-			}
-			VMASKMOVPS(src, msk, dst)
+			VMASKMOVPS(src, []VecPhysical{Y12, Y13}[half], dst)
 		} else {
 			VMOVUPS(src, dst)
 		}
@@ -276,7 +262,7 @@ func epilogue(accs []VecPhysical, halves int, row, ldc, zoff Register, p func(st
 		TESTQ(U32(flagAccum), flags)
 		JZ(LabelRef(l("first")))
 		for h, a := range acc {
-			load(Mem{Base: row, Disp: 32 * h}, h, Y14)
+			move(Mem{Base: row, Disp: 32 * h}, Y14, h)
 			VADDPS(Y14, a, a)
 		}
 		JMP(LabelRef(l("act")))
@@ -291,7 +277,7 @@ func epilogue(accs []VecPhysical, halves int, row, ldc, zoff Register, p func(st
 		TESTQ(U32(flagZ), flags)
 		JZ(LabelRef(l("act")))
 		for h, a := range acc {
-			load(Mem{Base: row, Index: zoff, Scale: 1, Disp: 32 * h}, h, Y14)
+			move(Mem{Base: row, Index: zoff, Scale: 1, Disp: 32 * h}, Y14, h)
 			VADDPS(Y14, a, a)
 		}
 		Label(l("act"))
@@ -309,7 +295,7 @@ func epilogue(accs []VecPhysical, halves int, row, ldc, zoff Register, p func(st
 		}
 		Label(l("store"))
 		for h, a := range acc {
-			store(a, h, Mem{Base: row, Disp: 32 * h})
+			move(a, Mem{Base: row, Disp: 32 * h}, h)
 		}
 		if i < mr-1 {
 			ADDQ(ldc, row)
