@@ -86,6 +86,10 @@ const (
 	AlgoWinograd2
 	// AlgoWinograd4 is Winograd F(4x4,3x3) (3x3 stride-1 convolutions).
 	AlgoWinograd4
+	// AlgoOCBlock is the direct convolution with blocks of output channels
+	// on the vector lanes: each input value of a tap is broadcast and
+	// multiplied by a block's weights (strides up to 4).
+	AlgoOCBlock
 )
 
 var algoNames = [...]string{
@@ -96,10 +100,11 @@ var algoNames = [...]string{
 	AlgoDepthwise: "depthwise",
 	AlgoWinograd2: "winograd2",
 	AlgoWinograd4: "winograd4",
+	AlgoOCBlock:   "ocblock",
 }
 
 // String returns the algorithm's short name: auto, direct, gemm1x1,
-// im2col, depthwise, winograd2 or winograd4.
+// im2col, depthwise, winograd2, winograd4 or ocblock.
 func (a ConvAlgo) String() string { return enumName(algoNames[:], int(a), "ConvAlgo") }
 
 // ParseConvAlgo returns the ConvAlgo named s (see String), or false.

@@ -30,7 +30,7 @@ type AlgoCost struct {
 // allAlgos lists the concrete convolution algorithms, in the order the
 // algo pass lists its candidates.
 var allAlgos = [...]ir.ConvAlgo{
-	ir.AlgoDirect, ir.AlgoGEMM1x1, ir.AlgoIm2col, ir.AlgoDepthwise, ir.AlgoWinograd2, ir.AlgoWinograd4,
+	ir.AlgoDirect, ir.AlgoGEMM1x1, ir.AlgoIm2col, ir.AlgoDepthwise, ir.AlgoWinograd2, ir.AlgoWinograd4, ir.AlgoOCBlock,
 }
 
 // algoParams are the cost model's constants for one algorithm.
@@ -94,7 +94,12 @@ var algoModel = [...]algoParams{
 	ir.AlgoDepthwise: {macsPerNs: 17},
 	ir.AlgoWinograd2: {macsPerNs: 35, gemm: true, setupNs: 3000, moveNsPerElem: 0.25, tile: 2, inOps: 32, outOps: 24, transformOpsPerNs: 8},
 	ir.AlgoWinograd4: {macsPerNs: 35, gemm: true, setupNs: 4000, moveNsPerElem: 0.25, tile: 4, inOps: 240, outOps: 160, transformOpsPerNs: 8},
+	ir.AlgoOCBlock:   {macsPerNs: 50, setupNs: 1000, moveNsPerElem: 0.3},
 }
+
+// ocGenericMACsPerNs is AlgoOCBlock's rate below avx512, where it runs its
+// pure-Go loop.
+const ocGenericMACsPerNs = 2
 
 // convGeom is a 1-D or 2-D convolution's geometry, 1-D as H = 1.
 type convGeom struct {
@@ -105,6 +110,7 @@ type convGeom struct {
 	DH, DW         int
 	padded         bool
 	twoD           bool
+	isa            string // Options.ISA
 }
 
 // geometry resolves a FusedConv's geometry; ok is false when a shape is
@@ -151,6 +157,8 @@ func (g convGeom) valid(a ir.ConvAlgo) bool {
 	switch a {
 	case ir.AlgoDirect, ir.AlgoIm2col:
 		return true
+	case ir.AlgoOCBlock:
+		return g.SW <= implicitMaxStride
 	case ir.AlgoGEMM1x1:
 		return g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && !g.padded
 	case ir.AlgoDepthwise:
@@ -179,13 +187,34 @@ func (g convGeom) cost(a ir.ConvAlgo) AlgoCost {
 		throughput *= mg / float64(ceilDiv(g.M/g.Group, directBlock)*directBlock) * efficiency(cg*k, gemmHalfDepth)
 		moved = n * float64(g.C*g.H*g.W) // its padded copy of the input
 	case ir.AlgoGEMM1x1:
-		throughput *= efficiency(mg, gemmHalfRows) * efficiency(cg, gemmHalfDepth) * efficiency(out, gemmHalfCols)
+		throughput *= efficiency(mg, gemmHalfRows) * efficiency(cg, gemmHalfDepth) * efficiency(out, gemmHalfCols) * tileFill(g.OH*g.OW, gemmNR)
 	case ir.AlgoIm2col:
 		throughput *= efficiency(mg, gemmHalfRows) * efficiency(cg*k, gemmHalfDepth) * efficiency(out, gemmHalfCols)
 		moved = n * float64(g.C) * k * out
 		if g.OW >= implicitMinOW && g.SW <= implicitMaxStride {
-			// The implicit form copies the input once instead.
+			// The implicit form copies the input once instead, and tiles
+			// each output row.
 			moved = n * float64(g.C*g.H*g.W)
+			throughput *= tileFill(g.OW, gemmNR)
+		} else {
+			throughput *= tileFill(g.OH*g.OW, gemmNR)
+		}
+	case ir.AlgoOCBlock:
+		// Blocks of 32 output channels of a group by tiles of up to 14
+		// positions of a row, the channels on the vector lanes: narrow
+		// groups waste lanes, narrow tiles reload the weights more often.
+		// Each tile's epilogue transposes it (about half the cost of
+		// moving its outputs, and the reason short sums pay more than in
+		// a GEMM); the input is copied into a padded band unless the
+		// convolution has no padding and a unit stride along the width.
+		if g.isa != "avx512" {
+			throughput = ocGenericMACsPerNs
+		}
+		tiles := ceilDiv(g.OW, ocMaxP)
+		throughput *= tileFill(g.M/g.Group, ocBlock) * efficiency(cg*k, ocHalfDepth) * efficiency(float64(g.OW)/float64(tiles), ocHalfP)
+		moved = n * float64(g.M) * out / 2
+		if g.padded || g.SW != 1 {
+			moved += n * float64(g.C*g.H*g.W)
 		}
 	case ir.AlgoWinograd2, ir.AlgoWinograd4:
 		m := p.tile
@@ -209,6 +238,24 @@ const (
 	implicitMinOW     = 12
 	implicitMaxStride = 4
 )
+
+// The output-channel blocked convolution (runtime/kernels, conv_ocblock.go)
+// computes tiles of ocBlock output channels by up to ocMaxP positions of a
+// row; its rate is about half its peak at tiles ocHalfP wide, and at sums
+// of ocHalfDepth terms.
+const (
+	ocBlock     = 32
+	ocMaxP      = 14
+	ocHalfP     = 1.5
+	ocHalfDepth = 32
+)
+
+// gemmNR is the width of the GEMM micro-kernel's tiles of output positions
+// (runtime/kernels, gemm.go).
+const gemmNR = 16
+
+// tileFill is the fraction of the tiles of width w that n items fill.
+func tileFill(n, w int) float64 { return float64(n) / float64(ceilDiv(n, w)*w) }
 
 // directBlock is the number of output channels the direct convolution
 // computes a step (runtime/kernels, conv_direct.go).
@@ -243,6 +290,7 @@ func algo(u *unit) error {
 		if !ok {
 			continue
 		}
+		g.isa = u.opts.ISA
 		var costs []AlgoCost
 		var invalid []string
 		for _, a := range allAlgos {

@@ -56,7 +56,7 @@ func TestAlgoChoice(t *testing.T) {
 	if want := "algo: 6 convs (im2col 2, depthwise 1, direct 1, gemm1x1 1, winograd4 1) ("; !strings.HasPrefix(lines[1], want) {
 		t.Errorf("algo line %q, want it to start %q", lines[1], want)
 	}
-	row := regexp.MustCompile(`^  \S+ \d+->\d+ k\dx\d s\d \d+x\d+( g\d+)?: ((direct|gemm1x1|im2col|depthwise|winograd2|winograd4) [0-9.]+(ns|µs|ms)(, |$| ->))+ (direct|gemm1x1|im2col|depthwise|winograd2|winograd4)$`)
+	row := regexp.MustCompile(`^  \S+ \d+->\d+ k\dx\d s\d \d+x\d+( g\d+)?: ((direct|gemm1x1|im2col|depthwise|winograd2|winograd4|ocblock) [0-9.]+(ns|µs|ms)(, |$| ->))+ (direct|gemm1x1|im2col|depthwise|winograd2|winograd4)$`)
 	for _, l := range lines[2:] {
 		if !row.MatchString(l) {
 			t.Errorf("table row %q does not match %v", l, row)
@@ -89,17 +89,28 @@ func TestAlgoCostModel(t *testing.T) {
 	if !(cost(small, ir.AlgoWinograd4) > cost(small, ir.AlgoWinograd2) && cost(small, ir.AlgoWinograd2) > cost(small, ir.AlgoDirect)) {
 		t.Errorf("8->8 3x3 at 4x4: want winograd4 > winograd2 > direct (transforms dominate), got %v", costsOf(small))
 	}
+	// The output-channel blocked convolution wins where the GEMM tiles
+	// fill badly (7x7 maps, strided layers) only with its AVX-512 kernels.
+	deep := conv3(512, 7)
+	for _, isa := range []string{"", "avx2", "avx512"} {
+		deep.isa = isa
+		if wins := cost(deep, ir.AlgoOCBlock) < cost(deep, ir.AlgoIm2col); wins != (isa == "avx512") {
+			t.Errorf("512->512 3x3 at 7x7, ISA %q: ocblock cheaper than im2col is %v, want %v: %v", isa, wins, !wins, costsOf(deep))
+		}
+	}
 	// Validity.
 	tests := []struct {
 		g    convGeom
 		want []ir.ConvAlgo
 	}{
-		{conv3(4, 8), []ir.ConvAlgo{ir.AlgoDirect, ir.AlgoIm2col, ir.AlgoWinograd2, ir.AlgoWinograd4}},
+		{conv3(4, 8), []ir.ConvAlgo{ir.AlgoDirect, ir.AlgoIm2col, ir.AlgoWinograd2, ir.AlgoWinograd4, ir.AlgoOCBlock}},
 		{convGeom{N: 1, C: 4, M: 4, Group: 4, H: 8, W: 8, OH: 8, OW: 8, KH: 1, KW: 1, SH: 1, SW: 1, DH: 1, DW: 1, twoD: true},
-			[]ir.ConvAlgo{ir.AlgoDirect, ir.AlgoGEMM1x1, ir.AlgoIm2col, ir.AlgoDepthwise}},
+			[]ir.ConvAlgo{ir.AlgoDirect, ir.AlgoGEMM1x1, ir.AlgoIm2col, ir.AlgoDepthwise, ir.AlgoOCBlock}},
 		{convGeom{N: 1, C: 4, M: 4, Group: 1, H: 8, W: 8, OH: 8, OW: 8, KH: 1, KW: 1, SH: 1, SW: 1, DH: 1, DW: 1, padded: true, twoD: true},
-			[]ir.ConvAlgo{ir.AlgoDirect, ir.AlgoIm2col}},
+			[]ir.ConvAlgo{ir.AlgoDirect, ir.AlgoIm2col, ir.AlgoOCBlock}},
 		{convGeom{N: 1, C: 4, M: 4, Group: 1, H: 1, W: 8, OH: 1, OW: 8, KH: 1, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1},
+			[]ir.ConvAlgo{ir.AlgoDirect, ir.AlgoIm2col, ir.AlgoOCBlock}},
+		{convGeom{N: 1, C: 4, M: 4, Group: 1, H: 40, W: 40, OH: 8, OW: 8, KH: 3, KW: 3, SH: 5, SW: 5, DH: 1, DW: 1, twoD: true},
 			[]ir.ConvAlgo{ir.AlgoDirect, ir.AlgoIm2col}},
 	}
 	for _, tt := range tests {

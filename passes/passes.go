@@ -62,6 +62,11 @@ type Options struct {
 	// Algos lists the convolution algorithms the runtime implements; the
 	// algo pass never picks another. Nil means all of them.
 	Algos []ir.ConvAlgo
+	// ISA is the instruction-set level the plan's kernels will run at, as
+	// runtime/kernels.ISA names it ("generic", "avx2", "avx512"); the cost
+	// model rates AlgoOCBlock, which has assembly for avx512 only, by it.
+	// Empty means avx2.
+	ISA string
 }
 
 // pass is one entry of the pass table.

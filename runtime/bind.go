@@ -17,6 +17,7 @@ type binding struct {
 	inputs  []*ir.Tensor // views of the inputs' arena slots
 	outputs []*ir.Tensor // views of the outputs
 	scratch int          // float32s of scratch per worker
+	shared  int          // float32s of the buffer staged tasks share
 }
 
 // boundStep is one step ready to run.
@@ -67,6 +68,19 @@ func bindPlan(p *codegen.Plan) (*binding, error) {
 			b.steps[i].err = e
 		}
 		b.scratch = max(b.scratch, t.Scratch())
+		if st, ok := t.(kernels.Staged); ok {
+			b.shared = max(b.shared, st.Shared())
+		}
+	}
+	// Steps run one at a time: one shared buffer serves every staged
+	// task.
+	if b.shared > 0 {
+		buf := make([]float32, b.shared)
+		for i := range b.steps {
+			if st, ok := b.steps[i].task.(kernels.Staged); ok && st.Shared() > 0 {
+				st.UseShared(buf)
+			}
+		}
 	}
 	return b, nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/cnnc/cnnc/codegen"
 	"github.com/cnnc/cnnc/ir"
 	"github.com/cnnc/cnnc/passes"
+	"github.com/cnnc/cnnc/runtime/kernels"
 )
 
 // CompileOptions configure Compile and CompilePlan.
@@ -31,6 +32,9 @@ type CompileOptions struct {
 func CompilePlan(g *ir.Graph, opts CompileOptions) (*codegen.Plan, error) {
 	po := opts.Passes
 	po.Batch, po.InputShapes = opts.Batch, opts.InputShapes
+	if po.ISA == "" {
+		po.ISA = kernels.ISA()
+	}
 	opt, err := passes.Run(g, po)
 	if err != nil {
 		return nil, err

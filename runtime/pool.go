@@ -58,18 +58,31 @@ func (p *pool) drain(w int) {
 	}
 }
 
-// run computes every piece of t and returns when all are done.
+// run computes every piece of t and returns when all are done: for a
+// kernels.Staged task, the pieces of its first stage before the others.
 func (p *pool) run(t kernels.Task) {
 	n := t.Tasks()
-	if n <= 1 || p.threads == 1 {
-		for i := 0; i < n; i++ {
+	if st, ok := t.(kernels.Staged); ok {
+		if first := st.Stage(); first > 0 {
+			p.runRange(t, 0, first)
+			p.runRange(t, first, n)
+			return
+		}
+	}
+	p.runRange(t, 0, n)
+}
+
+// runRange computes pieces [lo, hi) of t and returns when all are done.
+func (p *pool) runRange(t kernels.Task, lo, hi int) {
+	if hi-lo <= 1 || p.threads == 1 {
+		for i := lo; i < hi; i++ {
 			t.Run(i, p.scratch[0])
 		}
 		return
 	}
-	p.task, p.tasks = t, int64(n)
-	p.next.Store(0)
-	helpers := min(p.threads, n) - 1
+	p.task, p.tasks = t, int64(hi)
+	p.next.Store(int64(lo))
+	helpers := min(p.threads, hi-lo) - 1
 	p.wg.Add(helpers)
 	for w := 0; w < helpers; w++ {
 		p.wake[w] <- struct{}{}

@@ -3,6 +3,9 @@ package runtime
 import (
 	"context"
 	goruntime "runtime"
+	"time"
+
+	"github.com/cnnc/cnnc/codegen"
 
 	"github.com/cnnc/cnnc/ir"
 )
@@ -12,6 +15,9 @@ type SessionOptions struct {
 	// Threads is the number of worker threads, including the one calling
 	// Run; 0 means GOMAXPROCS.
 	Threads int
+	// Profile makes Run time every step; Profile reports the totals.
+	// It costs two clock reads per step.
+	Profile bool
 }
 
 // Session runs a Model. It owns an arena, scratch space and a pool of
@@ -22,6 +28,11 @@ type Session struct {
 	threads int
 	pool    *pool
 	closed  bool
+	profile bool
+
+	// Per step of the bound plan when profiling: total time and runs.
+	stepTime []time.Duration
+	runs     int
 
 	// The bound plan and what it was made for.
 	b      *binding
@@ -39,7 +50,7 @@ func (m *Model) NewSession(opts SessionOptions) (*Session, error) {
 	if threads > 1024 {
 		return nil, ir.Invalidf("%d threads: want at most 1024", threads)
 	}
-	s := &Session{model: m, threads: threads}
+	s := &Session{model: m, threads: threads, profile: opts.Profile}
 	if m.fixed != nil {
 		if err := s.bind(&planned{plan: m.fixed, shapes: planShapes(m.fixed)}); err != nil {
 			return nil, err
@@ -62,6 +73,10 @@ func (s *Session) bind(p *planned) error {
 		s.pool = newPool(s.threads, b.scratch)
 	}
 	s.b, s.shapes, s.values = b, p.shapes, p.values
+	s.stepTime, s.runs = nil, 0
+	if s.profile {
+		s.stepTime = make([]time.Duration, len(b.steps))
+	}
 	s.slot = make([]int, len(p.shapes))
 	next := 0
 	for i := range s.slot {
@@ -107,14 +122,52 @@ func (s *Session) Run(ctx context.Context, inputs ...*ir.Tensor) ([]*ir.Tensor, 
 			}
 		}
 		st := &b.steps[i]
-		s.pool.run(st.task)
+		if s.stepTime != nil {
+			t := time.Now()
+			s.pool.run(st.task)
+			s.stepTime[i] += time.Since(t)
+		} else {
+			s.pool.run(st.task)
+		}
 		if st.err != nil {
 			if err := st.err.Err(); err != nil {
 				return nil, ir.AtNode(err, st.step.Node, st.step.Op)
 			}
 		}
 	}
+	s.runs++
 	return b.outputs, nil
+}
+
+// ResetProfile zeroes the step times Profile reports.
+func (s *Session) ResetProfile() {
+	clear(s.stepTime)
+	s.runs = 0
+}
+
+// StepTime is the time one step of a plan took over a session's runs.
+type StepTime struct {
+	// Step is the plan's step.
+	Step *codegen.Step
+	// Total is its time summed over Runs runs.
+	Total time.Duration
+	// Runs counts the completed runs.
+	Runs int
+}
+
+// Profile returns the time each step of the bound plan took, in plan
+// order, summed over the runs since the plan was bound (a new input shape
+// binds another plan and starts again). It is nil unless the session was
+// made with SessionOptions.Profile.
+func (s *Session) Profile() []StepTime {
+	if s.stepTime == nil {
+		return nil
+	}
+	out := make([]StepTime, len(s.stepTime))
+	for i, d := range s.stepTime {
+		out[i] = StepTime{Step: s.b.steps[i].step, Total: d, Runs: s.runs}
+	}
+	return out
 }
 
 // matches reports whether inputs fit the bound plan exactly: dtypes,

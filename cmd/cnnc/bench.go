@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -23,7 +24,7 @@ import (
 
 var benchCommand = &command{
 	name:  "bench",
-	args:  "MODEL [--threads N] [--batch N] [--warmup N] [--runs N] [--engine compiled|reference] [--json]",
+	args:  "MODEL [--threads N] [--batch N] [--warmup N] [--runs N] [--engine compiled|reference] [--json] [--profile]",
 	short: "measure a model's latency, throughput and memory",
 	long: `Bench compiles MODEL once, then runs it on a fixed input: --warmup runs that
 are not timed, then --runs timed ones, each one Session.Run of a whole batch.
@@ -66,6 +67,7 @@ MACs are unknown), peak_rss_bytes and peak_rss_source.`,
 		fs.IntVar(&o.runs, "runs", 20, "timed runs `N` (reference engine: 3)")
 		fs.StringVar(&o.engine, "engine", engineCompiled, "time the `ENGINE` compiled or reference")
 		fs.BoolVar(&o.json, "json", false, "print the result as one JSON object")
+		fs.BoolVar(&o.profile, "profile", false, "also print each step's time per run, slowest first (compiled engine)")
 		fs.StringVar(&o.weights, "weights", "", "take a zoo model's weights from `FILE.onnx`")
 		return o.run
 	},
@@ -79,6 +81,7 @@ type benchOptions struct {
 	runs    int
 	engine  string
 	json    bool
+	profile bool
 	weights string
 }
 
@@ -206,7 +209,10 @@ func (o *benchOptions) run(e *env, pos []string) int {
 		return e.fail(fmt.Errorf("%s: %w", arg, err))
 	}
 
-	var step func() error
+	var (
+		step    func() error
+		session *runtime.Session // the compiled engine's
+	)
 	ctx := context.Background()
 	if o.engine == engineReference {
 		r.Threads = 1
@@ -227,7 +233,7 @@ func (o *benchOptions) run(e *env, pos []string) int {
 			defer m.Close()
 			r.CompileMs = ms(time.Since(t1))
 		}
-		s, err := m.NewSession(runtime.SessionOptions{Threads: o.threads})
+		s, err := m.NewSession(runtime.SessionOptions{Threads: o.threads, Profile: o.profile})
 		if err != nil {
 			return e.fail(fmt.Errorf("%s: %w", arg, err))
 		}
@@ -237,12 +243,16 @@ func (o *benchOptions) run(e *env, pos []string) int {
 			_, err := s.Run(ctx, feeds...)
 			return err
 		}
+		session = s
 	}
 
 	for range o.warmup {
 		if err := step(); err != nil {
 			return e.fail(fmt.Errorf("%s: %w", arg, err))
 		}
+	}
+	if session != nil {
+		session.ResetProfile() // time the timed runs only
 	}
 	lat := make([]time.Duration, o.runs)
 	for i := range lat {
@@ -270,7 +280,39 @@ func (o *benchOptions) run(e *env, pos []string) int {
 		return exitOK
 	}
 	printBench(e.stdout, &r)
+	if session != nil && o.profile {
+		printProfile(e.stdout, session.Profile())
+	}
 	return exitOK
+}
+
+// printProfile prints steps' times per run, slowest first, with each
+// one's share of the total and its rate when it has MACs.
+func printProfile(w io.Writer, steps []runtime.StepTime) {
+	if len(steps) == 0 || steps[0].Runs == 0 {
+		return
+	}
+	var total time.Duration
+	for _, st := range steps {
+		total += st.Total
+	}
+	order := make([]int, len(steps))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(steps[b].Total, steps[a].Total) })
+	runs := float64(steps[0].Runs)
+	fmt.Fprintf(w, "\nsteps, slowest first (ms per run; %d runs; the steps sum to %.3f ms):\n", steps[0].Runs, ms(total)/runs)
+	fmt.Fprintf(w, "%5s %9s %6s %8s  %s\n", "step", "ms", "%", "GFLOP/s", "kernel (node)")
+	for _, i := range order {
+		st := steps[i]
+		sec := st.Total.Seconds() / runs
+		rate := ""
+		if m := kernelMACs(st.Step.Kernel); m > 0 && sec > 0 {
+			rate = fmt.Sprintf("%.1f", 2*float64(m)/sec/1e9)
+		}
+		fmt.Fprintf(w, "%5d %9.3f %6.1f %8s  %s (%s)\n", i, sec*1e3, 100*float64(st.Total)/float64(total), rate, kernelDesc(st.Step), st.Step.Node)
+	}
 }
 
 // printBench prints a bench result for people.

@@ -6,6 +6,7 @@ package kernels
 
 //go:generate go run -C _asm ./gemm -out ../gemm_amd64.s -stubs ../gemm_stub_amd64.go -pkg kernels
 //go:generate go run -C _asm ./direct -out ../direct_amd64.s -stubs ../direct_stub_amd64.go -pkg kernels
+//go:generate go run -C _asm ./ocblock -out ../ocblock_amd64.s -stubs ../ocblock_stub_amd64.go -pkg kernels
 //go:generate go run -C _asm ./gemv -out ../gemv_amd64.s -stubs ../gemv_stub_amd64.go -pkg kernels
 //go:generate go run -C _asm ./peak -out ../peak_amd64.s -stubs ../peak_stub_amd64.go -pkg kernels
 //go:generate go run -C _asm ./pack -out ../pack_amd64.s -stubs ../pack_stub_amd64.go -pkg kernels

@@ -42,14 +42,15 @@ var benchConvLayers = []struct {
 	cc    convCase
 	algos []ir.ConvAlgo
 }{
-	{"stem3-64x224_7x7s2", convCase{1, 3, 224, 224, 64, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1}, []ir.ConvAlgo{ir.AlgoIm2col, ir.AlgoDirect}},
-	{"64x56_3x3", convCase{1, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, []ir.ConvAlgo{ir.AlgoIm2col, ir.AlgoDirect}},
-	{"64-128x56_3x3s2", convCase{1, 64, 56, 56, 128, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1}, []ir.ConvAlgo{ir.AlgoIm2col}},
-	{"128-256x28_3x3s2", convCase{1, 128, 28, 28, 256, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1}, []ir.ConvAlgo{ir.AlgoIm2col}},
-	{"256-512x14_3x3s2", convCase{1, 256, 14, 14, 512, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1}, []ir.ConvAlgo{ir.AlgoIm2col}},
-	{"512x7_3x3", convCase{1, 512, 7, 7, 512, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, []ir.ConvAlgo{ir.AlgoIm2col, ir.AlgoDirect}},
-	{"256x14_1x1", convCase{1, 256, 14, 14, 256, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1}, []ir.ConvAlgo{ir.AlgoGEMM1x1, ir.AlgoIm2col}},
-	{"256-512x7_1x1", convCase{1, 256, 7, 7, 512, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1}, []ir.ConvAlgo{ir.AlgoGEMM1x1}},
+	{"stem3-64x224_7x7s2", convCase{1, 3, 224, 224, 64, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1}, []ir.ConvAlgo{ir.AlgoIm2col, ir.AlgoDirect, ir.AlgoOCBlock}},
+	{"64x56_3x3", convCase{1, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, []ir.ConvAlgo{ir.AlgoIm2col, ir.AlgoDirect, ir.AlgoOCBlock}},
+	{"64-128x56_3x3s2", convCase{1, 64, 56, 56, 128, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1}, []ir.ConvAlgo{ir.AlgoIm2col, ir.AlgoOCBlock}},
+	{"128-256x28_3x3s2", convCase{1, 128, 28, 28, 256, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1}, []ir.ConvAlgo{ir.AlgoIm2col, ir.AlgoOCBlock}},
+	{"256-512x14_3x3s2", convCase{1, 256, 14, 14, 512, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1}, []ir.ConvAlgo{ir.AlgoIm2col, ir.AlgoOCBlock}},
+	{"512x7_3x3", convCase{1, 512, 7, 7, 512, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, []ir.ConvAlgo{ir.AlgoIm2col, ir.AlgoDirect, ir.AlgoOCBlock}},
+	{"256x14_1x1", convCase{1, 256, 14, 14, 256, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1}, []ir.ConvAlgo{ir.AlgoGEMM1x1, ir.AlgoIm2col, ir.AlgoOCBlock}},
+	{"64-128x56_1x1s2", convCase{1, 64, 56, 56, 128, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1}, []ir.ConvAlgo{ir.AlgoIm2col, ir.AlgoOCBlock}},
+	{"256-512x7_1x1", convCase{1, 256, 7, 7, 512, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1}, []ir.ConvAlgo{ir.AlgoGEMM1x1, ir.AlgoOCBlock}},
 	{"dw128x56_3x3", convCase{1, 128, 56, 56, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 128}, []ir.ConvAlgo{ir.AlgoDepthwise}},
 }
 
@@ -124,29 +125,36 @@ func reportCPU(b *testing.B, work, cpu float64, unit string) {
 
 // benchPool returns a function running every piece of task on threads
 // workers taking pieces from an atomic counter, as the runtime's pool
-// does.
+// does (a Staged task's first stage first).
 func benchPool(task Task, threads int) func() {
 	scratch := make([][]float32, threads)
 	for i := range scratch {
 		scratch[i] = make([]float32, task.Scratch())
 	}
+	first := int64(0)
+	if st, ok := task.(Staged); ok {
+		first = int64(st.Stage())
+	}
 	n := int64(task.Tasks())
 	return func() {
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		for w := 0; w < threads; w++ {
-			wg.Add(1)
-			go func(w int) {
-				defer wg.Done()
-				for {
-					t := next.Add(1) - 1
-					if t >= n {
-						return
+		for _, stage := range [][2]int64{{0, first}, {first, n}} {
+			var next atomic.Int64
+			next.Store(stage[0])
+			var wg sync.WaitGroup
+			for w := 0; w < threads; w++ {
+				wg.Add(1)
+				go func(w int) {
+					defer wg.Done()
+					for {
+						t := next.Add(1) - 1
+						if t >= stage[1] {
+							return
+						}
+						task.Run(int(t), scratch[w])
 					}
-					task.Run(int(t), scratch[w])
-				}
-			}(w)
+				}(w)
+			}
+			wg.Wait()
 		}
-		wg.Wait()
 	}
 }

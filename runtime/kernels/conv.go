@@ -55,6 +55,13 @@ func convCheck(k *Conv2D) error {
 	}
 	switch k.Algo {
 	case ir.AlgoDirect, ir.AlgoIm2col, ir.AlgoWinograd2, ir.AlgoWinograd4:
+	case ir.AlgoOCBlock:
+		if k.SW > implicitMaxPhase {
+			return ir.Invalidf("conv2d: ocblock needs a stride of at most %d along the width, got %d", implicitMaxPhase, k.SW)
+		}
+		if ocBlock*k.OH*k.OW > 1<<31-1 {
+			return ir.Invalidf("conv2d: ocblock needs output planes under %d positions, got %dx%d", (1<<31-1)/ocBlock, k.OH, k.OW)
+		}
 	case ir.AlgoGEMM1x1:
 		if k.KH != 1 || k.KW != 1 || k.SH != 1 || k.SW != 1 || k.PadT != 0 || k.PadL != 0 {
 			return ir.Invalidf("conv2d: gemm1x1 needs a 1x1 kernel, unit strides and no padding, got kernel %dx%d, strides %dx%d, pads (%d, %d)",
@@ -108,6 +115,8 @@ func PackedConvLen(k *Conv2D) int {
 		return k.Group * packedALen(mg, cg*k.KH*k.KW)
 	case ir.AlgoWinograd2, ir.AlgoWinograd4:
 		return winogradPackedLen(k)
+	case ir.AlgoOCBlock:
+		return k.Group * ocPackedLen(mg, cg*k.KH*k.KW)
 	}
 	return k.M * cg * k.KH * k.KW
 }
@@ -116,7 +125,8 @@ func PackedConvLen(k *Conv2D) int {
 // k's Algo reads: for AlgoGEMM1x1 and AlgoIm2col each group's M/Group ×
 // (C/Group·KH·KW) matrix packed by packA, one after the other; for
 // AlgoDirect and AlgoDepthwise W unchanged; for the Winograd algorithms
-// the transformed filters. It fails when k is invalid or w's length
+// the transformed filters; for AlgoOCBlock each group's blocks of 32
+// output channels as [tap][32] (packOC). It fails when k is invalid or w's length
 // disagrees with it.
 func PackConvWeights(k *Conv2D, w []float32) ([]float32, error) {
 	if err := convCheck(k); err != nil {
@@ -137,6 +147,13 @@ func PackConvWeights(k *Conv2D, w []float32) ([]float32, error) {
 		return out, nil
 	case ir.AlgoWinograd2, ir.AlgoWinograd4:
 		return packWinograd(k, w)
+	case ir.AlgoOCBlock:
+		per := ocPackedLen(mg, kk)
+		out := make([]float32, k.Group*per)
+		for g := 0; g < k.Group; g++ {
+			packOC(out[g*per:(g+1)*per], w[g*mg*kk:(g+1)*mg*kk], mg, kk)
+		}
+		return out, nil
 	}
 	return append([]float32(nil), w...), nil
 }
@@ -192,6 +209,8 @@ func (k *Conv2D) Bind(in, out []*ir.Tensor) (Task, error) {
 		return newConvDepthwise(k, x, w, bias, z, y), nil
 	case ir.AlgoWinograd2, ir.AlgoWinograd4:
 		return bindWinograd(k, x, w, bias, z, y)
+	case ir.AlgoOCBlock:
+		return newConvOCBlock(k, x, w, bias, z, y)
 	}
 	return newConvDirect(k, x, w, bias, z, y), nil
 }

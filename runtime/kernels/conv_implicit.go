@@ -1,31 +1,80 @@
 package kernels
 
-// convImplicit is a bound AlgoIm2col convolution that never builds the
-// im2col matrix: the micro-kernel (convRow) reads each B vector, 16
-// consecutive output positions of one tap (c, kh, kw), straight from a
-// band of the input, through a table of offsets. The band is the input
-// rows an output row block needs, zero-padded, with each row split into SW
-// phases (columns φ, φ+SW, φ+2SW, ...) so that a tap of a strided
-// convolution reads contiguous floats:
+// convBand is the input of an implicit convolution (convImplicit,
+// convOCBlock): the input rows a block of output rows needs, zero-padded,
+// with each row split into SW phases (columns φ, φ+SW, φ+2SW, ...) so that
+// a tap of a strided convolution reads contiguous floats:
 //
-//	band[c*chanStride + r*rowStride + φ*u + v] = X[c, r0+r-PadT, φ+SW*v-PadL]
+//	band[c*chans + r*rowStride + φ*u + v] = X[c, r0+r-PadT, φ+SW*v-PadL]
 //
 // (0 outside X), r0 = oh0*SH for the block's first output row oh0,
 // rowStride = SW*u. Output (oh, ow) of tap (c, kh, kw) reads
 // band[off(c, kh, kw) + (oh-oh0)*SH*rowStride + ow] with
 //
-//	off(c, kh, kw) = c*chanStride + kh*DH*rowStride + (kw*DW%SW)*u + kw*DW/SW
+//	off(c, kh, kw) = c*chans + kh*DH*rowStride + (kw*DW%SW)*u + kw*DW/SW
+type convBand struct {
+	u, rowStride, chans int     // floats of a phase row; band strides: a row (SW phases), a channel
+	offs                []int32 // off(p) for p = (c*KH+kh)*KW+kw
+	maxOff              int     // the largest offset
+	// rowUsed and phaseUsed mark the band's rows and phases some tap
+	// reads; fill skips the others (a 1x1 stride-2 layer reads a quarter).
+	rowUsed, phaseUsed []bool
+}
+
+// newConvBand returns the band of cg channels for blocks of ohSize output
+// rows whose phase rows hold width outputs (OW, or more for kernels that
+// read past the row) plus the taps' reach; false when it would exceed
+// implicitMaxBand floats.
+func newConvBand(k *Conv2D, cg, width, ohSize int) (convBand, bool) {
+	var b convBand
+	b.u = width + (k.KW-1)*k.DW/k.SW + 1
+	b.rowStride = k.SW * b.u
+	rows := (ohSize-1)*k.SH + (k.KH-1)*k.DH + 1
+	b.chans = rows * b.rowStride
+	if convProduct(cg, b.chans) < 0 || cg*b.chans > implicitMaxBand {
+		return b, false
+	}
+	b.setOffsets(k, cg)
+	b.rowUsed, b.phaseUsed = make([]bool, rows), make([]bool, k.SW)
+	for oh := 0; oh < ohSize; oh++ {
+		for kh := 0; kh < k.KH; kh++ {
+			b.rowUsed[oh*k.SH+kh*k.DH] = true
+		}
+	}
+	for kw := 0; kw < k.KW; kw++ {
+		b.phaseUsed[kw*k.DW%k.SW] = true
+	}
+	return b, true
+}
+
+// setOffsets fills the table of the taps' offsets off(c, kh, kw) for cg
+// channels, and maxOff.
+func (b *convBand) setOffsets(k *Conv2D, cg int) {
+	b.offs = make([]int32, cg*k.KH*k.KW)
+	for c := 0; c < cg; c++ {
+		for kh := 0; kh < k.KH; kh++ {
+			for kw := 0; kw < k.KW; kw++ {
+				off := c*b.chans + kh*k.DH*b.rowStride + (kw*k.DW%k.SW)*b.u + kw*k.DW/k.SW
+				b.offs[(c*k.KH+kh)*k.KW+kw] = int32(off)
+				b.maxOff = max(b.maxOff, off)
+			}
+		}
+	}
+}
+
+// convImplicit is a bound AlgoIm2col convolution that never builds the
+// im2col matrix: the micro-kernel (convRow) reads each B vector, 16
+// consecutive output positions of one tap (c, kh, kw), straight from a
+// band of the input (convBand), through its table of offsets.
 //
 // A piece is one (image, group, row block of output channels, block of
 // output rows); it fills the band of its rows in its scratch, then runs
 // the packed weights (packA, as for im2col) over it K-block by K-block.
 type convImplicit struct {
-	k                convGemm // geometry, operands and the output channel split
-	u                int      // floats of a phase row: OW rounded up to 16, plus the taps' reach
-	rowStride, chans int      // band strides: a row (SW phases), a channel
-	ohSize, ohs      int      // output rows per piece; row blocks
-	offs             []int32  // off(p) for p = (c*KH+kh)*KW+kw
-	maxOff           int      // the largest offset
+	k        convGemm // geometry, operands and the output channel split
+	convBand          // phase rows of OW rounded up to 16
+	ohSize   int
+	ohs      int // output rows per piece; row blocks
 }
 
 // Tuning of the implicit convolution: it pays where output rows fill the
@@ -47,28 +96,15 @@ func newConvImplicit(g *convGemm) *convImplicit {
 		return nil
 	}
 	t := &convImplicit{k: *g}
-	t.u = gemmRoundUp(k.OW, gemmNR) + (k.KW-1)*k.DW/k.SW + 1
-	t.rowStride = k.SW * t.u
 	// Output row blocks: about convMinTasks pieces in all, as the GEMM
 	// split has them.
 	have := k.N * k.Group * g.rows
 	want := max(1, min(k.OH, (convMinTasks+have-1)/have))
 	t.ohSize = (k.OH + want - 1) / want
 	t.ohs = (k.OH + t.ohSize - 1) / t.ohSize
-	rows := (t.ohSize-1)*k.SH + (k.KH-1)*k.DH + 1
-	t.chans = rows * t.rowStride
-	if convProduct(g.cg, t.chans) < 0 || g.cg*t.chans > implicitMaxBand {
+	var ok bool
+	if t.convBand, ok = newConvBand(k, g.cg, gemmRoundUp(k.OW, gemmNR), t.ohSize); !ok {
 		return nil
-	}
-	t.offs = make([]int32, g.kk)
-	for c := 0; c < g.cg; c++ {
-		for kh := 0; kh < k.KH; kh++ {
-			for kw := 0; kw < k.KW; kw++ {
-				off := c*t.chans + kh*k.DH*t.rowStride + (kw*k.DW%k.SW)*t.u + kw*k.DW/k.SW
-				t.offs[(c*k.KH+kh)*k.KW+kw] = int32(off)
-				t.maxOff = max(t.maxOff, off)
-			}
-		}
 	}
 	return t
 }
@@ -92,7 +128,7 @@ func (t *convImplicit) Run(piece int, scratch []float32) {
 	oh1 := min(k.OH, oh0+t.ohSize)
 	band := scratch[:g.cg*t.chans+gemmNR]
 	in := g.x[(n*k.C+grp*g.cg)*k.H*k.W:][:g.cg*k.H*k.W]
-	t.fill(band, in, oh0*k.SH, (oh1-1-oh0)*k.SH+(k.KH-1)*k.DH+1)
+	t.fill(k, g.cg, band, in, oh0*k.SH, (oh1-1-oh0)*k.SH+(k.KH-1)*k.DH+1)
 
 	i0 := rb * g.rowSize
 	m := min(g.rowSize, g.mg-i0)
@@ -137,13 +173,35 @@ func (t *convImplicit) Run(piece int, scratch []float32) {
 	}
 }
 
-// fill writes rows [r0, r0+rows) (padded coordinates) of the group's
-// input in into the band, phase-split and zero-padded.
-func (t *convImplicit) fill(band, in []float32, r0, rows int) {
-	k := &t.k.k
-	for c := 0; c < t.k.cg; c++ {
+// fill writes rows [r0, r0+rows) (padded coordinates) of the cg channels
+// of input in into the band, phase-split and zero-padded: the rows and
+// phases some tap reads (the rest of the band is left as it was).
+func (t *convBand) fill(k *Conv2D, cg int, band, in []float32, r0, rows int) {
+	// Each phase's row holds input columns [lo, hi) of the phase, the
+	// same for every row.
+	var span [implicitMaxPhase][2]int
+	for phase := 0; phase < k.SW; phase++ {
+		// v covers input column iw = phase + SW*v - PadL.
+		lo := 0
+		if s := k.PadL - phase; s > 0 {
+			lo = min((s+k.SW-1)/k.SW, t.u)
+		}
+		hi := lo
+		if last := k.W - 1 + k.PadL - phase; last >= 0 {
+			hi = max(lo, min(t.u, last/k.SW+1))
+		}
+		span[phase] = [2]int{lo, hi}
+	}
+	if k.SW == 1 {
+		t.fillRows(k, cg, band, in, r0, rows, span[0][0], span[0][1])
+		return
+	}
+	for c := 0; c < cg; c++ {
 		src := in[c*k.H*k.W : (c+1)*k.H*k.W]
 		for r := 0; r < rows; r++ {
+			if !t.rowUsed[r] {
+				continue
+			}
 			dst := band[c*t.chans+r*t.rowStride : c*t.chans+(r+1)*t.rowStride]
 			ih := r0 + r - k.PadT
 			if ih < 0 || ih >= k.H {
@@ -152,17 +210,15 @@ func (t *convImplicit) fill(band, in []float32, r0, rows int) {
 			}
 			xr := src[ih*k.W : (ih+1)*k.W]
 			for phase := 0; phase < k.SW; phase++ {
+				if !t.phaseUsed[phase] {
+					continue
+				}
 				d := dst[phase*t.u : (phase+1)*t.u]
-				// v covers input column iw = phase + SW*v - PadL.
-				lo := 0
-				if s := k.PadL - phase; s > 0 {
-					lo = min((s+k.SW-1)/k.SW, t.u)
+				lo, hi := span[phase][0], span[phase][1]
+				// The padding is a few floats: loops beat calls.
+				for i := range d[:lo] {
+					d[i] = 0
 				}
-				hi := lo
-				if last := k.W - 1 + k.PadL - phase; last >= 0 {
-					hi = max(lo, min(t.u, last/k.SW+1))
-				}
-				clear(d[:lo])
 				if k.SW == 1 {
 					copy(d[lo:hi], xr[lo-k.PadL:hi-k.PadL])
 				} else {
@@ -172,9 +228,50 @@ func (t *convImplicit) fill(band, in []float32, r0, rows int) {
 						iw += k.SW
 					}
 				}
-				clear(d[hi:])
+				for i := hi; i < len(d); i++ {
+					d[i] = 0
+				}
 			}
 		}
 	}
-	clear(band[t.k.cg*t.chans:])
+	clear(band[cg*t.chans:])
+}
+
+// fillRows is fill for a unit stride along the width (one phase): each
+// row is lo zeros, input columns [lo-PadL, hi-PadL), then zeros.
+func (t *convBand) fillRows(k *Conv2D, cg int, band, in []float32, r0, rows, lo, hi int) {
+	u := t.u
+	for c := 0; c < cg; c++ {
+		src := in[c*k.H*k.W : (c+1)*k.H*k.W]
+		plane := band[c*t.chans : c*t.chans+rows*u]
+		for r := 0; r < rows; r++ {
+			d := plane[r*u : (r+1)*u]
+			ih := r0 + r - k.PadT
+			if !t.rowUsed[r] {
+				continue
+			}
+			if ih < 0 || ih >= k.H {
+				clear(d)
+				continue
+			}
+			// Rows are short and their padding a few floats: loops beat
+			// calls.
+			for i := range d[:lo] {
+				d[i] = 0
+			}
+			x := src[ih*k.W+lo-k.PadL : ih*k.W+hi-k.PadL]
+			if len(x) >= 64 {
+				copy(d[lo:hi], x)
+			} else {
+				dd := d[lo:hi]
+				for i := range dd {
+					dd[i] = x[i]
+				}
+			}
+			for i := hi; i < len(d); i++ {
+				d[i] = 0
+			}
+		}
+	}
+	clear(band[cg*t.chans:])
 }

@@ -80,21 +80,28 @@ func convWant(k *Conv2D, x, w, b, z []float32) (want, scale []float64) {
 }
 
 // runTask runs every piece of task once, in a shuffled order, across two
-// goroutines with their own scratch (so that -race sees them).
+// goroutines with their own scratch (so that -race sees them): a Staged
+// task's first stage, then the rest.
 func runTask(task Task, r *rand.Rand) {
-	order := r.Perm(task.Tasks())
-	var wg sync.WaitGroup
-	for w := 0; w < 2; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			scratch := make([]float32, task.Scratch())
-			for i := w; i < len(order); i += 2 {
-				task.Run(order[i], scratch)
-			}
-		}(w)
+	first := 0
+	if st, ok := task.(Staged); ok {
+		first = st.Stage()
 	}
-	wg.Wait()
+	for _, stage := range [][2]int{{0, first}, {first, task.Tasks()}} {
+		order := r.Perm(stage[1] - stage[0])
+		var wg sync.WaitGroup
+		for w := 0; w < 2; w++ {
+			wg.Add(1)
+			go func(w int) {
+				defer wg.Done()
+				scratch := make([]float32, task.Scratch())
+				for i := w; i < len(order); i += 2 {
+					task.Run(stage[0]+order[i], scratch)
+				}
+			}(w)
+		}
+		wg.Wait()
+	}
 }
 
 // convRun packs w, binds k with guarded output and runs it.
@@ -180,7 +187,7 @@ func TestConvAlgos(t *testing.T) {
 	}
 	forEachISA(t, func(t *testing.T) {
 		for ci, cc := range cases {
-			for _, algo := range []ir.ConvAlgo{ir.AlgoDirect, ir.AlgoIm2col, ir.AlgoGEMM1x1, ir.AlgoWinograd2, ir.AlgoWinograd4} {
+			for _, algo := range []ir.ConvAlgo{ir.AlgoDirect, ir.AlgoIm2col, ir.AlgoGEMM1x1, ir.AlgoWinograd2, ir.AlgoWinograd4, ir.AlgoOCBlock} {
 				k := cc.kernel(algo, ir.Activation{})
 				if convCheck(k) != nil || PackedConvLen(k) == 0 {
 					continue // gemm1x1 needs a 1x1 kernel, Winograd 3x3 stride 1
@@ -233,14 +240,14 @@ func TestConvRandom(t *testing.T) {
 			if cc.kernel(ir.AlgoDirect, ir.Activation{}).OH < 1 || cc.kernel(ir.AlgoDirect, ir.Activation{}).OW < 1 {
 				continue
 			}
-			algos := []ir.ConvAlgo{ir.AlgoDirect, ir.AlgoIm2col}
+			algos := []ir.ConvAlgo{ir.AlgoDirect, ir.AlgoIm2col, ir.AlgoOCBlock}
 			if r.Intn(3) == 0 {
 				cc.kh, cc.kw, cc.sh, cc.sw, cc.pt, cc.pl, cc.pb, cc.pr = 1, 1, 1, 1, 0, 0, 0, 0
 				algos = append(algos, ir.AlgoGEMM1x1)
 			}
 			if r.Intn(3) == 0 {
 				cc.g, cc.m = cc.c, cc.c
-				algos = []ir.ConvAlgo{ir.AlgoDepthwise, ir.AlgoDirect, ir.AlgoIm2col}
+				algos = []ir.ConvAlgo{ir.AlgoDepthwise, ir.AlgoDirect, ir.AlgoIm2col, ir.AlgoOCBlock}
 			}
 			for _, algo := range algos {
 				convCheckCase(t, r, cc, algo, r.Intn(2) == 0, r.Intn(2) == 0, acts[r.Intn(len(acts))])

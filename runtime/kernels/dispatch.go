@@ -62,6 +62,7 @@ func setISA(l isa) {
 	setPackISA(l)
 	setGemvISA(l)
 	setDirectISA(l)
+	setOCBlockISA(l)
 	setElemISA(l)
 }
 

@@ -236,6 +236,9 @@ func guardEach(t *testing.T, f func(t *testing.T, a *guardArena)) {
 // guardRun runs every piece of task in turn on the calling goroutine
 // (where a fault can be caught), with scratch placed against a guard page.
 func guardRun(a *guardArena, task Task) {
+	if st, ok := task.(Staged); ok && st.Shared() > 0 {
+		st.UseShared(a.f32("shared", st.Shared()))
+	}
 	scratch := a.f32("scratch", task.Scratch())
 	for p := range task.Tasks() {
 		task.Run(p, scratch)
@@ -469,6 +472,30 @@ func TestGuardConvImplicit(t *testing.T) {
 		for i, cc := range guardConvCases {
 			guardConv(t, a, cc, ir.AlgoIm2col, i, func(task Task) bool {
 				_, ok := task.(*convImplicit)
+				return ok
+			})
+		}
+	})
+}
+
+// TestGuardConvOCBlock runs AlgoOCBlock convolutions: the guard cases,
+// rows of 7 or fewer (two-row tiles), channel counts around the 32-channel
+// blocks, and 1x1 layers that read X in place, each with X, the shared
+// band or the scratch band, the weights, B, Z and Y against guard pages.
+func TestGuardConvOCBlock(t *testing.T) {
+	cases := append([]convCase{
+		// n, c, h, w, m, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, g
+		{1, 3, 7, 7, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+		{1, 2, 5, 3, 31, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+		{2, 4, 6, 14, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1},
+		{1, 5, 7, 7, 17, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1},
+		{1, 6, 9, 29, 40, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 2},
+		{1, 4, 9, 9, 16, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1},
+	}, guardConvCases...)
+	guardEach(t, func(t *testing.T, a *guardArena) {
+		for i, cc := range cases {
+			guardConv(t, a, cc, ir.AlgoOCBlock, i, func(task Task) bool {
+				_, ok := task.(*convOCBlock)
 				return ok
 			})
 		}

@@ -39,3 +39,20 @@ type Task interface {
 	// nothing.
 	Run(t int, scratch []float32)
 }
+
+// Staged is a Task whose pieces share a buffer that its first Stage()
+// pieces fill (the padded input of a convolution): every piece t <
+// Stage() must finish before any later piece starts. A runner hands it a
+// buffer of Shared() floats with UseShared before running it, and may give
+// every step of a plan the same buffer, since steps run one at a time;
+// without one the task allocates its own on its first Run.
+type Staged interface {
+	Task
+	// Stage returns the number of pieces of the first stage.
+	Stage() int
+	// Shared returns the floats of the shared buffer (0: none needed).
+	Shared() int
+	// UseShared makes buf, of at least Shared() floats, the shared
+	// buffer.
+	UseShared(buf []float32)
+}
