@@ -26,6 +26,9 @@ func setElemISA(l isa) {
 	poolMax3x3s2 = poolMax3x3s2AVX2Slices
 	poolAvg3x3s2 = poolAvg3x3s2AVX2Slices
 	poolMax3x3s1 = poolMax3x3s1AVX2Slices
+	if l >= isaAVX512 {
+		poolMaxPlane = poolMaxPlaneAVX512
+	}
 	poolAvg3x3s1 = poolAvg3x3s1AVX2Slices
 	poolMax2x2s2 = poolMax2x2s2AVX2Slices
 	poolAvg2x2s2 = poolAvg2x2s2AVX2Slices
@@ -141,6 +144,15 @@ func poolAvg3x3s2AVX2Slices(r0, r1, r2, y []float32) {
 		return
 	}
 	poolAvg3x3s2AVX2(&r0[0], &r1[0], &r2[0], &y[0], n)
+}
+
+// poolMaxPlaneAVX512 is poolMaxPlane on poolMax3x3s1p1AVX512; it
+// declines planes holding a NaN, which the row loop then computes.
+func poolMaxPlaneAVX512(x, y []float32, h, w, oh0, oh1 int) bool {
+	if h < 1 || w < 1 || len(x) < h*w || len(y) < h*w || oh0 < 0 || oh1 > h || oh0 >= oh1 {
+		return false
+	}
+	return !poolMax3x3s1p1AVX512(&x[0], &y[0], h, w, oh0, oh1)
 }
 
 // poolMax3x3s1AVX2Slices is poolMax3x3s1Generic on poolMax3x3s1AVX2; a row

@@ -1143,6 +1143,101 @@ ret:
 	VZEROUPPER
 	RET
 
+// func poolMax3x3s1p1AVX512(x *float32, y *float32, h int, w int, oh0 int, oh1 int) bool
+// Requires: AVX, AVX512F, BMI2
+TEXT ·poolMax3x3s1p1AVX512(SB), NOSPLIT, $0-49
+	MOVQ         x+0(FP), AX
+	MOVQ         y+8(FP), CX
+	MOVQ         h+16(FP), DX
+	MOVQ         w+24(FP), BX
+	MOVQ         oh0+32(FP), SI
+	MOVQ         BX, DI
+	SHLQ         $0x02, DI
+	MOVL         $0xff800000, R8
+	VPBROADCASTD R8, Z31
+	KXORW        K7, K7, K7
+	MOVL         $0x0000ffff, R8
+
+plane_row:
+	CMPQ  SI, oh1+40(FP)
+	JGE   plane_done
+	MOVQ  SI, R9
+	IMULQ DI, R9
+	LEAQ  (CX)(R9*1), R10
+	ADDQ  AX, R9
+	MOVQ  R9, R11
+	MOVQ  R9, R12
+	TESTQ SI, SI
+	JZ    plane_top
+	SUBQ  DI, R11
+
+plane_top:
+	LEAQ 1(SI), R13
+	CMPQ R13, DX
+	JGE  plane_bottom
+	ADDQ DI, R12
+
+plane_bottom:
+	XORQ R13, R13
+
+plane_col:
+	MOVQ  BX, R14
+	SUBQ  R13, R14
+	JLE   plane_next
+	BZHIL R14, R8, R15
+	KMOVW R15, K1
+	TESTQ R13, R13
+	JNZ   plane_left
+	ANDL  $0x0000fffe, R15
+
+plane_left:
+	KMOVW   R15, K2
+	DECQ    R14
+	BZHIL   R14, R8, R15
+	KMOVW   R15, K3
+	VMOVAPS Z31, Z0
+	VMOVAPS Z31, Z1
+	VMOVAPS Z31, Z2
+	VMOVUPS (R11)(R13*4), K1, Z0
+	VMOVUPS -4(R11)(R13*4), K2, Z1
+	VMOVUPS 4(R11)(R13*4), K3, Z2
+	VMOVAPS Z31, Z3
+	VMOVAPS Z31, Z4
+	VMOVAPS Z31, Z5
+	VMOVUPS (R9)(R13*4), K1, Z3
+	VMOVUPS -4(R9)(R13*4), K2, Z4
+	VMOVUPS 4(R9)(R13*4), K3, Z5
+	VCMPPS  $0x03, Z3, Z3, K4
+	KORW    K4, K7, K7
+	VMOVAPS Z31, Z6
+	VMOVAPS Z31, Z7
+	VMOVAPS Z31, Z8
+	VMOVUPS (R12)(R13*4), K1, Z6
+	VMOVUPS -4(R12)(R13*4), K2, Z7
+	VMOVUPS 4(R12)(R13*4), K3, Z8
+	VMAXPS  Z0, Z1, Z9
+	VMAXPS  Z2, Z9, Z9
+	VMAXPS  Z3, Z9, Z9
+	VMAXPS  Z4, Z9, Z9
+	VMAXPS  Z5, Z9, Z9
+	VMAXPS  Z6, Z9, Z9
+	VMAXPS  Z7, Z9, Z9
+	VMAXPS  Z8, Z9, Z9
+	VMOVUPS Z9, K1, (R10)(R13*4)
+	ADDQ    $0x10, R13
+	JMP     plane_col
+
+plane_next:
+	INCQ SI
+	JMP  plane_row
+
+plane_done:
+	KORTESTW K7, K7
+	SETNE    AL
+	MOVB     AL, ret+48(FP)
+	VZEROUPPER
+	RET
+
 // func poolRowMaxAVX2(x *float32, n int) float32
 // Requires: AVX, SSE
 TEXT ·poolRowMaxAVX2(SB), NOSPLIT, $0-20

@@ -157,6 +157,17 @@ func poolMax2x2s2AVX2(r0 *float32, r1 *float32, y *float32, n int) bool
 //go:noescape
 func poolAvg2x2s2AVX2(r0 *float32, r1 *float32, y *float32, n int)
 
+// poolMax3x3s1p1AVX512 sets rows [oh0, oh1) of the h×w plane y (h, w ≥ 1)
+// to the 3×3 stride-1 max pool of the h×w plane x padded by 1 (-Inf):
+//
+//	y[oh*w+ow] = max of x[ih*w+iw] for |ih-oh| ≤ 1, |iw-ow| ≤ 1 inside x
+//
+// It returns true if an input row holds a NaN, which it may have lost:
+// the rows are then to be recomputed by the Go loop.
+//
+//go:noescape
+func poolMax3x3s1p1AVX512(x *float32, y *float32, h int, w int, oh0 int, oh1 int) bool
+
 // poolRowMaxAVX2 is poolRowMaxGeneric in AVX2: the maximum of x[0:n], NaN if
 // one of them is NaN, -Inf for n = 0:
 //

@@ -82,6 +82,7 @@ func (k *Pool2D) Bind(in, out []*ir.Tensor) (Task, error) {
 			t.fast = pool2s2
 		}
 	}
+	t.plane = k.Max && t.fast == pool3s1 && k.SH == 1 && k.PadT == 1 && k.PadL == 1 && k.OH == k.H && k.OW == k.W
 	// Cost of one output row: its windows' elements inside X.
 	rowCost := float64(k.OW) * float64(min(k.KH, k.H)) * float64(min(k.KW, k.W))
 	rows := poolWork
@@ -136,6 +137,7 @@ type pool2DTask struct {
 	owA, owB int     // output columns likewise horizontally
 	fast     int     // the loop of interior rows' interior columns
 	inv      float32 // 1/(KH*KW), the average of an interior window
+	plane    bool    // a 3×3, stride-1, padding-1 max pool keeping the size: poolMaxPlane
 }
 
 // Run implements Task.
@@ -149,6 +151,9 @@ func (t *pool2DTask) Run(i int, _ []float32) {
 	for p := p0; p < p1; p++ {
 		xp := t.x[p*inPlane : (p+1)*inPlane]
 		yp := t.y[p*outPlane : (p+1)*outPlane]
+		if t.plane && poolMaxPlane(xp, yp, k.H, k.W, oh0, oh1) {
+			continue
+		}
 		for oh := oh0; oh < oh1; oh++ {
 			yrow := yp[oh*k.OW : (oh+1)*k.OW]
 			if k.Max && t.fast != poolGeneric {
@@ -346,6 +351,11 @@ func (t *pool2DTask) fastRow(rows *[3][]float32, y []float32, iw0 int) {
 		}
 	}
 }
+
+// poolMaxPlane computes rows [oh0, oh1) of a plane of a 3×3, stride-1,
+// padding-1 max pool that keeps the plane's h×w size, where the level has
+// a kernel for the whole plane (setElemISA), and reports whether it did.
+var poolMaxPlane = func(x, y []float32, h, w, oh0, oh1 int) bool { return false }
 
 // poolMax3x3s2 is poolMax3x3s2Generic or its assembly version (see setElemISA).
 var poolMax3x3s2 = poolMax3x3s2Generic

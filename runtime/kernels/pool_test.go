@@ -120,7 +120,7 @@ func TestPool2DFastPaths(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			slow.(*pool2DTask).fast = poolGeneric
+			slow.(*pool2DTask).fast, slow.(*pool2DTask).plane = poolGeneric, false
 			miscRun(t, fast, 1, 1)
 			miscRun(t, slow, 1, 1)
 			for i := range y1.F32 {

@@ -32,6 +32,7 @@ func main() {
 	clamp()
 	binary()
 	poolRows()
+	planeMax()
 	rowMax()
 	rowSum()
 	exp()
