@@ -36,7 +36,7 @@ func BenchmarkGemm(b *testing.B) {
 }
 
 // benchConvLayers are ResNet-18's convolution shapes at 224×224, batch 1,
-// with the algorithms that take them.
+// and some of ResNet-50's (r50-), with the algorithms that take them.
 var benchConvLayers = []struct {
 	name  string
 	cc    convCase
@@ -51,6 +51,9 @@ var benchConvLayers = []struct {
 	{"256x14_1x1", convCase{1, 256, 14, 14, 256, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1}, []ir.ConvAlgo{ir.AlgoGEMM1x1, ir.AlgoIm2col, ir.AlgoOCBlock}},
 	{"64-128x56_1x1s2", convCase{1, 64, 56, 56, 128, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1}, []ir.ConvAlgo{ir.AlgoIm2col, ir.AlgoOCBlock}},
 	{"256-512x7_1x1", convCase{1, 256, 7, 7, 512, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1}, []ir.ConvAlgo{ir.AlgoGEMM1x1, ir.AlgoOCBlock}},
+	{"r50-64-256x56_1x1", convCase{1, 64, 56, 56, 256, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1}, []ir.ConvAlgo{ir.AlgoGEMM1x1, ir.AlgoOCBlock}},
+	{"r50-256-64x56_1x1", convCase{1, 256, 56, 56, 64, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1}, []ir.ConvAlgo{ir.AlgoGEMM1x1, ir.AlgoOCBlock}},
+	{"r50-256-512x56_1x1s2", convCase{1, 256, 56, 56, 512, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1}, []ir.ConvAlgo{ir.AlgoIm2col, ir.AlgoOCBlock}},
 	{"dw128x56_3x3", convCase{1, 128, 56, 56, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 128}, []ir.ConvAlgo{ir.AlgoDepthwise}},
 }
 

@@ -5,7 +5,7 @@
 #include "textflag.h"
 
 // func convOCRow1AVX512(k int, a *float32, offs *int32, x *float32, y *float32, ohw int, z *float32, bias *float32, ocs int, flags uint64, lo float32, hi float32)
-// Requires: AVX, AVX512BW, AVX512F, BMI2
+// Requires: AVX, AVX512BW, AVX512F, BMI2, MMX+
 TEXT ·convOCRow1AVX512(SB), NOSPLIT, $0-88
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -18,6 +18,8 @@ convOCRow1AVX512_loop:
 	MOVLQSX      (DX), SI
 	VMOVUPS      (CX), Z28
 	VMOVUPS      64(CX), Z29
+	PREFETCHT0   1024(CX)
+	PREFETCHT0   1088(CX)
 	VBROADCASTSS (BX)(SI*4), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
@@ -763,7 +765,7 @@ convOCRow1AVX512_done:
 	RET
 
 // func convOCRow2AVX512(k int, a *float32, offs *int32, x *float32, y *float32, ohw int, z *float32, bias *float32, ocs int, flags uint64, lo float32, hi float32)
-// Requires: AVX, AVX512BW, AVX512F, BMI2
+// Requires: AVX, AVX512BW, AVX512F, BMI2, MMX+
 TEXT ·convOCRow2AVX512(SB), NOSPLIT, $0-88
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -778,6 +780,8 @@ convOCRow2AVX512_loop:
 	MOVLQSX      (DX), SI
 	VMOVUPS      (CX), Z28
 	VMOVUPS      64(CX), Z29
+	PREFETCHT0   1024(CX)
+	PREFETCHT0   1088(CX)
 	VBROADCASTSS (BX)(SI*4), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
@@ -1528,7 +1532,7 @@ convOCRow2AVX512_done:
 	RET
 
 // func convOCRow3AVX512(k int, a *float32, offs *int32, x *float32, y *float32, ohw int, z *float32, bias *float32, ocs int, flags uint64, lo float32, hi float32)
-// Requires: AVX, AVX512BW, AVX512F, BMI2
+// Requires: AVX, AVX512BW, AVX512F, BMI2, MMX+
 TEXT ·convOCRow3AVX512(SB), NOSPLIT, $0-88
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -1545,6 +1549,8 @@ convOCRow3AVX512_loop:
 	MOVLQSX      (DX), SI
 	VMOVUPS      (CX), Z28
 	VMOVUPS      64(CX), Z29
+	PREFETCHT0   1024(CX)
+	PREFETCHT0   1088(CX)
 	VBROADCASTSS (BX)(SI*4), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
@@ -2300,7 +2306,7 @@ convOCRow3AVX512_done:
 	RET
 
 // func convOCRow4AVX512(k int, a *float32, offs *int32, x *float32, y *float32, ohw int, z *float32, bias *float32, ocs int, flags uint64, lo float32, hi float32)
-// Requires: AVX, AVX512BW, AVX512F, BMI2
+// Requires: AVX, AVX512BW, AVX512F, BMI2, MMX+
 TEXT ·convOCRow4AVX512(SB), NOSPLIT, $0-88
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -2319,6 +2325,8 @@ convOCRow4AVX512_loop:
 	MOVLQSX      (DX), SI
 	VMOVUPS      (CX), Z28
 	VMOVUPS      64(CX), Z29
+	PREFETCHT0   1024(CX)
+	PREFETCHT0   1088(CX)
 	VBROADCASTSS (BX)(SI*4), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
@@ -3079,7 +3087,7 @@ convOCRow4AVX512_done:
 	RET
 
 // func convOCRow5AVX512(k int, a *float32, offs *int32, x *float32, y *float32, ohw int, z *float32, bias *float32, ocs int, flags uint64, lo float32, hi float32)
-// Requires: AVX, AVX512BW, AVX512F, BMI2
+// Requires: AVX, AVX512BW, AVX512F, BMI2, MMX+
 TEXT ·convOCRow5AVX512(SB), NOSPLIT, $0-88
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -3100,6 +3108,8 @@ convOCRow5AVX512_loop:
 	MOVLQSX      (DX), SI
 	VMOVUPS      (CX), Z28
 	VMOVUPS      64(CX), Z29
+	PREFETCHT0   1024(CX)
+	PREFETCHT0   1088(CX)
 	VBROADCASTSS (BX)(SI*4), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
@@ -3865,7 +3875,7 @@ convOCRow5AVX512_done:
 	RET
 
 // func convOCRow6AVX512(k int, a *float32, offs *int32, x *float32, y *float32, ohw int, z *float32, bias *float32, ocs int, flags uint64, lo float32, hi float32)
-// Requires: AVX, AVX512BW, AVX512F, BMI2
+// Requires: AVX, AVX512BW, AVX512F, BMI2, MMX+
 TEXT ·convOCRow6AVX512(SB), NOSPLIT, $0-88
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -3888,6 +3898,8 @@ convOCRow6AVX512_loop:
 	MOVLQSX      (DX), SI
 	VMOVUPS      (CX), Z28
 	VMOVUPS      64(CX), Z29
+	PREFETCHT0   1024(CX)
+	PREFETCHT0   1088(CX)
 	VBROADCASTSS (BX)(SI*4), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
@@ -4658,7 +4670,7 @@ convOCRow6AVX512_done:
 	RET
 
 // func convOCRow7AVX512(k int, a *float32, offs *int32, x *float32, y *float32, ohw int, z *float32, bias *float32, ocs int, flags uint64, lo float32, hi float32)
-// Requires: AVX, AVX512BW, AVX512F, BMI2
+// Requires: AVX, AVX512BW, AVX512F, BMI2, MMX+
 TEXT ·convOCRow7AVX512(SB), NOSPLIT, $0-88
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -4683,6 +4695,8 @@ convOCRow7AVX512_loop:
 	MOVLQSX      (DX), SI
 	VMOVUPS      (CX), Z28
 	VMOVUPS      64(CX), Z29
+	PREFETCHT0   1024(CX)
+	PREFETCHT0   1088(CX)
 	VBROADCASTSS (BX)(SI*4), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
@@ -5458,7 +5472,7 @@ convOCRow7AVX512_done:
 	RET
 
 // func convOCRow8AVX512(k int, a *float32, offs *int32, x *float32, y *float32, ohw int, z *float32, bias *float32, ocs int, flags uint64, lo float32, hi float32)
-// Requires: AVX, AVX512BW, AVX512F, BMI2
+// Requires: AVX, AVX512BW, AVX512F, BMI2, MMX+
 TEXT ·convOCRow8AVX512(SB), NOSPLIT, $0-88
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -5485,6 +5499,8 @@ convOCRow8AVX512_loop:
 	MOVLQSX      (DX), SI
 	VMOVUPS      (CX), Z28
 	VMOVUPS      64(CX), Z29
+	PREFETCHT0   1024(CX)
+	PREFETCHT0   1088(CX)
 	VBROADCASTSS (BX)(SI*4), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
@@ -6265,7 +6281,7 @@ convOCRow8AVX512_done:
 	RET
 
 // func convOCRow9AVX512(k int, a *float32, offs *int32, x *float32, y *float32, ohw int, z *float32, bias *float32, ocs int, flags uint64, lo float32, hi float32)
-// Requires: AVX, AVX512BW, AVX512F, BMI2
+// Requires: AVX, AVX512BW, AVX512F, BMI2, MMX+
 TEXT ·convOCRow9AVX512(SB), NOSPLIT, $0-88
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -6294,6 +6310,8 @@ convOCRow9AVX512_loop:
 	MOVLQSX      (DX), SI
 	VMOVUPS      (CX), Z28
 	VMOVUPS      64(CX), Z29
+	PREFETCHT0   1024(CX)
+	PREFETCHT0   1088(CX)
 	VBROADCASTSS (BX)(SI*4), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
@@ -7079,7 +7097,7 @@ convOCRow9AVX512_done:
 	RET
 
 // func convOCRow10AVX512(k int, a *float32, offs *int32, x *float32, y *float32, ohw int, z *float32, bias *float32, ocs int, flags uint64, lo float32, hi float32)
-// Requires: AVX, AVX512BW, AVX512F, BMI2
+// Requires: AVX, AVX512BW, AVX512F, BMI2, MMX+
 TEXT ·convOCRow10AVX512(SB), NOSPLIT, $0-88
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -7110,6 +7128,8 @@ convOCRow10AVX512_loop:
 	MOVLQSX      (DX), SI
 	VMOVUPS      (CX), Z28
 	VMOVUPS      64(CX), Z29
+	PREFETCHT0   1024(CX)
+	PREFETCHT0   1088(CX)
 	VBROADCASTSS (BX)(SI*4), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
@@ -7900,7 +7920,7 @@ convOCRow10AVX512_done:
 	RET
 
 // func convOCRow11AVX512(k int, a *float32, offs *int32, x *float32, y *float32, ohw int, z *float32, bias *float32, ocs int, flags uint64, lo float32, hi float32)
-// Requires: AVX, AVX512BW, AVX512F, BMI2
+// Requires: AVX, AVX512BW, AVX512F, BMI2, MMX+
 TEXT ·convOCRow11AVX512(SB), NOSPLIT, $0-88
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -7933,6 +7953,8 @@ convOCRow11AVX512_loop:
 	MOVLQSX      (DX), SI
 	VMOVUPS      (CX), Z28
 	VMOVUPS      64(CX), Z29
+	PREFETCHT0   1024(CX)
+	PREFETCHT0   1088(CX)
 	VBROADCASTSS (BX)(SI*4), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
@@ -8728,7 +8750,7 @@ convOCRow11AVX512_done:
 	RET
 
 // func convOCRow12AVX512(k int, a *float32, offs *int32, x *float32, y *float32, ohw int, z *float32, bias *float32, ocs int, flags uint64, lo float32, hi float32)
-// Requires: AVX, AVX512BW, AVX512F, BMI2
+// Requires: AVX, AVX512BW, AVX512F, BMI2, MMX+
 TEXT ·convOCRow12AVX512(SB), NOSPLIT, $0-88
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -8763,6 +8785,8 @@ convOCRow12AVX512_loop:
 	MOVLQSX      (DX), SI
 	VMOVUPS      (CX), Z28
 	VMOVUPS      64(CX), Z29
+	PREFETCHT0   1024(CX)
+	PREFETCHT0   1088(CX)
 	VBROADCASTSS (BX)(SI*4), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
@@ -9563,7 +9587,7 @@ convOCRow12AVX512_done:
 	RET
 
 // func convOCRow13AVX512(k int, a *float32, offs *int32, x *float32, y *float32, ohw int, z *float32, bias *float32, ocs int, flags uint64, lo float32, hi float32)
-// Requires: AVX, AVX512BW, AVX512F, BMI2
+// Requires: AVX, AVX512BW, AVX512F, BMI2, MMX+
 TEXT ·convOCRow13AVX512(SB), NOSPLIT, $0-88
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -9600,6 +9624,8 @@ convOCRow13AVX512_loop:
 	MOVLQSX      (DX), SI
 	VMOVUPS      (CX), Z28
 	VMOVUPS      64(CX), Z29
+	PREFETCHT0   1024(CX)
+	PREFETCHT0   1088(CX)
 	VBROADCASTSS (BX)(SI*4), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
@@ -10405,7 +10431,7 @@ convOCRow13AVX512_done:
 	RET
 
 // func convOCRow14AVX512(k int, a *float32, offs *int32, x *float32, y *float32, ohw int, z *float32, bias *float32, ocs int, flags uint64, lo float32, hi float32)
-// Requires: AVX, AVX512BW, AVX512F, BMI2
+// Requires: AVX, AVX512BW, AVX512F, BMI2, MMX+
 TEXT ·convOCRow14AVX512(SB), NOSPLIT, $0-88
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -10444,6 +10470,8 @@ convOCRow14AVX512_loop:
 	MOVLQSX      (DX), SI
 	VMOVUPS      (CX), Z28
 	VMOVUPS      64(CX), Z29
+	PREFETCHT0   1024(CX)
+	PREFETCHT0   1088(CX)
 	VBROADCASTSS (BX)(SI*4), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
@@ -11254,7 +11282,7 @@ convOCRow14AVX512_done:
 	RET
 
 // func convOCRows1AVX512(k int, a *float32, offs *int32, x *float32, x2 *float32, y *float32, ohw int, z *float32, bias *float32, ocs int, flags uint64, lo float32, hi float32)
-// Requires: AVX, AVX512BW, AVX512F, BMI2
+// Requires: AVX, AVX512BW, AVX512F, BMI2, MMX+
 TEXT ·convOCRows1AVX512(SB), NOSPLIT, $0-96
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -11270,6 +11298,8 @@ convOCRows1AVX512_loop:
 	MOVLQSX      (DX), DI
 	VMOVUPS      (CX), Z28
 	VMOVUPS      64(CX), Z29
+	PREFETCHT0   1024(CX)
+	PREFETCHT0   1088(CX)
 	VBROADCASTSS (BX)(DI*4), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
@@ -12020,7 +12050,7 @@ convOCRows1AVX512_done:
 	RET
 
 // func convOCRows2AVX512(k int, a *float32, offs *int32, x *float32, x2 *float32, y *float32, ohw int, z *float32, bias *float32, ocs int, flags uint64, lo float32, hi float32)
-// Requires: AVX, AVX512BW, AVX512F, BMI2
+// Requires: AVX, AVX512BW, AVX512F, BMI2, MMX+
 TEXT ·convOCRows2AVX512(SB), NOSPLIT, $0-96
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -12040,6 +12070,8 @@ convOCRows2AVX512_loop:
 	MOVLQSX      (DX), DI
 	VMOVUPS      (CX), Z28
 	VMOVUPS      64(CX), Z29
+	PREFETCHT0   1024(CX)
+	PREFETCHT0   1088(CX)
 	VBROADCASTSS (BX)(DI*4), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
@@ -12800,7 +12832,7 @@ convOCRows2AVX512_done:
 	RET
 
 // func convOCRows3AVX512(k int, a *float32, offs *int32, x *float32, x2 *float32, y *float32, ohw int, z *float32, bias *float32, ocs int, flags uint64, lo float32, hi float32)
-// Requires: AVX, AVX512BW, AVX512F, BMI2
+// Requires: AVX, AVX512BW, AVX512F, BMI2, MMX+
 TEXT ·convOCRows3AVX512(SB), NOSPLIT, $0-96
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -12824,6 +12856,8 @@ convOCRows3AVX512_loop:
 	MOVLQSX      (DX), DI
 	VMOVUPS      (CX), Z28
 	VMOVUPS      64(CX), Z29
+	PREFETCHT0   1024(CX)
+	PREFETCHT0   1088(CX)
 	VBROADCASTSS (BX)(DI*4), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
@@ -13594,7 +13628,7 @@ convOCRows3AVX512_done:
 	RET
 
 // func convOCRows4AVX512(k int, a *float32, offs *int32, x *float32, x2 *float32, y *float32, ohw int, z *float32, bias *float32, ocs int, flags uint64, lo float32, hi float32)
-// Requires: AVX, AVX512BW, AVX512F, BMI2
+// Requires: AVX, AVX512BW, AVX512F, BMI2, MMX+
 TEXT ·convOCRows4AVX512(SB), NOSPLIT, $0-96
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -13622,6 +13656,8 @@ convOCRows4AVX512_loop:
 	MOVLQSX      (DX), DI
 	VMOVUPS      (CX), Z28
 	VMOVUPS      64(CX), Z29
+	PREFETCHT0   1024(CX)
+	PREFETCHT0   1088(CX)
 	VBROADCASTSS (BX)(DI*4), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
@@ -14402,7 +14438,7 @@ convOCRows4AVX512_done:
 	RET
 
 // func convOCRows5AVX512(k int, a *float32, offs *int32, x *float32, x2 *float32, y *float32, ohw int, z *float32, bias *float32, ocs int, flags uint64, lo float32, hi float32)
-// Requires: AVX, AVX512BW, AVX512F, BMI2
+// Requires: AVX, AVX512BW, AVX512F, BMI2, MMX+
 TEXT ·convOCRows5AVX512(SB), NOSPLIT, $0-96
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -14434,6 +14470,8 @@ convOCRows5AVX512_loop:
 	MOVLQSX      (DX), DI
 	VMOVUPS      (CX), Z28
 	VMOVUPS      64(CX), Z29
+	PREFETCHT0   1024(CX)
+	PREFETCHT0   1088(CX)
 	VBROADCASTSS (BX)(DI*4), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
@@ -15224,7 +15262,7 @@ convOCRows5AVX512_done:
 	RET
 
 // func convOCRows6AVX512(k int, a *float32, offs *int32, x *float32, x2 *float32, y *float32, ohw int, z *float32, bias *float32, ocs int, flags uint64, lo float32, hi float32)
-// Requires: AVX, AVX512BW, AVX512F, BMI2
+// Requires: AVX, AVX512BW, AVX512F, BMI2, MMX+
 TEXT ·convOCRows6AVX512(SB), NOSPLIT, $0-96
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -15260,6 +15298,8 @@ convOCRows6AVX512_loop:
 	MOVLQSX      (DX), DI
 	VMOVUPS      (CX), Z28
 	VMOVUPS      64(CX), Z29
+	PREFETCHT0   1024(CX)
+	PREFETCHT0   1088(CX)
 	VBROADCASTSS (BX)(DI*4), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1
@@ -16060,7 +16100,7 @@ convOCRows6AVX512_done:
 	RET
 
 // func convOCRows7AVX512(k int, a *float32, offs *int32, x *float32, x2 *float32, y *float32, ohw int, z *float32, bias *float32, ocs int, flags uint64, lo float32, hi float32)
-// Requires: AVX, AVX512BW, AVX512F, BMI2
+// Requires: AVX, AVX512BW, AVX512F, BMI2, MMX+
 TEXT ·convOCRows7AVX512(SB), NOSPLIT, $0-96
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -16100,6 +16140,8 @@ convOCRows7AVX512_loop:
 	MOVLQSX      (DX), DI
 	VMOVUPS      (CX), Z28
 	VMOVUPS      64(CX), Z29
+	PREFETCHT0   1024(CX)
+	PREFETCHT0   1088(CX)
 	VBROADCASTSS (BX)(DI*4), Z30
 	VFMADD231PS  Z28, Z30, Z0
 	VFMADD231PS  Z29, Z30, Z1

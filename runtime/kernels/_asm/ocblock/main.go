@@ -15,6 +15,10 @@ import (
 	. "github.com/mmcloughlin/avo/reg"
 )
 
+// prefetch is how far ahead of the taps' weights the kernel prefetches,
+// in bytes (8 taps).
+const prefetch = 8 * 128
+
 // maxP is the widest tile; 2*maxP accumulators leave four zmm registers.
 const maxP = 14
 
@@ -72,6 +76,10 @@ func kernel(p, split int) {
 	MOVLQSX(Mem{Base: offs}, off)
 	VMOVUPS(Mem{Base: a}, Z28)
 	VMOVUPS(Mem{Base: a, Disp: 64}, Z29)
+	// The weights stream once per tile, from L2 or memory: fetch them
+	// a few taps ahead.
+	PREFETCHT0(Mem{Base: a, Disp: prefetch})
+	PREFETCHT0(Mem{Base: a, Disp: prefetch + 64})
 	for j := 0; j < p; j++ {
 		b := Z30
 		if j%2 == 1 {
