@@ -54,6 +54,7 @@ var benchConvLayers = []struct {
 	{"r50-64-256x56_1x1", convCase{1, 64, 56, 56, 256, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1}, []ir.ConvAlgo{ir.AlgoGEMM1x1, ir.AlgoOCBlock}},
 	{"r50-256-64x56_1x1", convCase{1, 256, 56, 56, 64, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1}, []ir.ConvAlgo{ir.AlgoGEMM1x1, ir.AlgoOCBlock}},
 	{"r50-256-512x56_1x1s2", convCase{1, 256, 56, 56, 512, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1}, []ir.ConvAlgo{ir.AlgoIm2col, ir.AlgoOCBlock}},
+	{"vgg-64x224_3x3", convCase{1, 64, 224, 224, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, []ir.ConvAlgo{ir.AlgoIm2col, ir.AlgoOCBlock}},
 	{"dw128x56_3x3", convCase{1, 128, 56, 56, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 128}, []ir.ConvAlgo{ir.AlgoDepthwise}},
 }
 

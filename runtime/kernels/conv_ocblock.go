@@ -221,38 +221,49 @@ func (t *convOCBlock) Run(piece int, scratch []float32) {
 		r0 = oh0
 	}
 
-	for b := bp * t.blockSize; b < min(t.blocks, (bp+1)*t.blockSize); b++ {
-		a := t.w[(grp*t.blocks+b)*t.kk*ocBlock:][:t.kk*ocBlock]
-		ch := grp*t.mg + b*ocBlock // first output channel
-		ocs := min(ocBlock, t.mg-b*ocBlock)
-		var bias []float32
-		if t.bias != nil {
-			bias = t.bias[ch : ch+ocs]
+	b0, b1 := bp*t.blockSize, min(t.blocks, (bp+1)*t.blockSize)
+	// Rows of at most ocMaxP/2 outputs go two to a tile.
+	step := 1
+	if 2*k.OW <= ocMaxP {
+		step = 2
+	}
+	for b := b0; b < b1; b++ {
+		for oh := oh0; oh < oh1; oh += step {
+			t.tiles(band, n, grp, b, oh, min(oh+step, oh1), r0)
 		}
-		// Rows of at most ocMaxP/2 outputs go two to a tile.
-		pairs := 2*k.OW <= ocMaxP
-		for oh := oh0; oh < oh1; oh++ {
-			x := band[(oh-r0)*k.SH*t.rowStride:]
-			off := (n*k.M+ch)*t.ohw + oh*k.OW
-			var z []float32
-			if pairs && oh+1 < oh1 {
-				if t.z != nil {
-					z = t.z[off:]
-				}
-				x2 := band[(oh+1-r0)*k.SH*t.rowStride:]
-				convOCRow(t.kk, a, t.offs, x, x2, k.OW, t.maxOff, t.y[off:], t.ohw, z, bias, ocs, 2*k.OW, t.flags, t.lo, t.hi)
-				oh++
-				continue
-			}
-			ow := 0
-			for _, p := range t.seg {
-				if t.z != nil {
-					z = t.z[off+ow:]
-				}
-				convOCRow(t.kk, a, t.offs, x[ow:], nil, 0, t.maxOff, t.y[off+ow:], t.ohw, z, bias, ocs, p, t.flags, t.lo, t.hi)
-				ow += p
-			}
+	}
+}
+
+// tiles runs channel block b of group grp of image n over output rows
+// [oh, oh1), one row or two (a two-row tile), of the band whose first row
+// is output row r0's.
+func (t *convOCBlock) tiles(band []float32, n, grp, b, oh, oh1, r0 int) {
+	k := t.k
+	a := t.w[(grp*t.blocks+b)*t.kk*ocBlock:][:t.kk*ocBlock]
+	ch := grp*t.mg + b*ocBlock // first output channel
+	ocs := min(ocBlock, t.mg-b*ocBlock)
+	var bias []float32
+	if t.bias != nil {
+		bias = t.bias[ch : ch+ocs]
+	}
+	x := band[(oh-r0)*k.SH*t.rowStride:]
+	off := (n*k.M+ch)*t.ohw + oh*k.OW
+	var z []float32
+	if oh1-oh == 2 {
+		if t.z != nil {
+			z = t.z[off:]
 		}
+		x2 := band[(oh+1-r0)*k.SH*t.rowStride:]
+		convOCRow(t.kk, a, t.offs, x, x2, k.OW, t.maxOff, t.y[off:], t.ohw, z, bias, ocs, 2*k.OW, t.flags, t.lo, t.hi)
+		return
+	}
+	ow := 0
+	for _, p := range t.seg {
+		if t.z != nil {
+			z = t.z[off+ow:]
+		}
+		convOCRow(t.kk, a, t.offs, x[ow:], nil, 0, t.maxOff, t.y[off+ow:], t.ohw, z, bias, ocs, p, t.flags, t.lo, t.hi)
+		ow += p
 	}
 }
 
