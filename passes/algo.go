@@ -247,7 +247,7 @@ const (
 	ocBlock     = 32
 	ocMaxP      = 14
 	ocHalfP     = 1.5
-	ocHalfDepth = 32
+	ocHalfDepth = 24
 )
 
 // gemmNR is the width of the GEMM micro-kernel's tiles of output positions
