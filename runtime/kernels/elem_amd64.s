@@ -1144,7 +1144,7 @@ ret:
 	RET
 
 // func poolMax3x3s1p1AVX512(x *float32, y *float32, h int, w int, oh0 int, oh1 int) bool
-// Requires: AVX, AVX512F, BMI2
+// Requires: AVX, AVX512F, BMI2, CMOV
 TEXT ·poolMax3x3s1p1AVX512(SB), NOSPLIT, $0-49
 	MOVQ         x+0(FP), AX
 	MOVQ         y+8(FP), CX
@@ -1181,20 +1181,27 @@ plane_bottom:
 	XORQ R13, R13
 
 plane_col:
-	MOVQ  BX, R14
-	SUBQ  R13, R14
-	JLE   plane_next
-	BZHIL R14, R8, R15
-	KMOVW R15, K1
-	TESTQ R13, R13
-	JNZ   plane_left
-	ANDL  $0x0000fffe, R15
+	MOVQ    BX, R14
+	SUBQ    R13, R14
+	JLE     plane_next
+	MOVQ    $0x00000010, R15
+	CMPQ    R14, R15
+	CMOVQGT R15, R14
+	BZHIL   R14, R8, R14
+	KMOVW   R14, K1
+	TESTQ   R13, R13
+	JNZ     plane_left
+	ANDL    $0x0000fffe, R14
 
 plane_left:
-	KMOVW   R15, K2
+	KMOVW   R14, K2
+	MOVQ    BX, R14
+	SUBQ    R13, R14
 	DECQ    R14
-	BZHIL   R14, R8, R15
-	KMOVW   R15, K3
+	CMPQ    R14, R15
+	CMOVQGT R15, R14
+	BZHIL   R14, R8, R14
+	KMOVW   R14, K3
 	VMOVAPS Z31, Z0
 	VMOVAPS Z31, Z1
 	VMOVAPS Z31, Z2

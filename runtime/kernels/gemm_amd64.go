@@ -2,27 +2,32 @@
 
 package kernels
 
-// setGemmISA points gemmRow at the AVX2/FMA micro-kernel from level
-// isaAVX2 up (AVX-512's wider registers would not change the 6×16 tile's
-// FMA rate on Zen 4, which runs 512-bit FMAs as two 256-bit halves), else
-// at gemmRowGeneric.
+// setGemmISA points gemmRow at the AVX2/FMA micro-kernel at level
+// isaAVX2 and the AVX-512 one (two B panels a tile, half the loads per
+// multiply-add) from isaAVX512 up, and convRow at the AVX2 one from
+// isaAVX2 up; else both at their Go versions.
 func setGemmISA(l isa) {
 	gemmRow, convRow = gemmRowGeneric, convRowGeneric
 	if l >= isaAVX2 {
-		gemmRow = gemmRowAVX2Slices
+		gemmRow = gemmRowSlices(gemmRowAVX2)
 		convRow = convRowAVX2Slices
+	}
+	if l >= isaAVX512 {
+		gemmRow = gemmRowSlices(gemmRowAVX512)
 	}
 }
 
-// gemmRowAVX2Slices is gemmRowGeneric on gemmRowAVX2, its operands checked
-// first.
-func gemmRowAVX2Slices(kc int, a, b, c []float32, ldc int, z, bias []float32, rows, n int, flags uint64, lo, hi float32) {
-	gemmRowChecked(kc, a, c, ldc, z, bias, rows, n, flags)
-	if len(b) < gemmRoundUp(n, gemmNR)*kc {
-		panic("kernels: gemm row operands out of range")
+// gemmRowSlices returns gemmRowGeneric on the assembly row kernel f
+// (gemmRowAVX2, gemmRowAVX512), its operands checked first.
+func gemmRowSlices(f func(kc int, a, b, c *float32, ldc int, z, bias *float32, rows, n int, flags uint64, lo, hi float32)) func(kc int, a, b, c []float32, ldc int, z, bias []float32, rows, n int, flags uint64, lo, hi float32) {
+	return func(kc int, a, b, c []float32, ldc int, z, bias []float32, rows, n int, flags uint64, lo, hi float32) {
+		gemmRowChecked(kc, a, c, ldc, z, bias, rows, n, flags)
+		if len(b) < gemmRoundUp(n, gemmNR)*kc {
+			panic("kernels: gemm row operands out of range")
+		}
+		zp, bp := tilePointers(flags, z, bias)
+		f(kc, &a[0], &b[0], &c[0], ldc, zp, bp, rows, n, flags, lo, hi)
 	}
-	zp, bp := tilePointers(flags, z, bias)
-	gemmRowAVX2(kc, &a[0], &b[0], &c[0], ldc, zp, bp, rows, n, flags, lo, hi)
 }
 
 // convRowAVX2Slices is convRowGeneric on convRowAVX2, its operands checked

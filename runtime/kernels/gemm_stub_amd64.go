@@ -31,3 +31,7 @@ func gemmRowAVX2(kc int, a *float32, b *float32, c *float32, ldc int, z *float32
 // with the epilogue of gemmRowAVX2. It reads all 16 floats of each vector
 // even in a partial tile. convRowGeneric is the same in Go.
 func convRowAVX2(kc int, a *float32, offs *int32, x *float32, c *float32, ldc int, z *float32, bias *float32, rows int, n int, flags uint64, lo float32, hi float32)
+
+// gemmRowAVX512 is gemmRowAVX2 in AVX-512: the same row of tiles of C from
+// the A panel a and consecutive packed B panels, the same epilogue.
+func gemmRowAVX512(kc int, a *float32, b *float32, c *float32, ldc int, z *float32, bias *float32, rows int, n int, flags uint64, lo float32, hi float32)

@@ -465,7 +465,7 @@ func TestPool2DEdges(t *testing.T) {
 		rng := rand.New(rand.NewPCG(43, 44))
 		type geom struct{ k, s, p int }
 		geoms := []geom{{3, 2, 1}, {3, 2, 0}, {3, 1, 1}, {2, 2, 0}}
-		sizes := []int{1, 2, 3, 5, 7, 9, 15, 16, 17, 18, 19, 31, 33, 34, 35, 63, 65, 66, 67, 130, 131}
+		sizes := []int{1, 2, 3, 5, 7, 9, 15, 16, 17, 18, 19, 31, 33, 34, 35, 63, 65, 66, 67, 130, 131, 257, 270}
 		for _, gm := range geoms {
 			for _, isMax := range []bool{true, false} {
 				for _, w := range sizes {

@@ -72,7 +72,12 @@ func planeMax() {
 	// K1: the lanes < n (the outputs); K2: those whose left neighbour is
 	// inside (all of K1 but lane 0 at column 0); K3: those whose right
 	// neighbour is (lanes < n-1).
+	// (BZHI reads its index's low byte: clamp it to 16 first.)
 	m := GP32()
+	sixteen := GP64()
+	MOVQ(U32(16), sixteen)
+	CMPQ(n, sixteen)
+	CMOVQGT(sixteen, n)
 	BZHIL(n.As32(), all, m)
 	KMOVW(m, K1)
 	TESTQ(j, j)
@@ -80,7 +85,12 @@ func planeMax() {
 	ANDL(U32(0xfffe), m)
 	Label("plane_left")
 	KMOVW(m, K2)
+	// Lanes < n-1 have a right neighbour: w-j-1 clamped to 16.
+	MOVQ(w, n)
+	SUBQ(j, n)
 	DECQ(n)
+	CMPQ(n, sixteen)
+	CMOVQGT(sixteen, n)
 	BZHIL(n.As32(), all, m)
 	KMOVW(m, K3)
 	for i, r := range []GPVirtual{r0, r1, r2} {

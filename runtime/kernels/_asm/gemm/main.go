@@ -40,6 +40,7 @@ func main() {
 
 	rowKernel(mask, false)
 	rowKernel(mask, true)
+	rowKernel512()
 	Generate()
 }
 
@@ -186,25 +187,7 @@ func tile(accs []VecPhysical, halves int, conv bool, c, b, n, ldc, zoff Register
 			ADDQ(U32(steps*nr*4), b)
 		}
 	}
-	const unroll = 4
-	Label(L("loop4"))
-	CMPQ(kc, U8(unroll))
-	JL(LabelRef(L("tail")))
-	for u := 0; u < unroll; u++ {
-		step(u)
-	}
-	advance(unroll)
-	SUBQ(U8(unroll), kc)
-	JMP(LabelRef(L("loop4")))
-	Label(L("tail"))
-	TESTQ(kc, kc)
-	JZ(LabelRef(L("epilogue")))
-	step(0)
-	advance(1)
-	DECQ(kc)
-	JMP(LabelRef(L("tail")))
-
-	Label(L("epilogue"))
+	kLoop(kc, step, advance, L)
 	if conv {
 		ADDQ(U8(nr*4), b)
 	}
@@ -232,6 +215,29 @@ func tile(accs []VecPhysical, halves int, conv bool, c, b, n, ldc, zoff Register
 	VMOVUPS(Mem{Base: m, Index: cols, Scale: 4, Disp: 4*nr + 32}, Y13)
 	epilogue(accs, halves, t, ldc, zoff, p, true, L("part"))
 	Label(L("done"))
+}
+
+// kLoop emits the loop over the kc steps of a tile: unrolled by 4, then
+// one at a time, falling through to the label L("epilogue") when done.
+func kLoop(kc Register, step func(off int), advance func(steps int), L func(string) string) {
+	const unroll = 4
+	Label(L("loop4"))
+	CMPQ(kc, U8(unroll))
+	JL(LabelRef(L("tail")))
+	for u := 0; u < unroll; u++ {
+		step(u)
+	}
+	advance(unroll)
+	SUBQ(U8(unroll), kc)
+	JMP(LabelRef(L("loop4")))
+	Label(L("tail"))
+	TESTQ(kc, kc)
+	JZ(LabelRef(L("epilogue")))
+	step(0)
+	advance(1)
+	DECQ(kc)
+	JMP(LabelRef(L("tail")))
+	Label(L("epilogue"))
 }
 
 // epilogue finishes the tile row by row: C's row i, at row (advanced by ldc
