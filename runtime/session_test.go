@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cnnc/cnnc/ir"
 	"github.com/cnnc/cnnc/passes"
@@ -99,6 +100,58 @@ func TestRunAllocatesNothing(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("Session.Run allocates %v times per run, want 0", allocs)
+	}
+}
+
+func TestSessionProfile(t *testing.T) {
+	g, m := lenet(t)
+	in := randomInputs(g, 1)
+	ctx := context.Background()
+	plain, err := m.NewSession(runtime.SessionOptions{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	if _, err := plain.Run(ctx, in...); err != nil || plain.Profile() != nil {
+		t.Fatalf("without Profile: err %v, profile %v", err, plain.Profile())
+	}
+	s, err := m.NewSession(runtime.SessionOptions{Threads: 2, Profile: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for range 3 {
+		if _, err := s.Run(ctx, in...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := s.Profile()
+	if len(p) == 0 {
+		t.Fatal("no steps")
+	}
+	var total time.Duration
+	for i, st := range p {
+		if st.Step == nil || st.Step.Node == "" || st.Runs != 3 || st.Total < 0 {
+			t.Errorf("step %d: %+v", i, st)
+		}
+		total += st.Total
+	}
+	if total <= 0 {
+		t.Errorf("steps took %v in all", total)
+	}
+	s.ResetProfile()
+	for i, st := range s.Profile() {
+		if st.Runs != 0 || st.Total != 0 {
+			t.Errorf("after ResetProfile, step %d: %+v", i, st)
+		}
+	}
+	allocs := testing.AllocsPerRun(5, func() {
+		if _, err := s.Run(ctx, in...); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("a profiled Run allocates %v times, want 0", allocs)
 	}
 }
 

@@ -117,6 +117,19 @@ type benchResult struct {
 	// obtained from the system).
 	PeakRSSBytes  int64  `json:"peak_rss_bytes"`
 	PeakRSSSource string `json:"peak_rss_source"`
+	// Steps, with --profile, holds each step's time per run, in plan
+	// order.
+	Steps []stepTimeJSON `json:"steps,omitempty"`
+}
+
+// stepTimeJSON is one step's time in bench --profile --json.
+type stepTimeJSON struct {
+	Step   int     `json:"step"`
+	Node   string  `json:"node"`
+	Kernel string  `json:"kernel"`
+	Ms     float64 `json:"ms"`
+	// GFLOPs is 2*MACs over the step's time, null without MACs.
+	GFLOPs *float64 `json:"gflops"`
 }
 
 // benchSeed seeds the inputs bench feeds.
@@ -273,6 +286,14 @@ func (o *benchOptions) run(e *env, pos []string) int {
 	}
 	r.PeakRSSBytes, r.PeakRSSSource = peakMemory()
 
+	var steps []runtime.StepTime
+	if session != nil && o.profile {
+		steps = session.Profile()
+		for i, st := range steps {
+			ms, rate := stepRate(st)
+			r.Steps = append(r.Steps, stepTimeJSON{Step: i, Node: st.Step.Node, Kernel: kernelDesc(st.Step), Ms: ms, GFLOPs: rate})
+		}
+	}
 	if o.json {
 		if err := json.NewEncoder(e.stdout).Encode(r); err != nil {
 			return e.fail(err)
@@ -280,9 +301,7 @@ func (o *benchOptions) run(e *env, pos []string) int {
 		return exitOK
 	}
 	printBench(e.stdout, &r)
-	if session != nil && o.profile {
-		printProfile(e.stdout, session.Profile())
-	}
+	printProfile(e.stdout, steps)
 	return exitOK
 }
 
@@ -301,18 +320,31 @@ func printProfile(w io.Writer, steps []runtime.StepTime) {
 		order[i] = i
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(steps[b].Total, steps[a].Total) })
-	runs := float64(steps[0].Runs)
-	fmt.Fprintf(w, "\nsteps, slowest first (ms per run; %d runs; the steps sum to %.3f ms):\n", steps[0].Runs, ms(total)/runs)
+	fmt.Fprintf(w, "\nsteps, slowest first (ms per run; %d runs; the steps sum to %.3f ms):\n", steps[0].Runs, ms(total)/float64(steps[0].Runs))
 	fmt.Fprintf(w, "%5s %9s %6s %8s  %s\n", "step", "ms", "%", "GFLOP/s", "kernel (node)")
 	for _, i := range order {
 		st := steps[i]
-		sec := st.Total.Seconds() / runs
+		ms, gf := stepRate(st)
 		rate := ""
-		if m := kernelMACs(st.Step.Kernel); m > 0 && sec > 0 {
-			rate = fmt.Sprintf("%.1f", 2*float64(m)/sec/1e9)
+		if gf != nil {
+			rate = fmt.Sprintf("%.1f", *gf)
 		}
-		fmt.Fprintf(w, "%5d %9.3f %6.1f %8s  %s (%s)\n", i, sec*1e3, 100*float64(st.Total)/float64(total), rate, kernelDesc(st.Step), st.Step.Node)
+		fmt.Fprintf(w, "%5d %9.3f %6.1f %8s  %s (%s)\n", i, ms, 100*float64(st.Total)/float64(total), rate, kernelDesc(st.Step), st.Step.Node)
 	}
+}
+
+// stepRate returns a step's time per run in ms and its GFLOP/s (nil
+// without MACs or time).
+func stepRate(st runtime.StepTime) (ms float64, gflops *float64) {
+	if st.Runs == 0 {
+		return 0, nil
+	}
+	sec := st.Total.Seconds() / float64(st.Runs)
+	if m := kernelMACs(st.Step.Kernel); m > 0 && sec > 0 {
+		gf := 2 * float64(m) / sec / 1e9
+		gflops = &gf
+	}
+	return sec * 1e3, gflops
 }
 
 // printBench prints a bench result for people.

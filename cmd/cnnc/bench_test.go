@@ -79,6 +79,38 @@ func TestBenchPlan(t *testing.T) {
 	}
 }
 
+func TestBenchProfile(t *testing.T) {
+	plan, _ := compileLeNet(t)
+	code, stdout, stderr := cli(t, "bench", plan, "--runs", "3", "--warmup", "1", "--profile")
+	wantCode(t, code, exitOK, stdout, stderr)
+	for _, want := range []string{"steps, slowest first (ms per run; 3 runs; the steps sum to ", "GFLOP/s  kernel (node)", "conv2d "} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("bench --profile output lacks %q:\n%s", want, stdout)
+		}
+	}
+	r, _, _ := benchJSON(t, plan, "--runs", "2", "--warmup", "0", "--profile")
+	var sum float64
+	convs := 0
+	for i, st := range r.Steps {
+		if st.Step != i || st.Node == "" || st.Kernel == "" || st.Ms < 0 {
+			t.Errorf("step %d: %+v", i, st)
+		}
+		if strings.HasPrefix(st.Kernel, "conv2d") {
+			convs++
+			if st.GFLOPs == nil || *st.GFLOPs <= 0 {
+				t.Errorf("conv step %d has no rate: %+v", i, st)
+			}
+		}
+		sum += st.Ms
+	}
+	if convs != 2 || sum <= 0 || sum > r.MedianMs*2*1.5+1 {
+		t.Errorf("--profile --json: %d conv steps (want LeNet's 2), %.3f ms in all against a median run of %.3f ms", convs, sum, r.MedianMs)
+	}
+	if r, _, _ := benchJSON(t, plan, "--runs", "1", "--warmup", "0"); r.Steps != nil {
+		t.Errorf("steps without --profile: %+v", r.Steps)
+	}
+}
+
 func TestBenchReference(t *testing.T) {
 	r, _, stderr := benchJSON(t, "zoo:lenet", "--engine", "reference", "--runs", "1")
 	if r.Engine != "reference" || r.Threads != 1 || r.Runs != 1 || r.Warmup != 1 || r.CompileMs != 0 {
