@@ -173,7 +173,7 @@ func TestConvAlgos(t *testing.T) {
 		t.Errorf("convAlgos(true) = %v, want nil (every algorithm)", got)
 	}
 	got := convAlgos(false)
-	want := []ir.ConvAlgo{ir.AlgoDirect, ir.AlgoGEMM1x1, ir.AlgoIm2col, ir.AlgoDepthwise}
+	want := []ir.ConvAlgo{ir.AlgoDirect, ir.AlgoGEMM1x1, ir.AlgoIm2col, ir.AlgoDepthwise, ir.AlgoOCBlock}
 	if !slices.Equal(got, want) {
 		t.Errorf("convAlgos(false) = %v, want %v", got, want)
 	}
