@@ -28,6 +28,7 @@ func setElemISA(l isa) {
 	poolMax3x3s1 = poolMax3x3s1AVX2Slices
 	if l >= isaAVX512 {
 		poolMaxPlane = poolMaxPlaneAVX512
+		poolMaxPlaneS2 = poolMaxPlaneS2AVX512
 	}
 	poolAvg3x3s1 = poolAvg3x3s1AVX2Slices
 	poolMax2x2s2 = poolMax2x2s2AVX2Slices
@@ -153,6 +154,16 @@ func poolMaxPlaneAVX512(x, y []float32, h, w, oh0, oh1 int) bool {
 		return false
 	}
 	return !poolMax3x3s1p1AVX512(&x[0], &y[0], h, w, oh0, oh1)
+}
+
+// poolMaxPlaneS2AVX512 is poolMaxPlaneS2 on poolMax3x3s2AVX512; it
+// declines planes holding a NaN, which the row loop then computes.
+func poolMaxPlaneS2AVX512(x, y []float32, h, w, oh0, oh1, ow, padT, padL int) bool {
+	if h < 1 || w < 1 || ow < 1 || len(x) < h*w || len(y) < oh1*ow || oh0 < 0 || oh0 >= oh1 ||
+		padT < 0 || padT > 1 || padL < 0 || padL > 1 || 2*(oh1-1)-padT >= h || 2*(ow-1)-padL >= w {
+		return false
+	}
+	return !poolMax3x3s2AVX512(&x[0], &y[0], h, w, oh0, oh1, ow, padT, padL)
 }
 
 // poolMax3x3s1AVX2Slices is poolMax3x3s1Generic on poolMax3x3s1AVX2; a row

@@ -1245,6 +1245,230 @@ plane_done:
 	VZEROUPPER
 	RET
 
+DATA poolEvenLanes<>+0(SB)/4, $0x00000000
+DATA poolEvenLanes<>+4(SB)/4, $0x00000002
+DATA poolEvenLanes<>+8(SB)/4, $0x00000004
+DATA poolEvenLanes<>+12(SB)/4, $0x00000006
+DATA poolEvenLanes<>+16(SB)/4, $0x00000008
+DATA poolEvenLanes<>+20(SB)/4, $0x0000000a
+DATA poolEvenLanes<>+24(SB)/4, $0x0000000c
+DATA poolEvenLanes<>+28(SB)/4, $0x0000000e
+DATA poolEvenLanes<>+32(SB)/4, $0x00000010
+DATA poolEvenLanes<>+36(SB)/4, $0x00000012
+DATA poolEvenLanes<>+40(SB)/4, $0x00000014
+DATA poolEvenLanes<>+44(SB)/4, $0x00000016
+DATA poolEvenLanes<>+48(SB)/4, $0x00000018
+DATA poolEvenLanes<>+52(SB)/4, $0x0000001a
+DATA poolEvenLanes<>+56(SB)/4, $0x0000001c
+DATA poolEvenLanes<>+60(SB)/4, $0x0000001e
+GLOBL poolEvenLanes<>(SB), RODATA|NOPTR, $64
+
+DATA poolOddLanes<>+0(SB)/4, $0x00000001
+DATA poolOddLanes<>+4(SB)/4, $0x00000003
+DATA poolOddLanes<>+8(SB)/4, $0x00000005
+DATA poolOddLanes<>+12(SB)/4, $0x00000007
+DATA poolOddLanes<>+16(SB)/4, $0x00000009
+DATA poolOddLanes<>+20(SB)/4, $0x0000000b
+DATA poolOddLanes<>+24(SB)/4, $0x0000000d
+DATA poolOddLanes<>+28(SB)/4, $0x0000000f
+DATA poolOddLanes<>+32(SB)/4, $0x00000011
+DATA poolOddLanes<>+36(SB)/4, $0x00000013
+DATA poolOddLanes<>+40(SB)/4, $0x00000015
+DATA poolOddLanes<>+44(SB)/4, $0x00000017
+DATA poolOddLanes<>+48(SB)/4, $0x00000019
+DATA poolOddLanes<>+52(SB)/4, $0x0000001b
+DATA poolOddLanes<>+56(SB)/4, $0x0000001d
+DATA poolOddLanes<>+60(SB)/4, $0x0000001f
+GLOBL poolOddLanes<>(SB), RODATA|NOPTR, $64
+
+// func poolMax3x3s2AVX512(x *float32, y *float32, h int, w int, oh0 int, oh1 int, ow int, padT int, padL int) bool
+// Requires: AVX, AVX512F, BMI2, CMOV
+TEXT ·poolMax3x3s2AVX512(SB), NOSPLIT, $0-73
+	MOVQ         x+0(FP), AX
+	MOVQ         w+24(FP), CX
+	MOVQ         oh0+32(FP), DX
+	MOVQ         CX, BX
+	SHLQ         $0x02, BX
+	MOVL         $0xff800000, SI
+	VPBROADCASTD SI, Z31
+	VMOVUPS      poolEvenLanes<>+0(SB), Z29
+	VMOVUPS      poolOddLanes<>+0(SB), Z30
+	KXORW        K7, K7, K7
+
+s2_row:
+	CMPQ    DX, oh1+40(FP)
+	JGE     s2_done
+	LEAQ    (DX)(DX*1), SI
+	SUBQ    padT+56(FP), SI
+	XORQ    DI, DI
+	CMPQ    SI, DI
+	CMOVQGT SI, DI
+	MOVQ    h+16(FP), R8
+	DECQ    R8
+	LEAQ    2(SI), R9
+	CMPQ    R9, R8
+	CMOVQLT R9, R8
+	LEAQ    (SI), R9
+	CMPQ    R9, DI
+	CMOVQLT DI, R9
+	CMPQ    R9, R8
+	CMOVQGT R8, R9
+	IMULQ   BX, R9
+	ADDQ    AX, R9
+	LEAQ    1(SI), R10
+	CMPQ    R10, DI
+	CMOVQLT DI, R10
+	CMPQ    R10, R8
+	CMOVQGT R8, R10
+	IMULQ   BX, R10
+	ADDQ    AX, R10
+	LEAQ    2(SI), SI
+	CMPQ    SI, DI
+	CMOVQLT DI, SI
+	CMPQ    SI, R8
+	CMOVQGT R8, SI
+	IMULQ   BX, SI
+	ADDQ    AX, SI
+	MOVQ    DX, DI
+	IMULQ   ow+48(FP), DI
+	SHLQ    $0x02, DI
+	ADDQ    y+8(FP), DI
+	XORQ    R8, R8
+
+s2_col:
+	MOVQ    ow+48(FP), R11
+	SUBQ    R8, R11
+	JLE     s2_next
+	MOVQ    $0x00000010, R12
+	CMPQ    R11, R12
+	CMOVQGT R12, R11
+	MOVL    $0xffffffff, R12
+	BZHIL   R11, R12, R11
+	KMOVW   R11, K1
+	LEAQ    (R8)(R8*1), R13
+	SUBQ    padL+64(FP), R13
+	MOVQ    CX, R11
+	SUBQ    R13, R11
+	XORQ    R14, R14
+	MOVQ    $0x00000020, R15
+	CMPQ    R11, R14
+	CMOVQLT R14, R11
+	CMPQ    R11, R15
+	CMOVQGT R15, R11
+	BZHIL   R11, R12, R11
+	TESTQ   R13, R13
+	JNS     s2_left
+	ANDL    $0xfffffffe, R11
+
+s2_left:
+	KMOVW     R11, K2
+	SHRL      $0x10, R11
+	KMOVW     R11, K3
+	MOVQ      CX, R11
+	SUBQ      R13, R11
+	SUBQ      $0x02, R11
+	XORQ      R14, R14
+	MOVQ      $0x00000020, R15
+	CMPQ      R11, R14
+	CMOVQLT   R14, R11
+	CMPQ      R11, R15
+	CMOVQGT   R15, R11
+	BZHIL     R11, R12, R11
+	KMOVW     R11, K4
+	SHRL      $0x10, R11
+	KMOVW     R11, K5
+	LEAQ      (R9)(R13*4), R11
+	VMOVAPS   Z31, Z1
+	VMOVAPS   Z31, Z2
+	VMOVAPS   Z31, Z3
+	VMOVAPS   Z31, Z4
+	VMOVUPS   (R11), K2, Z1
+	VMOVUPS   64(R11), K3, Z2
+	VMOVUPS   8(R11), K4, Z3
+	VMOVUPS   72(R11), K5, Z4
+	VCMPPS    $0x03, Z1, Z1, K6
+	KORW      K6, K7, K7
+	VCMPPS    $0x03, Z2, Z2, K6
+	KORW      K6, K7, K7
+	VCMPPS    $0x03, Z3, Z3, K6
+	KORW      K6, K7, K7
+	VCMPPS    $0x03, Z4, Z4, K6
+	KORW      K6, K7, K7
+	VMOVAPS   Z29, Z5
+	VPERMI2PS Z2, Z1, Z5
+	VMOVAPS   Z30, Z6
+	VPERMI2PS Z2, Z1, Z6
+	VMOVAPS   Z29, Z7
+	VPERMI2PS Z4, Z3, Z7
+	VMAXPS    Z5, Z6, Z0
+	VMAXPS    Z7, Z0, Z0
+	LEAQ      (R10)(R13*4), R11
+	VMOVAPS   Z31, Z1
+	VMOVAPS   Z31, Z2
+	VMOVAPS   Z31, Z3
+	VMOVAPS   Z31, Z4
+	VMOVUPS   (R11), K2, Z1
+	VMOVUPS   64(R11), K3, Z2
+	VMOVUPS   8(R11), K4, Z3
+	VMOVUPS   72(R11), K5, Z4
+	VCMPPS    $0x03, Z1, Z1, K6
+	KORW      K6, K7, K7
+	VCMPPS    $0x03, Z2, Z2, K6
+	KORW      K6, K7, K7
+	VCMPPS    $0x03, Z3, Z3, K6
+	KORW      K6, K7, K7
+	VCMPPS    $0x03, Z4, Z4, K6
+	KORW      K6, K7, K7
+	VMOVAPS   Z29, Z5
+	VPERMI2PS Z2, Z1, Z5
+	VMOVAPS   Z30, Z6
+	VPERMI2PS Z2, Z1, Z6
+	VMOVAPS   Z29, Z7
+	VPERMI2PS Z4, Z3, Z7
+	VMAXPS    Z5, Z0, Z0
+	VMAXPS    Z6, Z0, Z0
+	VMAXPS    Z7, Z0, Z0
+	LEAQ      (SI)(R13*4), R11
+	VMOVAPS   Z31, Z1
+	VMOVAPS   Z31, Z2
+	VMOVAPS   Z31, Z3
+	VMOVAPS   Z31, Z4
+	VMOVUPS   (R11), K2, Z1
+	VMOVUPS   64(R11), K3, Z2
+	VMOVUPS   8(R11), K4, Z3
+	VMOVUPS   72(R11), K5, Z4
+	VCMPPS    $0x03, Z1, Z1, K6
+	KORW      K6, K7, K7
+	VCMPPS    $0x03, Z2, Z2, K6
+	KORW      K6, K7, K7
+	VCMPPS    $0x03, Z3, Z3, K6
+	KORW      K6, K7, K7
+	VCMPPS    $0x03, Z4, Z4, K6
+	KORW      K6, K7, K7
+	VMOVAPS   Z29, Z5
+	VPERMI2PS Z2, Z1, Z5
+	VMOVAPS   Z30, Z6
+	VPERMI2PS Z2, Z1, Z6
+	VMOVAPS   Z29, Z7
+	VPERMI2PS Z4, Z3, Z7
+	VMAXPS    Z5, Z0, Z0
+	VMAXPS    Z6, Z0, Z0
+	VMAXPS    Z7, Z0, Z0
+	VMOVUPS   Z0, K1, (DI)(R8*4)
+	ADDQ      $0x10, R8
+	JMP       s2_col
+
+s2_next:
+	INCQ DX
+	JMP  s2_row
+
+s2_done:
+	KORTESTW K7, K7
+	SETNE    AL
+	MOVB     AL, ret+72(FP)
+	VZEROUPPER
+	RET
+
 // func poolRowMaxAVX2(x *float32, n int) float32
 // Requires: AVX, SSE
 TEXT ·poolRowMaxAVX2(SB), NOSPLIT, $0-20

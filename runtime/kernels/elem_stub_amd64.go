@@ -168,6 +168,18 @@ func poolAvg2x2s2AVX2(r0 *float32, r1 *float32, y *float32, n int)
 //go:noescape
 func poolMax3x3s1p1AVX512(x *float32, y *float32, h int, w int, oh0 int, oh1 int) bool
 
+// poolMax3x3s2AVX512 sets rows [oh0, oh1) of the plane y of ow columns to the
+// 3×3 stride-2 max pool of the h×w plane x with begin pads padT, padL (0 or 1):
+//
+//	y[oh*ow+j] = max of x[ih*w+iw] for ih in 2oh-padT+[0, 3), iw in 2j-padL+[0, 3) inside x
+//
+// (each window holds at least one row of x). It returns true if an input
+// held a NaN, which it may have lost: the rows are then to be recomputed
+// by the Go loop.
+//
+//go:noescape
+func poolMax3x3s2AVX512(x *float32, y *float32, h int, w int, oh0 int, oh1 int, ow int, padT int, padL int) bool
+
 // poolRowMaxAVX2 is poolRowMaxGeneric in AVX2: the maximum of x[0:n], NaN if
 // one of them is NaN, -Inf for n = 0:
 //

@@ -83,6 +83,8 @@ func (k *Pool2D) Bind(in, out []*ir.Tensor) (Task, error) {
 		}
 	}
 	t.plane = k.Max && t.fast == pool3s1 && k.SH == 1 && k.PadT == 1 && k.PadL == 1 && k.OH == k.H && k.OW == k.W
+	t.planeS2 = k.Max && t.fast == pool3s2 && k.SH == 2 && k.PadT <= 1 && k.PadL <= 1 &&
+		2*(k.OH-1)-k.PadT < k.H && 2*(k.OW-1)-k.PadL < k.W // every window reaches into X
 	// Cost of one output row: its windows' elements inside X.
 	rowCost := float64(k.OW) * float64(min(k.KH, k.H)) * float64(min(k.KW, k.W))
 	rows := poolWork
@@ -138,6 +140,7 @@ type pool2DTask struct {
 	fast     int     // the loop of interior rows' interior columns
 	inv      float32 // 1/(KH*KW), the average of an interior window
 	plane    bool    // a 3×3, stride-1, padding-1 max pool keeping the size: poolMaxPlane
+	planeS2  bool    // a 3×3, stride-2 max pool with begin pads of 0 or 1: poolMaxPlaneS2
 }
 
 // Run implements Task.
@@ -152,6 +155,9 @@ func (t *pool2DTask) Run(i int, _ []float32) {
 		xp := t.x[p*inPlane : (p+1)*inPlane]
 		yp := t.y[p*outPlane : (p+1)*outPlane]
 		if t.plane && poolMaxPlane(xp, yp, k.H, k.W, oh0, oh1) {
+			continue
+		}
+		if t.planeS2 && poolMaxPlaneS2(xp, yp, k.H, k.W, oh0, oh1, k.OW, k.PadT, k.PadL) {
 			continue
 		}
 		for oh := oh0; oh < oh1; oh++ {
@@ -356,6 +362,12 @@ func (t *pool2DTask) fastRow(rows *[3][]float32, y []float32, iw0 int) {
 // padding-1 max pool that keeps the plane's h×w size, where the level has
 // a kernel for the whole plane (setElemISA), and reports whether it did.
 var poolMaxPlane = func(x, y []float32, h, w, oh0, oh1 int) bool { return false }
+
+// poolMaxPlaneS2 computes rows [oh0, oh1) of a plane of ow columns of a
+// 3×3, stride-2 max pool with begin pads padT, padL of 0 or 1 over an h×w
+// plane, where the level has a kernel for it (setElemISA), and reports
+// whether it did.
+var poolMaxPlaneS2 = func(x, y []float32, h, w, oh0, oh1, ow, padT, padL int) bool { return false }
 
 // poolMax3x3s2 is poolMax3x3s2Generic or its assembly version (see setElemISA).
 var poolMax3x3s2 = poolMax3x3s2Generic

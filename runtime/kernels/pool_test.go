@@ -120,7 +120,7 @@ func TestPool2DFastPaths(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			slow.(*pool2DTask).fast, slow.(*pool2DTask).plane = poolGeneric, false
+			slow.(*pool2DTask).fast, slow.(*pool2DTask).plane, slow.(*pool2DTask).planeS2 = poolGeneric, false, false
 			miscRun(t, fast, 1, 1)
 			miscRun(t, slow, 1, 1)
 			for i := range y1.F32 {
@@ -468,20 +468,28 @@ func TestPool2DEdges(t *testing.T) {
 		sizes := []int{1, 2, 3, 5, 7, 9, 15, 16, 17, 18, 19, 31, 33, 34, 35, 63, 65, 66, 67, 130, 131, 257, 270}
 		for _, gm := range geoms {
 			for _, isMax := range []bool{true, false} {
-				for _, w := range sizes {
+				for i, w := range sizes {
 					for _, h := range []int{3, 6, 17} {
 						if w < gm.k-2*gm.p || h < gm.k-2*gm.p {
 							continue
 						}
+						ceil := i%2 == 1 // ceil mode: the last windows may overhang
 						k := &Pool2D{N: 1, C: 2, H: h, W: w, KH: gm.k, KW: gm.k, SH: gm.s, SW: gm.s, DH: 1, DW: 1,
 							PadT: gm.p, PadL: gm.p, PadB: gm.p, PadR: gm.p, Max: isMax}
-						k.OH = ir.PoolOutputSize(h, gm.k, gm.s, 1, gm.p, gm.p, false)
-						k.OW = ir.PoolOutputSize(w, gm.k, gm.s, 1, gm.p, gm.p, false)
+						k.OH = ir.PoolOutputSize(h, gm.k, gm.s, 1, gm.p, gm.p, ceil)
+						k.OW = ir.PoolOutputSize(w, gm.k, gm.s, 1, gm.p, gm.p, ceil)
+						// A ceil-mode output's window overhangs by at most its pad.
+						k.PadB = max(k.PadB, (k.OH-1)*gm.s+gm.k-h-gm.p)
+						k.PadR = max(k.PadR, (k.OW-1)*gm.s+gm.k-w-gm.p)
 						x := miscRandom(rng, 1, 2, h, w)
 						y, check := miscGuarded(t, 1, 2, k.OH, k.OW)
 						tk, err := k.Bind([]*ir.Tensor{x}, []*ir.Tensor{y})
 						if err != nil {
 							t.Fatal(err)
+						}
+						pt := tk.(*pool2DTask)
+						if isMax && gm.k == 3 && (gm.s == 2) != pt.planeS2 || isMax && gm.k == 3 && gm.s == 1 && gm.p == 1 && !pt.plane {
+							t.Fatalf("%+v: plane kernels %v, %v", *k, pt.plane, pt.planeS2)
 						}
 						miscRun(t, tk, 1, 3)
 						check()

@@ -33,6 +33,7 @@ func main() {
 	binary()
 	poolRows()
 	planeMax()
+	planeMaxS2()
 	rowMax()
 	rowSum()
 	exp()

@@ -111,15 +111,188 @@ func planeMax() {
 	for _, v := range zr[2:9] {
 		VMAXPS(v, acc, acc)
 	}
+	planeTail("plane", acc, yr, j, oh)
+}
+
+var zr = []VecPhysical{Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8}
+
+// planeMaxS2 generates poolMax3x3s2AVX512: output rows [oh0, oh1) of a
+// 3×3, stride-2 max pool of one h×w plane with begin pads padT, padL of 0
+// or 1 and ow output columns (the end may lie past the plane: ceil mode).
+// Per output row and 16 outputs it loads 32 input columns from each of
+// the window's rows twice, the second time two columns on, through masks
+// (lanes outside the plane keep -Inf), and takes the even and odd lanes
+// apart with two-table permutes: the even lanes are the windows' first
+// column, the odd ones the second, the second load's even lanes the third.
+// Like poolMax3x3s1p1AVX512 it reports whether an input held a NaN.
+func planeMaxS2() {
+	evens := GLOBL("poolEvenLanes", RODATA|NOPTR)
+	for i := 0; i < 16; i++ {
+		DATA(4*i, U32(uint32(2*i)))
+	}
+	odds := GLOBL("poolOddLanes", RODATA|NOPTR)
+	for i := 0; i < 16; i++ {
+		DATA(4*i, U32(uint32(2*i+1)))
+	}
+	TEXT("poolMax3x3s2AVX512", NOSPLIT, "func(x, y *float32, h, w, oh0, oh1, ow, padT, padL int) bool")
+	Pragma("noescape")
+	Doc("poolMax3x3s2AVX512 sets rows [oh0, oh1) of the plane y of ow columns to the",
+		"3×3 stride-2 max pool of the h×w plane x with begin pads padT, padL (0 or 1):",
+		"",
+		"\ty[oh*ow+j] = max of x[ih*w+iw] for ih in 2oh-padT+[0, 3), iw in 2j-padL+[0, 3) inside x",
+		"",
+		"(each window holds at least one row of x). It returns true if an input",
+		"held a NaN, which it may have lost: the rows are then to be recomputed",
+		"by the Go loop.")
+	x := Load(Param("x"), GP64())
+	w := Load(Param("w"), GP64())
+	oh := Load(Param("oh0"), GP64())
+	wb := GP64()
+	MOVQ(w, wb)
+	SHLQ(U8(2), wb)
+	ninf := GP32()
+	MOVL(U32(0xff800000), ninf)
+	VPBROADCASTD(ninf, Z31)
+	VMOVUPS(evens, Z29)
+	VMOVUPS(odds, Z30)
+	KXORW(K7, K7, K7)
+
+	Label("s2_row")
+	CMPQ(oh, NewParamAddr("oh1", 40))
+	JGE(LabelRef("s2_done"))
+	// The window's rows: ih0 = 2oh - padT and the next two, each clamped
+	// into [lo, hi], the rows of x inside the window.
+	ih0 := GP64()
+	LEAQ(Mem{Base: oh, Index: oh, Scale: 1}, ih0)
+	SUBQ(NewParamAddr("padT", 56), ih0)
+	lo, hi := GP64(), GP64()
+	XORQ(lo, lo)
+	CMPQ(ih0, lo)
+	CMOVQGT(ih0, lo) // max(ih0, 0)
+	MOVQ(NewParamAddr("h", 16), hi)
+	DECQ(hi)
+	last := GP64()
+	LEAQ(Mem{Base: ih0, Disp: 2}, last)
+	CMPQ(last, hi)
+	CMOVQLT(last, hi) // min(ih0+2, h-1)
+	var rows [3]GPVirtual
+	for k := 0; k < 3; k++ {
+		r := GP64()
+		LEAQ(Mem{Base: ih0, Disp: k}, r)
+		CMPQ(r, lo)
+		CMOVQLT(lo, r)
+		CMPQ(r, hi)
+		CMOVQGT(hi, r)
+		IMULQ(wb, r)
+		ADDQ(x, r)
+		rows[k] = r
+	}
+	yr := GP64()
+	MOVQ(oh, yr)
+	IMULQ(NewParamAddr("ow", 48), yr)
+	SHLQ(U8(2), yr)
+	ADDQ(NewParamAddr("y", 8), yr)
+
+	j := GP64() // the chunk's first output column
+	XORQ(j, j)
+	Label("s2_col")
+	n := GP64()
+	MOVQ(NewParamAddr("ow", 48), n)
+	SUBQ(j, n)
+	JLE(LabelRef("s2_next"))
+	// K1: the outputs, min(n, 16) lanes.
+	sixteen := GP64()
+	MOVQ(U32(16), sixteen)
+	CMPQ(n, sixteen)
+	CMOVQGT(sixteen, n)
+	all := GP32()
+	MOVL(U32(0xffffffff), all)
+	m := GP32()
+	BZHIL(n.As32(), all, m)
+	KMOVW(m, K1)
+	// The first load's 32 lanes are columns c0 + l, c0 = 2j - padL:
+	// valid for l < w - c0 (clamped to [0, 32]) and l ≥ -c0. The second
+	// load's are two columns on.
+	c0 := GP64()
+	LEAQ(Mem{Base: j, Index: j, Scale: 1}, c0)
+	SUBQ(NewParamAddr("padL", 64), c0)
+	for load := 0; load < 2; load++ {
+		cnt := GP64()
+		MOVQ(w, cnt)
+		SUBQ(c0, cnt)
+		if load == 1 {
+			SUBQ(U8(2), cnt)
+		}
+		zero, th := GP64(), GP64()
+		XORQ(zero, zero)
+		MOVQ(U32(32), th)
+		CMPQ(cnt, zero)
+		CMOVQLT(zero, cnt)
+		CMPQ(cnt, th)
+		CMOVQGT(th, cnt)
+		BZHIL(cnt.As32(), all, m)
+		if load == 0 {
+			// Lanes left of column 0 (only at c0 = -1).
+			TESTQ(c0, c0)
+			JNS(LabelRef("s2_left"))
+			ANDL(U32(0xfffffffe), m)
+			Label("s2_left")
+		}
+		km := []Register{K2, K4}[load]
+		kh := []Register{K3, K5}[load]
+		KMOVW(m, km)
+		SHRL(U8(16), m)
+		KMOVW(m, kh)
+	}
+	// Byte address of column c0 in each row: rows[k] + 4*c0.
+	acc := Z0
+	for k, r := range rows {
+		base := GP64()
+		LEAQ(Mem{Base: r, Index: c0, Scale: 4}, base)
+		a, b, c, d := Z1, Z2, Z3, Z4
+		for _, v := range []VecPhysical{a, b, c, d} {
+			VMOVAPS(Z31, v)
+		}
+		VMOVUPS(Mem{Base: base}, K2, a)
+		VMOVUPS(Mem{Base: base, Disp: 64}, K3, b)
+		VMOVUPS(Mem{Base: base, Disp: 8}, K4, c)
+		VMOVUPS(Mem{Base: base, Disp: 72}, K5, d)
+		for _, v := range []VecPhysical{a, b, c, d} {
+			VCMPPS(U8(3), v, v, K6) // unordered: NaN
+			KORW(K6, K7, K7)
+		}
+		e, o, e2 := Z5, Z6, Z7
+		VMOVAPS(Z29, e)
+		VPERMI2PS(b, a, e) // even lanes of (a, b): first column
+		VMOVAPS(Z30, o)
+		VPERMI2PS(b, a, o) // odd lanes: second column
+		VMOVAPS(Z29, e2)
+		VPERMI2PS(d, c, e2) // even lanes two columns on: third column
+		if k == 0 {
+			VMAXPS(e, o, acc)
+		} else {
+			VMAXPS(e, acc, acc)
+			VMAXPS(o, acc, acc)
+		}
+		VMAXPS(e2, acc, acc)
+	}
+	planeTail("s2", acc, yr, j, oh)
+}
+
+// planeTail ends a plane kernel's loops (labels pre_col, pre_next,
+// pre_row, pre_done): it stores the chunk's outputs acc at output row yr,
+// column j, through K1, moves on 16 columns, then to the next row oh, and
+// at the end returns whether K7 saw a NaN.
+func planeTail(pre string, acc VecPhysical, yr, j, oh Register) {
 	VMOVUPS(acc, K1, Mem{Base: yr, Index: j, Scale: 4})
 	ADDQ(U8(16), j)
-	JMP(LabelRef("plane_col"))
+	JMP(LabelRef(pre + "_col"))
 
-	Label("plane_next")
+	Label(pre + "_next")
 	INCQ(oh)
-	JMP(LabelRef("plane_row"))
+	JMP(LabelRef(pre + "_row"))
 
-	Label("plane_done")
+	Label(pre + "_done")
 	KORTESTW(K7, K7)
 	nan := GP8()
 	SETNE(nan)
@@ -127,5 +300,3 @@ func planeMax() {
 	VZEROUPPER()
 	RET()
 }
-
-var zr = []VecPhysical{Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8}
