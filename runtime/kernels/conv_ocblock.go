@@ -20,8 +20,9 @@ const (
 // each tap (c, kh, kw) it broadcasts the p input values from a band of the
 // input (convBand) and multiplies each by the tap's 32 packed weights.
 // Every tap runs in one pass, so the sums never leave the registers; the
-// epilogue adds the bias and Z, applies the activation and scatters the
-// tile to the NCHW output.
+// epilogue adds the bias, transposes the tile in the registers, and adds
+// Z and applies the activation to each channel's row of outputs as it
+// stores it to the NCHW output.
 //
 // The weights are packed per group and block of 32 output channels as
 // [tap][32] (PackConvWeights; channels past the group's are zero). A piece
@@ -67,8 +68,8 @@ func packOC(dst, w []float32, mg, kk int) {
 	}
 }
 
-// newConvOCBlock binds an AlgoOCBlock convolution, or fails when its
-// stride or band is too large.
+// newConvOCBlock binds an AlgoOCBlock convolution (convCheck has checked
+// its stride), or fails when even a piece's band would be too large.
 func newConvOCBlock(k *Conv2D, x, w, bias, z, y []float32) (*convOCBlock, error) {
 	t := &convOCBlock{k: k, x: x, w: w, bias: bias, z: z, y: y,
 		cg: k.C / k.Group, mg: k.M / k.Group, ohw: k.OH * k.OW}
