@@ -104,8 +104,8 @@ func setElemGeneric() {
 	poolMax3x3s2 = poolMax3x3s2Generic
 	poolAvg3x3s2 = poolAvg3x3s2Generic
 	poolMax3x3s1 = poolMax3x3s1Generic
-	poolMaxPlane = func(x, y []float32, h, w, oh0, oh1 int) bool { return false }
-	poolMaxPlaneS2 = func(x, y []float32, h, w, oh0, oh1, ow, padT, padL int) bool { return false }
+	poolMaxPlane = poolMaxPlaneNone
+	poolMaxPlaneS2 = poolMaxPlaneS2None
 	poolAvg3x3s1 = poolAvg3x3s1Generic
 	poolMax2x2s2 = poolMax2x2s2Generic
 	poolAvg2x2s2 = poolAvg2x2s2Generic

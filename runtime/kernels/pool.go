@@ -361,13 +361,21 @@ func (t *pool2DTask) fastRow(rows *[3][]float32, y []float32, iw0 int) {
 // poolMaxPlane computes rows [oh0, oh1) of a plane of a 3×3, stride-1,
 // padding-1 max pool that keeps the plane's h×w size, where the level has
 // a kernel for the whole plane (setElemISA), and reports whether it did.
-var poolMaxPlane = func(x, y []float32, h, w, oh0, oh1 int) bool { return false }
+var poolMaxPlane = poolMaxPlaneNone
+
+// poolMaxPlaneNone is poolMaxPlane where the level has no plane kernel:
+// it computes nothing and says so.
+func poolMaxPlaneNone(x, y []float32, h, w, oh0, oh1 int) bool { return false }
 
 // poolMaxPlaneS2 computes rows [oh0, oh1) of a plane of ow columns of a
 // 3×3, stride-2 max pool with begin pads padT, padL of 0 or 1 over an h×w
 // plane, where the level has a kernel for it (setElemISA), and reports
 // whether it did.
-var poolMaxPlaneS2 = func(x, y []float32, h, w, oh0, oh1, ow, padT, padL int) bool { return false }
+var poolMaxPlaneS2 = poolMaxPlaneS2None
+
+// poolMaxPlaneS2None is poolMaxPlaneS2 where the level has no plane
+// kernel: it computes nothing and says so.
+func poolMaxPlaneS2None(x, y []float32, h, w, oh0, oh1, ow, padT, padL int) bool { return false }
 
 // poolMax3x3s2 is poolMax3x3s2Generic or its assembly version (see setElemISA).
 var poolMax3x3s2 = poolMax3x3s2Generic

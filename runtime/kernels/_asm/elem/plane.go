@@ -36,8 +36,6 @@ func planeMax() {
 	MOVL(U32(0xff800000), ninf)
 	VPBROADCASTD(ninf, Z31)
 	KXORW(K7, K7, K7) // NaN seen
-	all := GP32()
-	MOVL(U32(0xffff), all)
 
 	Label("plane_row")
 	CMPQ(oh, NewParamAddr("oh1", 40))
@@ -72,26 +70,19 @@ func planeMax() {
 	// K1: the lanes < n (the outputs); K2: those whose left neighbour is
 	// inside (all of K1 but lane 0 at column 0); K3: those whose right
 	// neighbour is (lanes < n-1).
-	// (BZHI reads its index's low byte: clamp it to 16 first.)
 	m := GP32()
-	sixteen := GP64()
-	MOVQ(U32(16), sixteen)
-	CMPQ(n, sixteen)
-	CMOVQGT(sixteen, n)
-	BZHIL(n.As32(), all, m)
+	lowLanes(n, 16, m)
 	KMOVW(m, K1)
 	TESTQ(j, j)
 	JNZ(LabelRef("plane_left"))
 	ANDL(U32(0xfffe), m)
 	Label("plane_left")
 	KMOVW(m, K2)
-	// Lanes < n-1 have a right neighbour: w-j-1 clamped to 16.
+	// Lanes < n-1 have a right neighbour.
 	MOVQ(w, n)
 	SUBQ(j, n)
 	DECQ(n)
-	CMPQ(n, sixteen)
-	CMOVQGT(sixteen, n)
-	BZHIL(n.As32(), all, m)
+	lowLanes(n, 16, m)
 	KMOVW(m, K3)
 	for i, r := range []GPVirtual{r0, r1, r2} {
 		c, l, rt := zr[3*i], zr[3*i+1], zr[3*i+2]
@@ -201,14 +192,8 @@ func planeMaxS2() {
 	SUBQ(j, n)
 	JLE(LabelRef("s2_next"))
 	// K1: the outputs, min(n, 16) lanes.
-	sixteen := GP64()
-	MOVQ(U32(16), sixteen)
-	CMPQ(n, sixteen)
-	CMOVQGT(sixteen, n)
-	all := GP32()
-	MOVL(U32(0xffffffff), all)
 	m := GP32()
-	BZHIL(n.As32(), all, m)
+	lowLanes(n, 16, m)
 	KMOVW(m, K1)
 	// The first load's 32 lanes are columns c0 + l, c0 = 2j - padL:
 	// valid for l < w - c0 (clamped to [0, 32]) and l ≥ -c0. The second
@@ -223,14 +208,7 @@ func planeMaxS2() {
 		if load == 1 {
 			SUBQ(U8(2), cnt)
 		}
-		zero, th := GP64(), GP64()
-		XORQ(zero, zero)
-		MOVQ(U32(32), th)
-		CMPQ(cnt, zero)
-		CMOVQLT(zero, cnt)
-		CMPQ(cnt, th)
-		CMOVQGT(th, cnt)
-		BZHIL(cnt.As32(), all, m)
+		lowLanes(cnt, 32, m)
 		if load == 0 {
 			// Lanes left of column 0 (only at c0 = -1).
 			TESTQ(c0, c0)
@@ -277,6 +255,22 @@ func planeMaxS2() {
 		VMAXPS(e2, acc, acc)
 	}
 	planeTail("s2", acc, yr, j, oh)
+}
+
+// lowLanes sets m to the mask of the first count of width (16 or 32)
+// lanes, count clamped to [0, width] first (it is clobbered): BZHI reads
+// only the low byte of its index, so an unclamped count of 256 or more
+// would wrap around.
+func lowLanes(count GPVirtual, width int, m GPVirtual) {
+	zero, lim, all := GP64(), GP64(), GP32()
+	XORQ(zero, zero)
+	MOVQ(U32(width), lim)
+	CMPQ(count, zero)
+	CMOVQLT(zero, count)
+	CMPQ(count, lim)
+	CMOVQGT(lim, count)
+	MOVL(U32(0xffffffff), all)
+	BZHIL(count.As32(), all, m)
 }
 
 // planeTail ends a plane kernel's loops (labels pre_col, pre_next,
