@@ -36,7 +36,8 @@ func BenchmarkGemm(b *testing.B) {
 }
 
 // benchConvLayers are ResNet-18's convolution shapes at 224×224, batch 1,
-// and some of ResNet-50's (r50-), with the algorithms that take them.
+// and some of ResNet-50's (r50-), VGG's (vgg-) and DenseNet-121's (dn-),
+// with the algorithms that take them.
 var benchConvLayers = []struct {
 	name  string
 	cc    convCase
@@ -55,6 +56,8 @@ var benchConvLayers = []struct {
 	{"r50-256-64x56_1x1", convCase{1, 256, 56, 56, 64, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1}, []ir.ConvAlgo{ir.AlgoGEMM1x1, ir.AlgoOCBlock}},
 	{"r50-256-512x56_1x1s2", convCase{1, 256, 56, 56, 512, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1}, []ir.ConvAlgo{ir.AlgoIm2col, ir.AlgoOCBlock}},
 	{"vgg-64x224_3x3", convCase{1, 64, 224, 224, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, []ir.ConvAlgo{ir.AlgoIm2col, ir.AlgoOCBlock}},
+	{"dn-128-32x56_3x3", convCase{1, 128, 56, 56, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, []ir.ConvAlgo{ir.AlgoIm2col, ir.AlgoOCBlock}},
+	{"dn-128-32x28_3x3", convCase{1, 128, 28, 28, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, []ir.ConvAlgo{ir.AlgoIm2col, ir.AlgoOCBlock}},
 	{"dw128x56_3x3", convCase{1, 128, 56, 56, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 128}, []ir.ConvAlgo{ir.AlgoDepthwise}},
 }
 
