@@ -32,6 +32,10 @@ type Options struct {
 // run time and the graph inputs go to the arena, planned so that tensors
 // live at the same time never overlap (see MemoryStats).
 //
+// A Concat of the channels of one image takes no step either where the
+// steps that compute its inputs can write them to their places in its
+// output (see concatViews).
+//
 // Every graph output has memory of its own, shared with no graph input and
 // no other graph output (a Copy step makes it when needed), unless it is a
 // constant, which is a LocWeights output.
@@ -88,6 +92,11 @@ type lowering struct {
 	inputs []operandRef
 	// outputs are the graph outputs' operands.
 	outputs []operandRef
+	// places and elided are concatViews' decisions; views are the arena
+	// buffers made inside others.
+	places map[*ir.Value]place
+	elided map[*ir.Node]bool
+	views  []view
 }
 
 // operandRef is an operand and its arena buffer (-1 outside the arena),
@@ -112,6 +121,7 @@ func (l *lowering) lower(g *ir.Graph) error {
 		l.inputs = append(l.inputs, operandRef{l.arenaOperand(v, v.Type.Shape), id})
 	}
 	live := liveNodes(g)
+	l.places, l.elided = concatViews(g, live)
 	for i, n := range g.Nodes {
 		if n.Op == nil {
 			return ir.Invalidf("node %q has no op", n.Name)
@@ -275,9 +285,7 @@ func (l *lowering) result(v *ir.Value, shape ir.Shape) (operandRef, error) {
 	if _, ok := l.vals[v]; ok || v.Const != nil {
 		return none, ir.Invalidf("output %q is defined twice", v.Name)
 	}
-	id := l.newBuf(v)
-	l.vals[v] = &valueLoc{buf: id}
-	return operandRef{l.arenaOperand(v, shape), id}, nil
+	return operandRef{l.arenaOperand(v, shape), l.bufOf(v)}, nil
 }
 
 // emitOneToOne emits k, a kernel of one input x and one output, n's
@@ -495,7 +503,7 @@ func (l *lowering) copyOutput(v *ir.Value, src operandRef) (operandRef, error) {
 
 // finish plans the arena and assembles the Plan.
 func (l *lowering) finish(g *ir.Graph) *Plan {
-	stats := planMemory(l.bufs, l.sbufs, l.opts.NoInPlace)
+	stats := planMemory(l.bufs, l.sbufs, l.views, l.opts.NoInPlace)
 	place := func(o operandRef) Operand {
 		if o.buf >= 0 {
 			o.Offset = l.bufs[o.buf].offset

@@ -23,7 +23,9 @@ import (
 //     graph input counts as written before step 0), and its bytes still
 //     hold the tensor it names, not something written over it since; the
 //     graph outputs hold theirs at the end. Values that share memory by
-//     design (a Reshape's output and its input) are told apart by g.
+//     design (a Reshape's output and its input) are told apart by g, as
+//     are elided concatenations: a Concat's output is also held by its
+//     inputs' bytes, end to end.
 func planInvariants(p *Plan, g *ir.Graph) []error {
 	var errs []error
 	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
@@ -138,10 +140,14 @@ func checkDataflow(p *Plan, g *ir.Graph) []error {
 		}
 		return name
 	}
+	parts := map[string][]*ir.Value{} // a Concat's output: its inputs
 	if g != nil {
 		for _, n := range g.Nodes {
 			if a := aliasOf(n); a != nil {
 				root[n.Outputs[0].Name] = a.Name
+			}
+			if _, ok := n.Op.(*ir.Concat); ok && len(n.Outputs) == 1 && n.Outputs[0] != nil {
+				parts[n.Outputs[0].Name] = n.Inputs
 			}
 		}
 	}
@@ -154,17 +160,40 @@ func checkDataflow(p *Plan, g *ir.Graph) []error {
 		mem = slices.DeleteFunc(mem, func(w written) bool { return w.off < end && o.Offset < w.end })
 		mem = append(mem, written{o.Offset, end, find(o.Name)})
 	}
+	// holds reports whether bytes [off, end) hold the value name: as
+	// written, or, for a Concat's output, as its inputs end to end.
+	var holds func(name string, off, end int64, depth int) bool
+	holds = func(name string, off, end int64, depth int) bool {
+		for _, w := range mem {
+			if w.off == off && w.end == end && w.root == find(name) {
+				return true
+			}
+		}
+		in, ok := parts[find(name)]
+		if !ok || depth > 100 {
+			return false
+		}
+		at := off
+		for _, v := range in {
+			if v == nil {
+				return false
+			}
+			n := int64(v.Type.Shape.NumElements()) * int64(v.Type.DType.Size())
+			if n > 0 && !holds(v.Name, at, at+n, depth+1) {
+				return false
+			}
+			at += n
+		}
+		return at == end
+	}
 	read := func(where string, o Operand) {
 		if o.Loc != LocArena || o.Bytes() == 0 {
 			return
 		}
 		end := o.Offset + o.Bytes()
-		for _, w := range mem {
-			if w.off == o.Offset && w.end == end && w.root == find(o.Name) {
-				return
-			}
+		if !holds(o.Name, o.Offset, end, 0) {
+			errs = append(errs, fmt.Errorf("%s reads %q (bytes %d..%d), which does not hold it", where, o.Name, o.Offset, end))
 		}
-		errs = append(errs, fmt.Errorf("%s reads %q (bytes %d..%d), which does not hold it", where, o.Name, o.Offset, end))
 	}
 	for _, o := range p.Inputs {
 		write(o)

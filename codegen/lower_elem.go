@@ -170,6 +170,16 @@ func (l *lowering) concat(n *ir.Node, c *ir.Concat) error {
 	if !ok {
 		return ir.Invalidf("axis %d is out of range for output shape %v", c.Axis, ys)
 	}
+	if l.elided[n] {
+		// Its inputs were written in place; their steps made its buffer.
+		for _, v := range n.Inputs {
+			if _, err := l.loc(v); err != nil {
+				return err
+			}
+		}
+		l.bufOf(y)
+		return nil
+	}
 	k := &kernels.Concat{Outer: numElements(ys[:axis])}
 	var in []operandRef
 	for _, v := range n.Inputs {

@@ -542,3 +542,83 @@ func TestLowerLog(t *testing.T) {
 		t.Errorf("log\n got %q\nwant %q", got, want)
 	}
 }
+
+func TestLowerConcatViews(t *testing.T) { runLowerCases(t, concatViewCases) }
+
+// concatViewCases are Concats that take no step (their inputs are written
+// in place) and ones that must copy.
+var concatViewCases = []lowerCase{
+	{
+		name: "dense block",
+		build: func(b *ir.Builder) {
+			// x0, then two layers each reading all the maps so far, as
+			// DenseNet's blocks do; 16 floats per channel, so every
+			// place is aligned.
+			x0 := b.Node1("x0", &ir.Relu{}, b.Input("x", 1, 2, 4, 4))
+			f1 := b.Node1("f1", &ir.Sigmoid{}, x0)
+			c1 := b.Node1("c1", &ir.Concat{Axis: 1}, x0, f1)
+			f2 := b.Node1("f2", &ir.Tanh{}, c1)
+			c2 := b.Node1("c2", &ir.Concat{Axis: 1}, x0, f1, f2)
+			b.Output(b.Node1("out", &ir.Exp{}, c2))
+		},
+		steps: "x0 unary; f1 unary; f2 unary; out unary",
+		check: func(t *testing.T, p *Plan) {
+			x0, f1, f2, out := p.Steps[0].Out[0], p.Steps[1].Out[0], p.Steps[2].Out[0], p.Steps[3]
+			c2 := out.In[0]
+			if c2.Bytes() != 4*8*16 || x0.Offset != c2.Offset || f1.Offset != x0.Offset+128 || f2.Offset != x0.Offset+256 {
+				t.Errorf("x0 at %d, f1 %d, f2 %d, c2 at %d (%d bytes): want x0, f1, f2 end to end in c2",
+					x0.Offset, f1.Offset, f2.Offset, c2.Offset, c2.Bytes())
+			}
+			if c1 := p.Steps[2].In[0]; c1.Offset != x0.Offset || c1.Bytes() != 256 {
+				t.Errorf("c1 at %d (%d bytes), want the first 256 bytes of c2 at %d", c1.Offset, c1.Bytes(), c2.Offset)
+			}
+			// c2 dies at out: its whole buffer may be written over.
+			if out.Out[0].Offset != c2.Offset {
+				t.Errorf("out at %d, want in place over c2 at %d", out.Out[0].Offset, c2.Offset)
+			}
+		},
+	},
+	{
+		name: "nested",
+		build: func(b *ir.Builder) {
+			x := b.Input("x", 1, 1, 4, 4)
+			a := b.Node1("a", &ir.Relu{}, x)
+			c := b.Node1("c", &ir.Sigmoid{}, x)
+			d := b.Node1("d", &ir.Tanh{}, x)
+			inner := b.Node1("inner", &ir.Concat{Axis: 1}, a, c)
+			b.Output(b.Node1("outer", &ir.Concat{Axis: 1}, d, inner))
+		},
+		steps: "a unary; c unary; d unary",
+		check: func(t *testing.T, p *Plan) {
+			a, c, d, y := p.Steps[0].Out[0], p.Steps[1].Out[0], p.Steps[2].Out[0], p.Outputs[0]
+			if d.Offset != y.Offset || a.Offset != y.Offset+64 || c.Offset != y.Offset+128 {
+				t.Errorf("d at %d, a %d, c %d, output at %d: want d, a, c end to end", d.Offset, a.Offset, c.Offset, y.Offset)
+			}
+		},
+	},
+	{
+		name: "copies",
+		build: func(b *ir.Builder) {
+			x := b.Input("x", 1, 1, 4, 4)
+			a := b.Node1("a", &ir.Relu{}, x)
+			// A graph input, a value twice, an unaligned place (12
+			// floats), a graph output: each copies.
+			b.Output(b.Node1("in", &ir.Concat{Axis: 1}, x, a))
+			b.Output(b.Node1("twice", &ir.Concat{Axis: 1}, a, a))
+			c := b.Node1("c", &ir.Sigmoid{}, b.Input("z", 1, 3, 2, 2))
+			e := b.Node1("e", &ir.Exp{}, b.Input("w", 1, 1, 2, 2))
+			b.Output(b.Node1("unaligned", &ir.Concat{Axis: 1}, c, e))
+			d := b.Node1("d", &ir.Tanh{}, x)
+			b.Output(d, b.Node1("out", &ir.Concat{Axis: 1}, d, a))
+		},
+		steps: "a unary; in concat; twice concat; c unary; e unary; unaligned concat; d unary; out concat",
+	},
+	{
+		name: "batch 2",
+		build: func(b *ir.Builder) {
+			x := b.Input("x", 2, 1, 4, 4)
+			b.Output(b.Node1("cat", &ir.Concat{Axis: 1}, b.Node1("a", &ir.Relu{}, x), b.Node1("c", &ir.Sigmoid{}, x)))
+		},
+		steps: "a unary; c unary; cat concat",
+	},
+}

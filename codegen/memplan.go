@@ -20,7 +20,9 @@ import (
 // leaves DenseNet-121 5.6% above the lower bound; ordering by the busiest
 // step a buffer is live at reaches it.
 // Before that, element-wise steps may write their output over an input
-// whose life ends at that step (in place), merging the two buffers.
+// whose life ends at that step (in place), merging the two buffers, and
+// the inputs of a concatenation the lowering elides (concatViews) become
+// views: parts of the concatenation's buffer, at their place in it.
 
 // arenaBuf is one buffer of the arena.
 type arenaBuf struct {
@@ -32,8 +34,12 @@ type arenaBuf struct {
 	// overwritten in place, an output lives to the end.
 	input, output bool
 	// root is the buffer whose memory this one shares after an in-place
-	// merge, itself when none: only roots are placed.
+	// merge, or lies in as a view, itself when none: only roots are
+	// placed.
 	root int
+	// delta is the byte offset of this buffer in its root's memory: a
+	// view's place; 0 for an in-place merge.
+	delta int64
 	// offset is the placed byte offset of a root, a multiple of
 	// operandAlign.
 	offset int64
@@ -48,6 +54,13 @@ type stepBufs struct {
 	// inPlace lists the indices into in of the operands whose buffer the
 	// step's single output may take over (element-wise kernels).
 	inPlace []int
+}
+
+// view places buffer buf inside buffer in, at byte offset at (a multiple
+// of operandAlign): an input of an elided concatenation inside its output.
+type view struct {
+	buf, in int
+	at      int64
 }
 
 // interval is a buffer to place: size bytes, a multiple of operandAlign,
@@ -68,14 +81,15 @@ type ranked struct {
 // overlaps reports whether two lifetimes share a step.
 func (a interval) overlaps(b interval) bool { return a.first <= b.last && b.first <= a.last }
 
-// planMemory computes the buffers' lifetimes from the steps, merges
-// in-place outputs into their inputs (unless noInPlace), places the root
-// buffers (setting every buffer's offset) and returns the plan's
-// MemoryStats. All three figures count each buffer rounded up to
-// operandAlign bytes, as it occupies the arena; LowerBound counts the
-// buffers left after the in-place merges.
-func planMemory(bufs []arenaBuf, steps []stepBufs, noInPlace bool) MemoryStats {
-	liveness(bufs, steps)
+// planMemory computes the buffers' lifetimes from the steps, joins the
+// views to the buffers they lie in, merges in-place outputs into their
+// inputs (unless noInPlace), places the root buffers (setting every
+// buffer's offset) and returns the plan's MemoryStats. All three figures
+// count each buffer rounded up to operandAlign bytes, as it occupies the
+// arena; LowerBound counts the buffers left after the views and in-place
+// merges.
+func planMemory(bufs []arenaBuf, steps []stepBufs, views []view, noInPlace bool) MemoryStats {
+	liveness(bufs, steps, views)
 	var stats MemoryStats
 	for _, b := range bufs {
 		stats.NoSharing += alignOperand(b.size)
@@ -96,7 +110,8 @@ func planMemory(bufs []arenaBuf, steps []stepBufs, noInPlace bool) MemoryStats {
 		bufs[i].offset = offsets[j]
 	}
 	for i := range bufs {
-		bufs[i].offset = bufs[findRoot(bufs, i)].offset
+		r, d := placeOf(bufs, i)
+		bufs[i].offset = bufs[r].offset + d
 	}
 	stats.Arena = arena
 	stats.LowerBound = lowerBound(ivs)
@@ -105,10 +120,12 @@ func planMemory(bufs []arenaBuf, steps []stepBufs, noInPlace bool) MemoryStats {
 
 // liveness sets first and last of every buffer from the steps that touch
 // it: graph inputs are live from step 0 and graph outputs to the last
-// step. A buffer no step touches is live at step 0 only.
-func liveness(bufs []arenaBuf, steps []stepBufs) {
+// step. Each view joins the buffer it lies in (root and delta), whose
+// lifetime then spans its parts'. A buffer no step touches, itself or
+// through its parts, is live at step 0 only.
+func liveness(bufs []arenaBuf, steps []stepBufs, views []view) {
 	for i := range bufs {
-		bufs[i].first, bufs[i].last, bufs[i].root = math.MaxInt, -1, i
+		bufs[i].first, bufs[i].last, bufs[i].root, bufs[i].delta = math.MaxInt, -1, i, 0
 		if bufs[i].input {
 			bufs[i].first = 0
 		}
@@ -127,6 +144,16 @@ func liveness(bufs []arenaBuf, steps []stepBufs) {
 			touch(id, s)
 		}
 	}
+	for _, v := range views {
+		bufs[v.buf].root, bufs[v.buf].delta = v.in, v.at
+	}
+	for i := range bufs {
+		if r := findRoot(bufs, i); r != i {
+			bufs[r].first = min(bufs[r].first, bufs[i].first)
+			bufs[r].last = max(bufs[r].last, bufs[i].last)
+			bufs[r].output = bufs[r].output || bufs[i].output
+		}
+	}
 	for i := range bufs {
 		b := &bufs[i]
 		if b.first == math.MaxInt {
@@ -141,16 +168,24 @@ func liveness(bufs []arenaBuf, steps []stepBufs) {
 
 // findRoot returns the root of buffer i.
 func findRoot(bufs []arenaBuf, i int) int {
+	r, _ := placeOf(bufs, i)
+	return r
+}
+
+// placeOf returns the root of buffer i and i's byte offset in it.
+func placeOf(bufs []arenaBuf, i int) (int, int64) {
+	var d int64
 	for bufs[i].root != i {
+		d += bufs[i].delta
 		i = bufs[i].root
 	}
-	return i
+	return i, d
 }
 
 // mergeInPlace lets each element-wise step write its output over one of
-// its inputs when that input's buffer is of the same size, dies at this
-// step (no later step and no graph output needs it) and is not a graph
-// input: the output buffer joins the input's, which then lives until the
+// its inputs when that input's memory is a whole root of the same size
+// (not a view's part of a larger one), dies at this step (no later step
+// and no graph output needs it) and is not a graph input: the output buffer joins the input's, which then lives until the
 // output's last use. Steps are visited in order, so a chain of element-wise
 // steps can run in one buffer.
 func mergeInPlace(bufs []arenaBuf, steps []stepBufs) {
@@ -163,9 +198,9 @@ func mergeInPlace(bufs []arenaBuf, steps []stepBufs) {
 			if j < 0 || j >= len(st.in) || st.in[j] < 0 {
 				continue
 			}
-			r := findRoot(bufs, st.in[j])
+			r, d := placeOf(bufs, st.in[j])
 			b := &bufs[r]
-			if r == o || b.last != s || b.input || b.output || b.size != bufs[o].size {
+			if r == o || d != 0 || b.last != s || b.input || b.output || b.size != bufs[o].size {
 				continue
 			}
 			bufs[o].root = r

@@ -153,7 +153,7 @@ func TestLiveness(t *testing.T) {
 		{in: []int{-1}, out: []int{3}},
 		{in: []int{3}, out: []int{-1}},
 	}
-	liveness(bufs, steps)
+	liveness(bufs, steps, nil)
 	want := [][2]int{{0, 1}, {0, 0}, {1, 3}, {2, 3}, {0, 0}}
 	for i, w := range want {
 		if got := [2]int{bufs[i].first, bufs[i].last}; got != w {
@@ -235,7 +235,7 @@ func TestMergeInPlace(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			bufs := plannedBufs(c.sizes, c.in, c.out)
-			stats := planMemory(bufs, c.steps, false)
+			stats := planMemory(bufs, c.steps, nil, false)
 			for i, w := range c.wantRoots {
 				if got := findRoot(bufs, i); got != w {
 					t.Errorf("buffer %d has root %d, want %d", i, got, w)
@@ -254,7 +254,7 @@ func TestMergeInPlace(t *testing.T) {
 			checkBufs(t, bufs)
 
 			bufs = plannedBufs(c.sizes, c.in, c.out)
-			planMemory(bufs, c.steps, true)
+			planMemory(bufs, c.steps, nil, true)
 			for i := range bufs {
 				if r := findRoot(bufs, i); r != i {
 					t.Errorf("NoInPlace: buffer %d has root %d", i, r)
@@ -285,5 +285,32 @@ func checkBufs(t *testing.T, bufs []arenaBuf) {
 				t.Errorf("buffers %d and %d are live together and overlap in memory", i, j)
 			}
 		}
+	}
+}
+
+func TestPlanMemoryViews(t *testing.T) {
+	// 0: a Concat's output, read at step 3, holding 1 (written at step
+	// 1) at byte 0 and 2 (written at step 2) at byte 64; 3: live at
+	// steps 0 and 1 only, so it may share 0's memory only before step 1.
+	bufs := plannedBufs([]int64{128, 64, 64, 128}, nil, nil)
+	steps := []stepBufs{
+		{out: []int{3}},
+		{in: []int{3}, out: []int{1}},
+		{out: []int{2}},
+		{in: []int{0}, out: []int{-1}},
+	}
+	views := []view{{buf: 1, in: 0, at: 0}, {buf: 2, in: 0, at: 64}}
+	stats := planMemory(bufs, steps, views, false)
+	if got := [2]int{bufs[0].first, bufs[0].last}; got != [2]int{1, 3} {
+		t.Errorf("concat output live %v, want [1 3]: its parts' steps and its own", got)
+	}
+	if bufs[1].offset != bufs[0].offset || bufs[2].offset != bufs[0].offset+64 {
+		t.Errorf("parts at %d and %d, concat at %d: want at +0 and +64", bufs[1].offset, bufs[2].offset, bufs[0].offset)
+	}
+	if bufs[3].offset == bufs[0].offset {
+		t.Errorf("buffer 3 shares the concat's memory at step 1, where part 1 is written from it")
+	}
+	if stats.Arena != 256 || stats.LowerBound != 256 {
+		t.Errorf("memory %+v, want arena = lower bound = 256", stats)
 	}
 }
