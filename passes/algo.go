@@ -83,17 +83,22 @@ const (
 // Winograd F(2×2,3×3) transforms a 4×4 input tile with 32 additions and
 // produces a 2×2 output tile with 24; F(4×4,3×3) needs about 240
 // operations per 6×6 input tile and 160 per 4×4 output tile (pure Go, about
-// 8 per ns). Its batched products have 36 positions of (M×C)·(C×tiles) per
+// 4 per ns). Its batched products have 36 positions of (M×C)·(C×tiles) per
 // 16 outputs, a quarter of direct's 9 MACs per output, against 16 per 4
-// outputs (4 per output) for F(2×2); they are many small GEMMs, so slower
-// per MAC than one large one.
+// outputs (4 per output) for F(2×2); they are many small GEMMs, about 18
+// multiply-adds per ns, and each block of tiles streams all the
+// transformed filters. Those rates are fitted to ResNet-18's and VGG-16's
+// 3x3 layers in the model (cnnc bench --profile, one thread: ResNet-18's
+// take 3.0-4.0 ms with F(4×4), 4.7-6.9 ms with F(2×2) and 2.3-2.5 with
+// AlgoOCBlock; VGG-16's 512-channel 28x28 layers 42 ms with F(4×4), 36
+// with AlgoOCBlock).
 var algoModel = [...]algoParams{
 	ir.AlgoDirect:    {macsPerNs: 36, moveNsPerElem: 0.3},
 	ir.AlgoGEMM1x1:   {macsPerNs: 45, gemm: true, setupNs: 1000},
 	ir.AlgoIm2col:    {macsPerNs: 45, gemm: true, setupNs: 2000, moveNsPerElem: 0.3},
 	ir.AlgoDepthwise: {macsPerNs: 17},
-	ir.AlgoWinograd2: {macsPerNs: 35, gemm: true, setupNs: 3000, moveNsPerElem: 0.25, tile: 2, inOps: 32, outOps: 24, transformOpsPerNs: 8},
-	ir.AlgoWinograd4: {macsPerNs: 35, gemm: true, setupNs: 4000, moveNsPerElem: 0.25, tile: 4, inOps: 240, outOps: 160, transformOpsPerNs: 8},
+	ir.AlgoWinograd2: {macsPerNs: 18, gemm: true, setupNs: 3000, moveNsPerElem: 0.25, tile: 2, inOps: 32, outOps: 24, transformOpsPerNs: 4},
+	ir.AlgoWinograd4: {macsPerNs: 18, gemm: true, setupNs: 4000, moveNsPerElem: 0.25, tile: 4, inOps: 240, outOps: 160, transformOpsPerNs: 4},
 	ir.AlgoOCBlock:   {macsPerNs: 50, setupNs: 1000, moveNsPerElem: 0.3},
 }
 
@@ -222,7 +227,11 @@ func (g convGeom) cost(a ir.ConvAlgo) AlgoCost {
 		tiles := n * float64(ceilDiv(g.OH, m)*ceilDiv(g.OW, m))
 		macs = t * float64(g.M) * float64(g.C) * tiles
 		throughput *= efficiency(float64(g.M), gemmHalfRows) * efficiency(float64(g.C), gemmHalfDepth) * efficiency(tiles, gemmHalfCols)
-		moved = t * tiles * float64(g.C+g.M)
+		// The tiles go in blocks (about wgTargetBlocks of them, of at
+		// least wgMinTiles), and each block streams every transformed
+		// filter, t·M·C floats: the cost that makes deep layers lose.
+		blocks := min(wgTargetBlocks, float64(ceilDiv(int(tiles), wgMinTiles)))
+		moved = t*tiles*float64(g.C+g.M) + blocks*t*float64(g.M)*float64(g.C)
 		transform = (p.inOps*float64(g.C) + p.outOps*float64(g.M)) * tiles / p.transformOpsPerNs
 	}
 	c.MACs, c.Moved = int64(macs), int64(moved)
@@ -253,6 +262,13 @@ const (
 // gemmNR is the width of the GEMM micro-kernel's tiles of output positions
 // (runtime/kernels, gemm.go).
 const gemmNR = 16
+
+// The Winograd convolution (runtime/kernels, winograd.go) runs its tiles in
+// about wgTargetBlocks blocks of at least wgMinTiles.
+const (
+	wgTargetBlocks = 16
+	wgMinTiles     = 8
+)
 
 // tileFill is the fraction of the tiles of width w that n items fill.
 func tileFill(n, w int) float64 { return float64(n) / float64(ceilDiv(n, w)*w) }

@@ -14,7 +14,7 @@ func algoGraph(t *testing.T) *ir.Graph {
 	b := ir.NewBuilder("algo", 1)
 	x := b.Input("x", 1, 16, 32, 32)
 	y := b.Apply("stem", ir.Conv2d(64, 5, ir.Padding(2)), x)                    // 16->64 5x5 32x32: im2col
-	y = b.Apply("big3x3", ir.Conv2d(64, 3, ir.Padding(1)), y)                   // 64->64 3x3 32x32: winograd
+	y = b.Apply("big3x3", ir.Conv2d(64, 3, ir.Padding(1)), y)                   // 64->64 3x3 32x32: im2col, not winograd
 	y = b.Apply("pointwise", ir.Conv2d(64, 1), y)                               // 1x1: gemm1x1
 	y = b.Apply("depthwise", ir.Conv2d(64, 3, ir.Padding(1), ir.Groups(64)), y) // depthwise
 	y = b.Apply("tiny", ir.Conv2d(2, 3, ir.Padding(1), ir.Stride(8)), y)        // 64->2, 4x4 output: im2col
@@ -42,7 +42,7 @@ func TestAlgoChoice(t *testing.T) {
 		const %dilated.weight: f32[2,2,3,3]
 		const %dilated.bias: f32[2]
 		%stem: f32[1,64,32,32] = cnnc.FusedConv[im2col](%x, %stem.weight, %stem.bias)
-		%big3x3: f32[1,64,32,32] = cnnc.FusedConv[winograd4](%stem, %big3x3.weight, %big3x3.bias)
+		%big3x3: f32[1,64,32,32] = cnnc.FusedConv[im2col](%stem, %big3x3.weight, %big3x3.bias)
 		%pointwise: f32[1,64,32,32] = cnnc.FusedConv[gemm1x1](%big3x3, %pointwise.weight, %pointwise.bias)
 		%depthwise: f32[1,64,32,32] = cnnc.FusedConv[depthwise](%pointwise, %depthwise.weight, %depthwise.bias)
 		%tiny: f32[1,2,4,4] = cnnc.FusedConv[im2col](%depthwise, %tiny.weight, %tiny.bias)
@@ -53,7 +53,7 @@ func TestAlgoChoice(t *testing.T) {
 	if len(lines) != 8 {
 		t.Fatalf("log has %d lines, want 8:\n%s", len(lines), log.String())
 	}
-	if want := "algo: 6 convs (im2col 2, depthwise 1, direct 1, gemm1x1 1, winograd4 1) ("; !strings.HasPrefix(lines[1], want) {
+	if want := "algo: 6 convs (im2col 3, depthwise 1, direct 1, gemm1x1 1) ("; !strings.HasPrefix(lines[1], want) {
 		t.Errorf("algo line %q, want it to start %q", lines[1], want)
 	}
 	row := regexp.MustCompile(`^  \S+ \d+->\d+ k\dx\d s\d \d+x\d+( g\d+)?: ((direct|gemm1x1|im2col|depthwise|winograd2|winograd4|ocblock) [0-9.]+(ns|µs|ms)(, |$| ->))+ (direct|gemm1x1|im2col|depthwise|winograd2|winograd4)$`)
@@ -75,9 +75,19 @@ func TestAlgoCostModel(t *testing.T) {
 	}
 	cost := func(g convGeom, a ir.ConvAlgo) float64 { return g.cost(a).Cost }
 	large := conv3(128, 56)
-	if !(cost(large, ir.AlgoWinograd4) < cost(large, ir.AlgoWinograd2) && cost(large, ir.AlgoWinograd2) < cost(large, ir.AlgoIm2col) &&
-		cost(large, ir.AlgoIm2col) < cost(large, ir.AlgoDirect)) {
-		t.Errorf("128->128 3x3 at 56x56: want winograd4 < winograd2 < im2col < direct, got %v", costsOf(large))
+	if !(cost(large, ir.AlgoWinograd4) < cost(large, ir.AlgoWinograd2) && cost(large, ir.AlgoIm2col) < cost(large, ir.AlgoDirect)) {
+		t.Errorf("128->128 3x3 at 56x56: want winograd4 < winograd2 and im2col < direct, got %v", costsOf(large))
+	}
+	// With its transforms in Go, Winograd loses to the AVX-512 blocked
+	// convolution on every ResNet-18 and VGG-16 3x3 layer (measured in
+	// the models: 3.0-4.0 ms against 2.3-2.5 on ResNet-18's), most of all
+	// on deep ones, where each block of tiles streams megabytes of
+	// transformed filters.
+	for _, g := range []convGeom{conv3(64, 56), conv3(128, 28), conv3(256, 14), conv3(512, 7), conv3(256, 56), conv3(512, 28), conv3(64, 224)} {
+		g.isa = "avx512"
+		if cost(g, ir.AlgoWinograd4) <= cost(g, ir.AlgoOCBlock) {
+			t.Errorf("%d->%d 3x3 at %dx%d: want ocblock < winograd4, got %v", g.C, g.M, g.H, g.W, costsOf(g))
+		}
 	}
 	if r := float64(large.cost(ir.AlgoDirect).MACs) / float64(large.cost(ir.AlgoWinograd4).MACs); r < 3.5 || r > 4.5 {
 		t.Errorf("winograd4 executes %.2fx fewer MACs than direct on a large layer, want about 4", r)

@@ -32,11 +32,72 @@ func TestRandomGraphs(t *testing.T) {
 	}
 }
 
+// TestRandomGraphsEachAlgo runs random graphs with each convolution
+// algorithm preferred wherever it applies, so that every algorithm goes
+// through packing, the plan and binding to the reference's outputs,
+// whatever the cost model picks for real models.
+func TestRandomGraphsEachAlgo(t *testing.T) {
+	n := 40
+	if testing.Short() {
+		n = 8
+	}
+	for a := ir.AlgoAuto + 1; ; a++ {
+		if _, ok := ir.ParseConvAlgo(a.String()); !ok {
+			break // past the last algorithm
+		}
+		prefer := func(_ *ir.Node, costs []passes.AlgoCost) ir.ConvAlgo {
+			for _, c := range costs {
+				if c.Algo == a {
+					return a
+				}
+			}
+			return ir.AlgoAuto
+		}
+		used := 0
+		for seed := range uint64(n) {
+			g, err := randomGraph(1000 + seed)
+			if err != nil {
+				t.Fatalf("seed %d: building: %v", seed, err)
+			}
+			opts := passes.Options{Verify: true, Algo: prefer}
+			if err := compareEnginesWith(g, opts, 1+int(seed%2), 1e-4); err != nil {
+				t.Errorf("%v, seed %d: %v\n%s", a, seed, err, ir.Print(g))
+			}
+			used += countAlgo(t, g, opts, a)
+		}
+		t.Logf("%v: %d convolutions in %d graphs", a, used, n)
+		if used == 0 {
+			t.Errorf("%v: no random graph had a convolution it applies to", a)
+		}
+	}
+}
+
+// countAlgo returns how many convolutions of g's optimized form use a.
+func countAlgo(t *testing.T, g *ir.Graph, opts passes.Options, a ir.ConvAlgo) int {
+	t.Helper()
+	opt, err := passes.Run(g, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, nd := range opt.Nodes {
+		if fc, ok := nd.Op.(*ir.FusedConv); ok && fc.Algo == a {
+			n++
+		}
+	}
+	return n
+}
+
 // compareEngines runs g compiled and with the reference interpreter on a
 // seeded random input and compares the outputs: max|diff| must be at most
 // rtol times max|ref| (plus a tiny absolute floor).
 func compareEngines(g *ir.Graph, threads int, rtol float64) error {
-	m, err := runtime.Compile(g, runtime.CompileOptions{Passes: passes.Options{Verify: true}})
+	return compareEnginesWith(g, passes.Options{Verify: true}, threads, rtol)
+}
+
+// compareEnginesWith is compareEngines with the given pass options.
+func compareEnginesWith(g *ir.Graph, opts passes.Options, threads int, rtol float64) error {
+	m, err := runtime.Compile(g, runtime.CompileOptions{Passes: opts})
 	if err != nil {
 		return fmt.Errorf("compile: %w", err)
 	}
