@@ -185,9 +185,10 @@ func placeOf(bufs []arenaBuf, i int) (int, int64) {
 // mergeInPlace lets each element-wise step write its output over one of
 // its inputs when that input's memory is a whole root of the same size
 // (not a view's part of a larger one), dies at this step (no later step
-// and no graph output needs it) and is not a graph input: the output buffer joins the input's, which then lives until the
-// output's last use. Steps are visited in order, so a chain of element-wise
-// steps can run in one buffer.
+// and no graph output needs it) and is not a graph input: the output
+// buffer joins the input's, which then lives until the output's last use.
+// Steps are visited in order, so a chain of element-wise steps can run in
+// one buffer.
 func mergeInPlace(bufs []arenaBuf, steps []stepBufs) {
 	for s, st := range steps {
 		if len(st.out) != 1 || st.out[0] < 0 || bufs[st.out[0]].root != st.out[0] {

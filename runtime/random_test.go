@@ -6,9 +6,11 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/cnnc/cnnc/codegen"
 	"github.com/cnnc/cnnc/ir"
 	"github.com/cnnc/cnnc/passes"
 	"github.com/cnnc/cnnc/runtime"
+	"github.com/cnnc/cnnc/runtime/kernels"
 	"github.com/cnnc/cnnc/runtime/reference"
 )
 
@@ -59,11 +61,11 @@ func TestRandomGraphsEachAlgo(t *testing.T) {
 			if err != nil {
 				t.Fatalf("seed %d: building: %v", seed, err)
 			}
-			opts := passes.Options{Verify: true, Algo: prefer}
-			if err := compareEnginesWith(g, opts, 1+int(seed%2), 1e-4); err != nil {
+			p, err := compareEnginesWith(g, passes.Options{Verify: true, Algo: prefer}, 1+int(seed%2), 1e-4)
+			if err != nil {
 				t.Errorf("%v, seed %d: %v\n%s", a, seed, err, ir.Print(g))
 			}
-			used += countAlgo(t, g, opts, a)
+			used += countAlgo(p, a)
 		}
 		t.Logf("%v: %d convolutions in %d graphs", a, used, n)
 		if used == 0 {
@@ -72,17 +74,14 @@ func TestRandomGraphsEachAlgo(t *testing.T) {
 	}
 }
 
-// countAlgo returns how many convolutions of g's optimized form use a.
-func countAlgo(t *testing.T, g *ir.Graph, opts passes.Options, a ir.ConvAlgo) int {
-	t.Helper()
-	opt, err := passes.Run(g, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+// countAlgo returns how many convolution steps of p (nil: none) use a.
+func countAlgo(p *codegen.Plan, a ir.ConvAlgo) int {
 	n := 0
-	for _, nd := range opt.Nodes {
-		if fc, ok := nd.Op.(*ir.FusedConv); ok && fc.Algo == a {
-			n++
+	if p != nil {
+		for _, st := range p.Steps {
+			if k, ok := st.Kernel.(*kernels.Conv2D); ok && k.Algo == a {
+				n++
+			}
 		}
 	}
 	return n
@@ -92,18 +91,20 @@ func countAlgo(t *testing.T, g *ir.Graph, opts passes.Options, a ir.ConvAlgo) in
 // seeded random input and compares the outputs: max|diff| must be at most
 // rtol times max|ref| (plus a tiny absolute floor).
 func compareEngines(g *ir.Graph, threads int, rtol float64) error {
-	return compareEnginesWith(g, passes.Options{Verify: true}, threads, rtol)
+	_, err := compareEnginesWith(g, passes.Options{Verify: true}, threads, rtol)
+	return err
 }
 
-// compareEnginesWith is compareEngines with the given pass options.
-func compareEnginesWith(g *ir.Graph, opts passes.Options, threads int, rtol float64) error {
+// compareEnginesWith is compareEngines with the given pass options; it
+// also returns the compiled plan (nil if compiling failed).
+func compareEnginesWith(g *ir.Graph, opts passes.Options, threads int, rtol float64) (*codegen.Plan, error) {
 	m, err := runtime.Compile(g, runtime.CompileOptions{Passes: opts})
 	if err != nil {
-		return fmt.Errorf("compile: %w", err)
+		return nil, fmt.Errorf("compile: %w", err)
 	}
 	s, err := m.NewSession(runtime.SessionOptions{Threads: threads})
 	if err != nil {
-		return fmt.Errorf("session: %w", err)
+		return m.Plan(), fmt.Errorf("session: %w", err)
 	}
 	defer s.Close()
 	inputs := randomInputs(g, 7)
@@ -113,13 +114,13 @@ func compareEnginesWith(g *ir.Graph, opts passes.Options, threads int, rtol floa
 	}
 	want, err := reference.Run(g, feeds)
 	if err != nil {
-		return fmt.Errorf("reference: %w", err)
+		return m.Plan(), fmt.Errorf("reference: %w", err)
 	}
 	got, err := s.Run(context.Background(), inputs...)
 	if err != nil {
-		return fmt.Errorf("run: %w", err)
+		return m.Plan(), fmt.Errorf("run: %w", err)
 	}
-	return compareOutputs(got, want, rtol)
+	return m.Plan(), compareOutputs(got, want, rtol)
 }
 
 // compareOutputs compares tensors output by output.
