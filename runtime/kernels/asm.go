@@ -11,3 +11,4 @@ package kernels
 //go:generate go run -C _asm ./peak -out ../peak_amd64.s -stubs ../peak_stub_amd64.go -pkg kernels
 //go:generate go run -C _asm ./pack -out ../pack_amd64.s -stubs ../pack_stub_amd64.go -pkg kernels
 //go:generate go run -C _asm ./elem -out ../elem_amd64.s -stubs ../elem_stub_amd64.go -pkg kernels
+//go:generate go run -C _asm ./winograd -out ../winograd_amd64.s -stubs ../winograd_stub_amd64.go -pkg kernels

@@ -63,6 +63,7 @@ func setISA(l isa) {
 	setGemvISA(l)
 	setDirectISA(l)
 	setOCBlockISA(l)
+	setWinogradISA(l)
 	setElemISA(l)
 }
 

@@ -688,3 +688,29 @@ func TestGuardPool(t *testing.T) {
 		}
 	})
 }
+
+// TestGuardConvWinograd runs both Winograd variants on 3x3 stride-1 cases
+// with and without padding, segments that cross 16-tile panels, partial
+// tiles at the right and bottom edges and more than one K-block, with X,
+// the packed W, B, Z, Y and the scratch (V, then M) against guard pages.
+func TestGuardConvWinograd(t *testing.T) {
+	cases := []convCase{
+		// n, c, h, w, m, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, g
+		{1, 3, 7, 7, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+		{2, 4, 9, 30, 7, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 1},
+		{1, 2, 13, 11, 3, 3, 3, 1, 1, 1, 1, 2, 0, 1, 2, 1},
+		{1, 5, 6, 70, 13, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+		{1, 520, 5, 5, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+		{3, 2, 3, 3, 70, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 1},
+	}
+	guardEach(t, func(t *testing.T, a *guardArena) {
+		for i, cc := range cases {
+			for _, algo := range []ir.ConvAlgo{ir.AlgoWinograd2, ir.AlgoWinograd4} {
+				guardConv(t, a, cc, algo, i, func(task Task) bool {
+					_, ok := task.(*wgTask)
+					return ok
+				})
+			}
+		}
+	})
+}

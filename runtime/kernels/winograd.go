@@ -20,9 +20,12 @@ import "github.com/cnnc/cnnc/ir"
 //
 // so the convolution becomes α² GEMMs (M×C by C×tiles) between two cheap
 // transforms. U is computed once, when the weights are packed (in float64,
-// rounded once); V is computed per block of tiles into a worker's scratch;
-// the output transform Aᵀ M A is fused with the bias, the residual and the
-// activation and writes only the valid output positions.
+// rounded once); V is computed per block of tiles into a worker's scratch,
+// 16 tiles a vector (winograd_transform.go; AVX-512 assembly from
+// _asm/winograd), directly in the layout of the GEMM's packed B; the
+// products run on the SGEMM row kernel; the output transform Aᵀ M A is
+// fused with the bias, the residual and the activation and writes only the
+// valid output positions.
 //
 // The transforms are Toom-Cook interpolations at chosen points.
 // F(2×2, 3×3) uses Lavin's 0, 1, -1 and ∞ (coefficients 0, ±1, ±1/2, exact
@@ -33,9 +36,9 @@ import "github.com/cnnc/cnnc/ir"
 // networks", 2020) found, about half to a third of the error, which comes
 // mostly from the float32 sums of the GEMMs amplified by Aᵀ. Measured
 // against a float64 direct convolution on ResNet layers (C = 64..512,
-// max|diff|/max|ref|): F(2×2) 2e-7..6e-7, below a direct float32
-// convolution's 6e-7..3e-6; F(4×4) about 2e-6..6e-6 with these points,
-// where Lavin's gave 5e-6..1.3e-5.
+// max|diff|/max|ref|): F(2×2) 2e-7..9e-7, below a direct float32
+// convolution's 6e-7..3e-6; F(4×4) about 2e-6..9.5e-6 with these points
+// (the most at 512 channels), where Lavin's gave 5e-6..1.3e-5.
 //
 // Non-finite values spread further than in a direct convolution: an Inf or
 // NaN input makes every output of the tiles whose input tile holds it Inf
@@ -43,24 +46,30 @@ import "github.com/cnnc/cnnc/ir"
 // transforms can overflow on inputs within about 1/100 of the float32
 // range.
 
-// Tuning of the task split. A piece of the task is one block of tiles
-// times a range of output channels. Blocks hold a multiple of the GEMM
-// micro-kernel's width in tiles, about 1/wgTargetBlocks of them, but at least
-// wgMinTiles and at most what keeps the block's transformed input within
-// wgVBudget floats; the GEMMs run over wgRows output channels at a time,
-// the unit in which the filters are packed. When there are fewer than
-// wgMinTasks blocks (deep layers, few tiles), the output channels are
-// split too, at least wgMinRows per piece, each piece then transforming
-// the block's input again.
+// Layout and task split. The tiles are numbered image by image, row by
+// row; a block of consecutive tiles is the unit one piece of the task
+// transforms. V, the transformed input of a block, is kept as the GEMM's
+// packed B: for each position ξ, for each K-block of at most wgKC
+// channels, panels of 16 tiles (one vector lane each) holding the block's
+// channels in turn, so that the transforms store whole vectors and the
+// GEMM micro-kernel reads V in place. M, the products, is kept per output
+// channel and ξ as rows of the block's tiles.
+//
+// A block holds at most wgMaxTiles tiles, a multiple of 16 unless it is
+// all of them, and fewer when its V would exceed wgVBudget floats; the
+// GEMMs run over wgRows output channels at a time, the unit in which the
+// filters are packed. When there are fewer than wgMinTasks blocks (deep
+// layers, few tiles), the output channels are split too, at least
+// wgMinRows per piece, each piece then transforming the block's input
+// again.
 const (
-	wgTargetBlocks = 16
-	wgMinTiles     = 8
-	wgMaxTiles     = 64
-	wgVBudget      = 1 << 17 // floats (512 KiB)
-	wgRows         = 64
-	wgMinTasks     = 4
-	wgMinRows      = 128
-	wgMaxDim       = 1 << 24
+	wgMaxTiles = 64
+	wgVBudget  = 36 * 512 * 64 // floats (4.5 MiB): a block of 64 tiles at 512 channels
+	wgKC       = 512
+	wgRows     = 64
+	wgMinTasks = 8
+	wgMinRows  = 64
+	wgMaxDim   = 1 << 24
 )
 
 // wgPlan is the geometry of one Winograd convolution, derived from its
@@ -70,10 +79,13 @@ type wgPlan struct {
 	m, alpha, a2          int // output tile, input tile, transformed positions
 	tilesH, tilesW, tiles int // tiles per image along H and W; over all images
 	blockT, blocks        int // tiles per block (the last may have fewer); blocks
+	panels                int // 16-tile panels of a block
+	kc, kbs               int // channels per K-block (the last may have fewer); K-blocks
 	rows                  int // output channels per filter chunk: wgRows rounded up to the GEMM's tile
 	subs, perTask, splits int // filter chunks; filter chunks per piece; pieces per block
 	subLen                int // packed floats of a full chunk: a2·packedALen(rows, C)
 	packedLen             int
+	vLen, oLen            int // scratch: V of a block; M of a chunk (16 floats of slack)
 }
 
 // winogradCheck returns an error saying why Winograd cannot compute k, or
@@ -137,16 +149,20 @@ func newWGPlan(k *Conv2D) (*wgPlan, error) {
 	}
 	p.tiles = k.N * p.tilesH * p.tilesW
 
-	// The GEMM core computes tiles of mr×nr; blocks of tiles and chunks of
-	// output channels are multiples of them where they can be.
-	mr := min(max(packedALen(1, 1), 1), 16)
-	nr := min(max(gemmScratch(1, 1), 1), 16)
-	t := p.tiles / wgTargetBlocks / nr * nr
-	t = min(max(t, (wgMinTiles+nr-1)/nr*nr), max(wgVBudget/(p.a2*k.C)/nr*nr, nr), wgMaxTiles/nr*nr, p.tiles)
-	p.blockT = t
-	p.blocks = (p.tiles + t - 1) / t
+	// Blocks: as few as fit wgMaxTiles and the V budget, then as even as
+	// panels of 16 allow.
+	maxT := min(wgMaxTiles, max(wgVBudget/(p.a2*k.C)/16*16, 16))
+	p.blocks = (p.tiles + maxT - 1) / maxT
+	p.blockT = min((p.tiles+p.blocks-1)/p.blocks, p.tiles)
+	if p.blocks > 1 {
+		p.blockT = (p.blockT + 15) / 16 * 16
+		p.blocks = (p.tiles + p.blockT - 1) / p.blockT
+	}
+	p.panels = (p.blockT + 15) / 16
+	p.kbs = (k.C + wgKC - 1) / wgKC
+	p.kc = (k.C + p.kbs - 1) / p.kbs
 
-	p.rows = (wgRows + mr - 1) / mr * mr
+	p.rows = (wgRows + gemmMR - 1) / gemmMR * gemmMR
 	p.subs = (k.M + p.rows - 1) / p.rows
 	p.perTask = p.subs
 	if p.blocks < wgMinTasks {
@@ -158,6 +174,8 @@ func newWGPlan(k *Conv2D) (*wgPlan, error) {
 	p.subLen = p.a2 * packedALen(min(p.rows, k.M), k.C)
 	last := k.M - (p.subs-1)*p.rows
 	p.packedLen = (p.subs-1)*p.subLen + p.a2*packedALen(last, k.C)
+	p.vLen = p.a2 * k.C * p.panels * 16
+	p.oLen = min(p.rows, k.M)*p.a2*p.panels*16 + 16
 	return p, nil
 }
 
@@ -285,10 +303,7 @@ func bindWinograd(k *Conv2D, x, pw, bias, z, y []float32) (Task, error) {
 		return nil, ir.Invalidf("conv2d: Y has %d elements, want %d", len(y), out)
 	}
 	t := &wgTask{wgPlan: p, x: x, pw: pw, bias: bias, z: z, y: y}
-	last := p.tiles - (p.blocks-1)*p.blockT
-	t.vLen = k.C * p.a2 * p.blockT
-	t.oLen = min(p.rows, k.M) * p.a2 * p.blockT
-	t.gLen = max(gemmScratch(k.C, p.blockT), gemmScratch(k.C, last))
+	t.flags, t.lo, t.hi = (&epilogue{bias: bias, z: z, act: k.Act}).tileFlags(true, true)
 	return t, nil
 }
 
@@ -298,332 +313,138 @@ func bindWinograd(k *Conv2D, x, pw, bias, z, y []float32) (Task, error) {
 type wgTask struct {
 	*wgPlan
 	x, pw, bias, z, y []float32
-	vLen, oLen, gLen  int // scratch: V, M for one filter chunk, GEMM's own
+	flags             uint64 // the output's epilogue: tileBias, tileZ, tileAct
+	lo, hi            float32
 }
 
 // Tasks implements Task.
 func (t *wgTask) Tasks() int { return t.blocks * t.splits }
 
 // Scratch implements Task.
-func (t *wgTask) Scratch() int { return t.vLen + t.oLen + t.gLen + wgTileScratch }
-
-// wgTileScratch is the scratch the input transforms keep one zero-padded
-// border tile in (a local array would escape to the heap through the row
-// pointers into it, allocating on every piece).
-const wgTileScratch = 36
+func (t *wgTask) Scratch() int { return t.vLen + t.oLen }
 
 // Run implements Task.
 func (t *wgTask) Run(piece int, scratch []float32) {
 	blk, sp := piece/t.splits, piece%t.splits
 	t0 := blk * t.blockT
 	nt := min(t.tiles-t0, t.blockT)
-	ld := t.a2 * nt // row stride of V and M: [row][ξ][tile]
-	C, M := t.k.C, t.k.M
-	v := scratch[:C*ld]
-	o := scratch[t.vLen : t.vLen+min(t.rows, M)*ld]
-	gs := scratch[t.vLen+t.oLen : t.vLen+t.oLen+t.gLen]
-	d := (*[wgTileScratch]float32)(scratch[t.vLen+t.oLen+t.gLen:])
-	if t.m == 2 {
-		t.input2(v, d, t0, nt)
-	} else {
-		t.input4(v, d, t0, nt)
-	}
+	v := scratch[:t.vLen]
+	o := scratch[t.vLen : t.vLen+t.oLen]
+	t.input(v, t0, nt)
 	s1 := min(t.subs, (sp+1)*t.perTask)
 	for s := sp * t.perTask; s < s1; s++ {
 		r0 := s * t.rows
-		mr := min(t.rows, M-r0)
-		pal := packedALen(mr, C)
-		pa := t.pw[s*t.subLen:]
-		for xi := 0; xi < t.a2; xi++ {
-			gemmPacked(mr, nt, C, pa[xi*pal:(xi+1)*pal], v[xi*nt:], ld, o[xi*nt:], ld, gs)
-		}
-		if t.m == 2 {
-			t.output2(o, r0, mr, t0, nt)
-		} else {
-			t.output4(o, r0, mr, t0, nt)
-		}
+		mr := min(t.rows, t.k.M-r0)
+		t.products(o, v, s, mr, nt)
+		t.output(o, r0, mr, t0, nt)
 	}
 }
 
-// tileAt returns image n and tile row and column of tile index t.
-func (p *wgPlan) tileAt(t int) (n, th, tw int) {
+// segments calls f for each run of at most 16 consecutive tiles of one
+// tile row among the nt tiles from t0: image n, tile row th, first tile
+// column tw, ns tiles, the first being the block's tile b.
+func (p *wgPlan) segments(t0, nt int, f func(n, th, tw, ns, b int)) {
 	per := p.tilesH * p.tilesW
-	n, t = t/per, t%per
-	return n, t / p.tilesW, t % p.tilesW
-}
-
-// next advances a tile position by one.
-func (p *wgPlan) next(n, th, tw int) (int, int, int) {
-	if tw++; tw == p.tilesW {
-		tw = 0
-		if th++; th == p.tilesH {
-			th = 0
-			n++
-		}
-	}
-	return n, th, tw
-}
-
-// wgTile4 points rows at the 4×4 input tile whose top-left corner is
-// (ih, iw) in the H×W plane: into the plane when the tile lies inside it,
-// else into d, filled with the tile and zeros outside the plane.
-func wgTile4(rows *[4]*[4]float32, d *[16]float32, plane []float32, H, W, ih, iw int) {
-	if ih >= 0 && iw >= 0 && ih+4 <= H && iw+4 <= W {
-		off := ih*W + iw
-		for r := range rows {
-			rows[r] = (*[4]float32)(plane[off+r*W:])
-		}
-		return
-	}
-	wgFill(d[:], 4, plane, H, W, ih, iw)
-	for r := range rows {
-		rows[r] = (*[4]float32)(d[4*r:])
+	for b := 0; b < nt; {
+		t := t0 + b
+		n, th, tw := t/per, t%per/p.tilesW, t%p.tilesW
+		ns := min(16, p.tilesW-tw, nt-b)
+		f(n, th, tw, ns, b)
+		b += ns
 	}
 }
 
-// wgTile6 is wgTile4 for 6×6 tiles.
-func wgTile6(rows *[6]*[6]float32, d *[36]float32, plane []float32, H, W, ih, iw int) {
-	if ih >= 0 && iw >= 0 && ih+6 <= H && iw+6 <= W {
-		off := ih*W + iw
-		for r := range rows {
-			rows[r] = (*[6]float32)(plane[off+r*W:])
-		}
-		return
-	}
-	wgFill(d[:], 6, plane, H, W, ih, iw)
-	for r := range rows {
-		rows[r] = (*[6]float32)(d[6*r:])
-	}
-}
-
-// wgFill copies the α×α input tile with top-left corner (ih, iw) of the
-// H×W plane into d (row-major), with zeros outside the plane.
-func wgFill(d []float32, alpha int, plane []float32, H, W, ih, iw int) {
-	d = d[:alpha*alpha]
-	for i := range d {
-		d[i] = 0
-	}
-	c0, c1 := max(0, -iw), min(alpha, W-iw)
-	if c0 >= c1 {
-		return
-	}
-	for r := max(0, -ih); r < min(alpha, H-ih); r++ {
-		copy(d[r*alpha+c0:r*alpha+c1], plane[(ih+r)*W+iw+c0:])
-	}
-}
-
-// input2 writes V = Bᵀ d B of the tiles t0..t0+nt-1 for every channel into
-// v[c][ξ][t] (row stride 16·nt), with (points 0, 1, -1, ∞)
-//
-//	Bᵀ = [1  0 -1  0
-//	      0  1  1  0
-//	      0 -1  1  0
-//	      0  1  0 -1]
-func (t *wgTask) input2(v []float32, d *[36]float32, t0, nt int) {
+// input writes V, the transform of the nt tiles from t0, into v.
+func (t *wgTask) input(v []float32, t0, nt int) {
 	k := &t.k
-	ld := 16 * nt
+	m, a := t.m, t.alpha
 	hw := k.H * k.W
-	var rows [4]*[4]float32
-	for c := 0; c < k.C; c++ {
-		n, th, tw := t.tileAt(t0)
-		for i := 0; i < nt; i++ {
-			plane := t.x[(n*k.C+c)*hw:][:hw]
-			wgTile4(&rows, (*[16]float32)(d[:16]), plane, k.H, k.W, th*2-k.PadT, tw*2-k.PadL)
-			var s [16]float32
-			for j := 0; j < 4; j++ {
-				s[j], s[4+j], s[8+j], s[12+j] = wgBT2(rows[0][j], rows[1][j], rows[2][j], rows[3][j])
+	xs := k.C * t.panels * 16 // one position ξ
+	t.segments(t0, nt, func(n, th, tw, ns, b int) {
+		ih, iw := th*m-k.PadT, tw*m-k.PadL
+		var rows uint64
+		for r := 0; r < a; r++ {
+			if ih+r >= 0 && ih+r < k.H {
+				rows |= 1 << r
 			}
-			dst := v[c*ld+i:]
-			for r := 0; r < 4; r++ {
-				q := (*[4]float32)(s[4*r:])
-				b := 4 * r * nt
-				dst[b], dst[b+nt], dst[b+2*nt], dst[b+3*nt] = wgBT2(q[0], q[1], q[2], q[3])
+		}
+		lo, hi := max(0, -iw), min(m*ns+2, k.W-iw)
+		if lo >= hi {
+			rows = 0
+		}
+		cm0, cm1 := wgBits(lo, min(hi, 64)), wgBits(max(lo, 64)-64, max(hi, 64)-64)
+		p, l := b/16, b%16
+		first := min(ns, 16-l)
+		msk := wgBits(0, first) | wgBits(16-l, ns)<<16
+		for kb := 0; kb < t.kbs; kb++ {
+			c0 := kb * t.kc
+			kcb := min(t.kc, k.C-c0)
+			off := c0 * t.panels * 16 // the K-block's panels
+			wgInput(m, t.x, v, wgIn{
+				xb: (n*k.C + c0) * hw, off: ih*k.W + iw, ld: k.W, hw: hw, nc: kcb,
+				rows: rows, cm0: cm0, cm1: cm1,
+				d0: off + p*kcb*16 + l, d1: off + (p+1)*kcb*16 - (16 - l), msk: msk, xs: xs,
+			})
+		}
+	})
+}
+
+// wgBits returns the mask of bits [lo, hi) (none when hi <= lo).
+func wgBits(lo, hi int) uint64 {
+	if hi <= lo {
+		return 0
+	}
+	var m uint64 = ^uint64(0)
+	if hi < 64 {
+		m = 1<<hi - 1
+	}
+	return m &^ (1<<lo - 1)
+}
+
+// products computes M = U·V for filter chunk s (mr output channels) over
+// the block's nt tiles into o: row i of ξ at o[i·ldo + ξ·16·panels].
+func (t *wgTask) products(o, v []float32, s, mr, nt int) {
+	C := t.k.C
+	os := t.panels * 16
+	ldo := t.a2 * os
+	xs := C * os
+	pal := packedALen(mr, C)
+	pa := t.pw[s*t.subLen:]
+	for xi := 0; xi < t.a2; xi++ {
+		u := pa[xi*pal : (xi+1)*pal]
+		for kb := 0; kb < t.kbs; kb++ {
+			c0 := kb * t.kc
+			kcb := min(t.kc, C-c0)
+			var flags uint64
+			if kb > 0 {
+				flags = tileAccum
 			}
-			n, th, tw = t.next(n, th, tw)
+			b := v[xi*xs+c0*os:]
+			for i0 := 0; i0 < mr; i0 += gemmMR {
+				gemmRow(kcb, u[i0*C+c0*gemmMR:][:kcb*gemmMR], b, o[i0*ldo+xi*os:], ldo, nil, nil, min(gemmMR, mr-i0), nt, flags, 0, 0)
+			}
 		}
 	}
 }
 
-// wgBT2 returns Bᵀ·(d0..d3) for F(2×2, 3×3) (see input2).
-func wgBT2(d0, d1, d2, d3 float32) (t0, t1, t2, t3 float32) {
-	return d0 - d2, d1 + d2, d2 - d1, d1 - d3
-}
-
-// input4 writes V = Bᵀ d B of the tiles t0..t0+nt-1 for every channel into
-// v[c][ξ][t] (row stride 36·nt), with (points 0, 1, -1, 1/2, -2, ∞)
-//
-//	Bᵀ = [1 -3/2   -2  3/2   1 0
-//	      0   -1  1/2  5/2   1 0
-//	      0    1 -5/2  1/2   1 0
-//	      0   -2   -1    2   1 0
-//	      0  1/2   -1 -1/2   1 0
-//	      0    1 -3/2   -2 3/2 1]
-func (t *wgTask) input4(v []float32, d *[36]float32, t0, nt int) {
+// output transforms M of output channels r0..r0+mr-1 over the block's nt
+// tiles from t0 and stores them with the epilogue.
+func (t *wgTask) output(o []float32, r0, mr, t0, nt int) {
 	k := &t.k
-	ld := 36 * nt
-	hw := k.H * k.W
-	var rows [6]*[6]float32
-	for c := 0; c < k.C; c++ {
-		n, th, tw := t.tileAt(t0)
-		for i := 0; i < nt; i++ {
-			plane := t.x[(n*k.C+c)*hw:][:hw]
-			wgTile6(&rows, d, plane, k.H, k.W, th*4-k.PadT, tw*4-k.PadL)
-			var s [36]float32
-			for j := 0; j < 6; j++ {
-				s[j], s[6+j], s[12+j], s[18+j], s[24+j], s[30+j] = wgBT4(rows[0][j], rows[1][j], rows[2][j], rows[3][j], rows[4][j], rows[5][j])
-			}
-			dst := v[c*ld+i:]
-			for r := 0; r < 6; r++ {
-				q := (*[6]float32)(s[6*r:])
-				b := 6 * r * nt
-				dst[b], dst[b+nt], dst[b+2*nt], dst[b+3*nt], dst[b+4*nt], dst[b+5*nt] = wgBT4(q[0], q[1], q[2], q[3], q[4], q[5])
-			}
-			n, th, tw = t.next(n, th, tw)
-		}
-	}
-}
-
-// wgBT4 returns Bᵀ·(d0..d5) for F(4×4, 3×3) (see input4).
-func wgBT4(d0, d1, d2, d3, d4, d5 float32) (t0, t1, t2, t3, t4, t5 float32) {
-	e31, e42 := d3-d1, d4-d2
-	t0 = (d0 + d4) - 2*d2 + 1.5*e31
-	t1 = (d4 - d1) + 0.5*d2 + 2.5*d3
-	t2 = (d4 + d1) - 2.5*d2 + 0.5*d3
-	t3 = e42 + 2*e31
-	t4 = e42 - 0.5*e31
-	t5 = (d1 + d5) - 2*d3 + 1.5*e42
-	return
-}
-
-// output2 computes Aᵀ M A for output channels r0..r0+mr-1 of the tiles
-// t0..t0+nt-1 from o[row][ξ][t] (row stride 16·nt), with
-// Aᵀ = [1 1 1 0; 0 1 -1 -1], and stores them.
-func (t *wgTask) output2(o []float32, r0, mr, t0, nt int) {
-	ld := 16 * nt
-	var e [4]float32
-	for r := 0; r < mr; r++ {
-		oi := o[r*ld : (r+1)*ld]
-		ep := t.epilogue(r0 + r)
-		n, th, tw := t.tileAt(t0)
-		for i := 0; i < nt; i++ {
-			var s [8]float32 // Aᵀ M, 2×4
-			for j := 0; j < 4; j++ {
-				s[j], s[4+j] = wgAT2(oi[j*nt+i], oi[(4+j)*nt+i], oi[(8+j)*nt+i], oi[(12+j)*nt+i])
-			}
-			e[0], e[1] = wgAT2(s[0], s[1], s[2], s[3])
-			e[2], e[3] = wgAT2(s[4], s[5], s[6], s[7])
-			t.store(e[:], 2, &ep, n, th*2, tw*2)
-			n, th, tw = t.next(n, th, tw)
-		}
-	}
-}
-
-// wgAT2 returns Aᵀ·(m0..m3) for F(2×2, 3×3) (see output2).
-func wgAT2(m0, m1, m2, m3 float32) (o0, o1 float32) {
-	return m0 + m1 + m2, m1 - m2 - m3
-}
-
-// output4 computes Aᵀ M A for output channels r0..r0+mr-1 of the tiles
-// t0..t0+nt-1 from o[row][ξ][t] (row stride 36·nt), with
-//
-//	Aᵀ = [1  1  1   1  1 0
-//	      0  1 -1 1/2 -2 0
-//	      0  1  1 1/4  4 0
-//	      0  1 -1 1/8 -8 1]
-//
-// and stores them.
-func (t *wgTask) output4(o []float32, r0, mr, t0, nt int) {
-	ld := 36 * nt
-	var e [16]float32
-	for r := 0; r < mr; r++ {
-		oi := o[r*ld : (r+1)*ld]
-		ep := t.epilogue(r0 + r)
-		n, th, tw := t.tileAt(t0)
-		for i := 0; i < nt; i++ {
-			var s [24]float32 // Aᵀ M, 4×6
-			for j := 0; j < 6; j++ {
-				s[j], s[6+j], s[12+j], s[18+j] = wgAT4(oi[j*nt+i], oi[(6+j)*nt+i], oi[(12+j)*nt+i],
-					oi[(18+j)*nt+i], oi[(24+j)*nt+i], oi[(30+j)*nt+i])
-			}
-			for q := 0; q < 4; q++ {
-				w := (*[6]float32)(s[6*q:])
-				e[4*q], e[4*q+1], e[4*q+2], e[4*q+3] = wgAT4(w[0], w[1], w[2], w[3], w[4], w[5])
-			}
-			t.store(e[:], 4, &ep, n, th*4, tw*4)
-			n, th, tw = t.next(n, th, tw)
-		}
-	}
-}
-
-// wgAT4 returns Aᵀ·(m0..m5) for F(4×4, 3×3) (see output4).
-func wgAT4(m0, m1, m2, m3, m4, m5 float32) (o0, o1, o2, o3 float32) {
-	a, b := m1+m2, m1-m2
-	o0 = m0 + a + m3 + m4
-	o1 = b + 0.5*m3 - 2*m4
-	o2 = a + 0.25*m3 + 4*m4
-	o3 = b + 0.125*m3 - 8*m4 + m5
-	return
-}
-
-// wgEpilogue is what the output transform adds to one output channel:
-// Act(e + Bias[ch] + Z).
-type wgEpilogue struct {
-	ch     int
-	bias   float32
-	kind   ir.ActKind
-	lo, hi float32
-}
-
-// epilogue returns the epilogue of output channel ch.
-func (t *wgTask) epilogue(ch int) wgEpilogue {
-	ep := wgEpilogue{ch: ch, kind: t.k.Act.Kind, lo: t.k.Act.Min, hi: t.k.Act.Max}
+	m := t.m
+	ohw := k.OH * k.OW
+	os := t.panels * 16
+	var bias []float32
 	if t.bias != nil {
-		ep.bias = t.bias[ch]
+		bias = t.bias[r0 : r0+mr]
 	}
-	return ep
-}
-
-// store writes the m×m output tile e (row-major) of image n and ep's
-// output channel at (oh, ow), clipped to the output, as Act(e + B + Z).
-func (t *wgTask) store(e []float32, m int, ep *wgEpilogue, n, oh, ow int) {
-	k := &t.k
-	rows, cols := min(m, k.OH-oh), min(m, k.OW-ow)
-	base := ((n*k.M+ep.ch)*k.OH+oh)*k.OW + ow
-	b := ep.bias
-	if t.z == nil && ep.kind == ir.ActRelu {
-		for r := 0; r < rows; r++ {
-			off := base + r*k.OW
-			y := t.y[off : off+cols]
-			er := e[r*m : r*m+cols]
-			for j := range y {
-				y[j] = max(er[j]+b, 0) // branch-free; NaN stays NaN
-			}
-		}
-		return
-	}
-	for r := 0; r < rows; r++ {
-		off := base + r*k.OW
-		y := t.y[off : off+cols]
-		er := e[r*m : r*m+cols]
-		if t.z != nil {
-			z := t.z[off : off+cols]
-			for j := range y {
-				y[j] = er[j] + b + z[j]
-			}
-		} else {
-			for j := range y {
-				y[j] = er[j] + b
-			}
-		}
-		switch ep.kind {
-		case ir.ActRelu:
-			for j, v := range y {
-				y[j] = max(v, 0)
-			}
-		case ir.ActClip:
-			for j, v := range y {
-				y[j] = min(max(v, ep.lo), ep.hi)
-			}
-		}
-	}
+	t.segments(t0, nt, func(n, th, tw, ns, b int) {
+		oh, ow := th*m, tw*m
+		wgOutput(m, o, t.y, t.z, bias, wgOut{
+			ob: b, os: os, ldo: t.a2 * os, nk: mr,
+			yb: (n*k.M+r0)*ohw + oh*k.OW + ow, ldy: k.OW, ohw: ohw,
+			rows: min(m, k.OH-oh), cm: wgBits(0, min(m*ns, k.OW-ow)),
+			flags: t.flags, lo: t.lo, hi: t.hi,
+		})
+	})
 }

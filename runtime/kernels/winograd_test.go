@@ -215,7 +215,8 @@ var wgAlgos = []ir.ConvAlgo{ir.AlgoWinograd2, ir.AlgoWinograd4}
 // TestWinogradAccuracy compares both variants with a float64 direct
 // convolution on ResNet-like layers and odd sizes, logs max|diff|/max|ref|
 // next to that of a float32 direct convolution, and fails above 2e-6 for
-// F(2×2) and 2e-5 for F(4×4) (measured: up to 9e-7 and 6e-6).
+// F(2×2) and 1e-5 for F(4×4) (measured at avx512: up to 9.1e-7 and 9.4e-6,
+// the largest at 512 channels on 7x7).
 func TestWinogradAccuracy(t *testing.T) {
 	relu := ir.Activation{Kind: ir.ActRelu}
 	cases := []wgCase{
@@ -235,7 +236,7 @@ func TestWinogradAccuracy(t *testing.T) {
 		{n: 1, c: 64, m: 300, h: 13, w: 13, padT: 2, padL: 2, padB: 2, padR: 2, bias: true,
 			act: ir.Activation{Kind: ir.ActClip, Min: -0.5, Max: 0.5}},
 	}
-	limit := map[ir.ConvAlgo]float64{ir.AlgoWinograd2: 2e-6, ir.AlgoWinograd4: 2e-5}
+	limit := map[ir.ConvAlgo]float64{ir.AlgoWinograd2: 2e-6, ir.AlgoWinograd4: 1e-5}
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i, tc := range cases {
 		if testing.Short() && tc.n*tc.c*tc.m*tc.h*tc.w > 1<<18 {
@@ -424,7 +425,7 @@ func TestWinogradPlan(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if limit := 2 * (k.C + p.rows) * p.a2 * p.blockT; task.Scratch() > limit {
+			if limit := (k.C+p.rows)*p.a2*p.panels*16 + 16; task.Scratch() > limit {
 				t.Errorf("%s: scratch %d, want <= %d", name, task.Scratch(), limit)
 			}
 			if testing.Verbose() && k.C <= 512 {
