@@ -197,7 +197,7 @@ func testReport(torch bool) *report {
 		Date:       time.Date(2026, 11, 26, 21, 0, 0, 0, time.UTC),
 		Machine:    machine{CPU: "AMD EPYC", CPUs: 2, MHz: 2600, Go: "go1.26.8", Rev: "abc1234", ISA: "avx2", Peak: 116},
 		ORTVersion: "1.30.0",
-		Runs:       20, Warmup: 3, Elapsed: 95 * time.Second,
+		Runs:       20, Warmup: 3, Elapsed: 95 * time.Second, Algos: "nowinograd",
 		Command: "go run ./bench --models resnet18",
 		Cells: []cell{
 			{Model: "resnet18", Batch: 1, Threads: 1, MACs: 1_814_083_944,
@@ -225,7 +225,7 @@ func TestWriteMarkdown(t *testing.T) {
 		"Run on 2026-11-26 21:00 UTC (total 1m35s): `go run ./bench --models resnet18`\n",
 		"- CPU: AMD EPYC, 2 logical CPUs; measured FMA peak 116.0 GFLOP/s per core (kernels.FMAPeak at avx2",
 		"; nominal peak 83 GFLOP/s per core at the 2600 MHz of /proc/cpuinfo",
-		"- cnnc abc1234, go1.26.8, kernels at avx2, Winograd convolutions excluded (issue 5's bar; --winograd allows them); ONNX Runtime 1.30.0 (onnxruntime-node)\n",
+		"- cnnc abc1234, go1.26.8, kernels at avx2, convolution algorithms from the static cost model, Winograd excluded (--algos nowinograd); ONNX Runtime 1.30.0 (onnxruntime-node)\n",
 		"- 20 timed runs per engine per row after 3 warm-up runs,",
 		"% peak = cnnc GFLOP/s / (measured peak x threads)\n",
 		"| model | batch | threads | cnnc ms | ORT ms | cnnc/ORT | cnnc GFLOP/s | cnnc % peak | ORT GFLOP/s | note |\n" +
@@ -256,9 +256,9 @@ func TestWriteMarkdown(t *testing.T) {
 		}
 	}
 
-	// Pure-Go kernels, Winograd allowed: no peak, no percentages.
+	// Pure-Go kernels, tuned algorithms: no peak, no percentages.
 	r := testReport(false)
-	r.Machine.ISA, r.Machine.Peak, r.Winograd = "generic", 0, true
+	r.Machine.ISA, r.Machine.Peak, r.Algos = "generic", 0, "tuned"
 	b.Reset()
 	if err := r.writeMarkdown(&b); err != nil {
 		t.Fatal(err)
@@ -266,7 +266,7 @@ func TestWriteMarkdown(t *testing.T) {
 	got = b.String()
 	for _, want := range []string{
 		"; FMA peak not measured (cnnc's kernels run at generic, pure Go)",
-		"kernels at generic, Winograd convolutions allowed (--winograd);",
+		"kernels at generic, convolution algorithms timed on this machine at each row's thread count (--algos tuned, as cnnc compile --tune);",
 		"| 2.00 | 48.4 | — | 96.8 |",
 	} {
 		if !strings.Contains(got, want) {

@@ -3,7 +3,7 @@
 // the same machine noise, and prints a Markdown table. See bench/README.md.
 //
 //	go run ./bench [--models resnet18,alexnet,...] [--batch 1,8] [--threads 1,2]
-//	               [--runs 20] [--warmup 3] [--out bench/README.md] [--torch] [--winograd]
+//	               [--runs 20] [--warmup 3] [--out bench/README.md] [--torch] [--algos tuned|model|nowinograd]
 package main
 
 import (
@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	goruntime "runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,7 +38,7 @@ type config struct {
 	torch            bool
 	ortSpin          bool
 	export           bool
-	winograd         bool
+	algos            string
 	repo             string
 }
 
@@ -54,7 +55,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.out, "out", "", "also write the table to `FILE` (between the bench markers if it has them)")
 	fs.BoolVar(&c.torch, "torch", false, "also time PyTorch (/usr/bin/python3, bench/torch_bench.py), after each cell's alternating runs")
 	fs.BoolVar(&c.ortSpin, "ort-spin", false, "let ORT's intra-op threads spin-wait between runs (ORT's default; off here, so that idle ORT threads do not slow the cnnc runs between)")
-	fs.BoolVar(&c.winograd, "winograd", false, "let cnnc pick Winograd convolutions (off by default: issue 5's bar is measured without them)")
+	fs.StringVar(&c.algos, "algos", "tuned", "how cnnc picks convolution algorithms: `tuned` (timed on this machine at each row's thread count, as cnnc compile --tune), model (the static cost model) or nowinograd (the cost model, Winograd excluded)")
 	fs.BoolVar(&c.export, "export", false, "export missing models with tools/refgen/refgen.py (PyTorch; slow)")
 	fs.StringVar(&c.repo, "repo", "", "the cnnc repository `DIR` (default: found from the working directory)")
 	if err := fs.Parse(args); err != nil {
@@ -72,6 +73,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	if c.threads, err = parseInts(threads, 1024); err != nil {
 		return nil, fmt.Errorf("--threads: %w", err)
+	}
+	if !slices.Contains([]string{"tuned", "model", "nowinograd"}, c.algos) {
+		return nil, fmt.Errorf("--algos %s: want tuned, model or nowinograd", c.algos)
 	}
 	if c.runs < 1 || c.runs > 1_000_000 || c.warmup < 0 || c.warmup > 1_000_000 {
 		return nil, fmt.Errorf("--runs %d, --warmup %d: want 1 to 1e6 runs and 0 to 1e6 warm-up runs", c.runs, c.warmup)
@@ -172,7 +176,7 @@ func bench(c *config, args []string, stdout, stderr io.Writer) error {
 
 	r := &report{
 		Date: start, Machine: mach, ORTVersion: ort.Version,
-		Runs: c.runs, Warmup: c.warmup, ORTSpin: c.ortSpin, Winograd: c.winograd,
+		Runs: c.runs, Warmup: c.warmup, ORTSpin: c.ortSpin, Algos: c.algos,
 		Command: strings.TrimSpace("go run ./bench " + strings.Join(args, " ")),
 	}
 	if c.torch {
@@ -267,15 +271,15 @@ func (b *bencher) model(name, path string) ([]cell, error) {
 		if err := writeRaw(raw, x); err != nil {
 			return nil, err
 		}
-		t0 := time.Now()
-		m, cerr := runtime.Compile(g, runtime.CompileOptions{
-			InputShapes: map[string]ir.Shape{in.Name: shape},
-			Passes:      passes.Options{Algos: convAlgos(b.c.winograd)},
-		})
-		if cerr == nil {
-			fmt.Fprintf(b.log, "bench: %s batch %d: cnnc compiled in %s\n", name, batch, time.Since(t0).Round(time.Millisecond))
-		}
-		for _, threads := range b.c.threads {
+		var m *runtime.Model
+		var cerr error
+		for i, threads := range b.c.threads {
+			if i == 0 || b.c.algos == "tuned" {
+				if m != nil {
+					m.Close()
+				}
+				m, cerr = b.compile(g, name, batch, threads, map[string]ir.Shape{in.Name: shape})
+			}
 			cl := cell{Model: name, Batch: batch, Threads: threads, MACs: macs}
 			var notes []string
 			if note != "" {
@@ -304,10 +308,27 @@ func (b *bencher) model(name, path string) ([]cell, error) {
 	return cells, nil
 }
 
+// compile compiles g for the input shapes, its convolution algorithms
+// picked as --algos says (tuned: timed at threads).
+func (b *bencher) compile(g *ir.Graph, name string, batch, threads int, shapes map[string]ir.Shape) (*runtime.Model, error) {
+	t0 := time.Now()
+	opts := runtime.CompileOptions{InputShapes: shapes, Passes: passes.Options{Algos: convAlgos(b.c.algos != "nowinograd")}}
+	how := ""
+	if b.c.algos == "tuned" {
+		tuner := &runtime.Tuner{Threads: threads}
+		opts.Passes.Algo = tuner.Algo
+		how = fmt.Sprintf(", tuned on %d threads", threads)
+	}
+	m, err := runtime.Compile(g, opts)
+	if err == nil {
+		fmt.Fprintf(b.log, "bench: %s batch %d: cnnc compiled in %s%s\n", name, batch, time.Since(t0).Round(time.Millisecond), how)
+	}
+	return m, err
+}
+
 // convAlgos returns the convolution algorithms cnnc may pick
 // (passes.Options.Algos): with winograd, nil (all of them); else every
-// algorithm but the Winograd ones, since issue 5's bar is measured without
-// them.
+// algorithm but the Winograd ones.
 func convAlgos(winograd bool) []ir.ConvAlgo {
 	if winograd {
 		return nil

@@ -36,8 +36,8 @@ type report struct {
 	Runs, Warmup int
 	Elapsed      time.Duration
 	Command      string
-	ORTSpin      bool // ORT's threads spin-wait between runs
-	Winograd     bool // cnnc could pick Winograd convolutions (--winograd)
+	ORTSpin      bool   // ORT's threads spin-wait between runs
+	Algos        string // how cnnc picked convolution algorithms (--algos)
 	Cells        []cell
 }
 
@@ -60,7 +60,7 @@ func (r *report) writeMarkdown(w io.Writer) error {
 	if rev == "" {
 		rev = "unknown"
 	}
-	fmt.Fprintf(&b, "- cnnc %s, %s, kernels at %s, %s; ONNX Runtime %s (onnxruntime-node)", rev, m.Go, m.ISA, winogradText(r.Winograd), r.ORTVersion)
+	fmt.Fprintf(&b, "- cnnc %s, %s, kernels at %s, %s; ONNX Runtime %s (onnxruntime-node)", rev, m.Go, m.ISA, algosText(r.Algos), r.ORTVersion)
 	if r.TorchVersion != "" {
 		fmt.Fprintf(&b, "; PyTorch %s", r.TorchVersion)
 	}
@@ -150,11 +150,15 @@ func fmtPercent(m machine, c cell) string {
 	return fmt.Sprintf("%.0f%%", p)
 }
 
-func winogradText(on bool) string {
-	if on {
-		return "Winograd convolutions allowed (--winograd)"
+// algosText says how cnnc picked its convolution algorithms.
+func algosText(algos string) string {
+	switch algos {
+	case "tuned":
+		return "convolution algorithms timed on this machine at each row's thread count (--algos tuned, as cnnc compile --tune)"
+	case "nowinograd":
+		return "convolution algorithms from the static cost model, Winograd excluded (--algos nowinograd)"
 	}
-	return "Winograd convolutions excluded (issue 5's bar; --winograd allows them)"
+	return "convolution algorithms from the static cost model (--algos model)"
 }
 
 func plural(n int, word string) string {

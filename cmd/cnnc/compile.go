@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
 	"time"
 
@@ -19,7 +20,7 @@ import (
 
 var compileCommand = &command{
 	name:  "compile",
-	args:  "MODEL [-o OUT.cnnc] [-v] [--dump-after PASS] [--batch N] [--go DIR [--pkg NAME]] [--algo NAME]",
+	args:  "MODEL [-o OUT.cnnc] [-v] [--dump-after PASS] [--batch N] [--go DIR [--pkg NAME]] [--algo NAME | --tune [--threads N]]",
 	short: "compile a model to a .cnnc plan file or a Go package",
 	long: `Compile optimizes MODEL with the pass pipeline, plans its memory and lowers it
 to a plan: the ordered kernel calls of one inference, with the weights packed
@@ -51,8 +52,17 @@ activations live at any one step, which no placement can go below.
 --dump-after PASS prints the graph after the named pass; --verify checks the
 graph after every pass (slower). --algo NAME makes every convolution use
 the algorithm NAME (direct, gemm1x1, im2col, depthwise, winograd2,
-winograd4) wherever that algorithm applies; the others keep the cost model's
-choice.`,
+winograd4, ocblock) wherever that algorithm applies; the others keep the cost
+model's choice.
+
+--tune picks each convolution's algorithm by measuring instead of by the
+static cost model: for every distinct convolution shape it runs that
+convolution alone with each candidate algorithm on this machine, on
+--threads N workers (default: all cores), alternating them for 7 rounds,
+and keeps the fastest median. It prints one line per shape with every
+candidate's time, the pick and the cost model's pick. The plan records the
+picks, so tune on the machine (and at the thread count) the plan will run
+on.`,
 	setup: func(fs *flag.FlagSet) func(*env, []string) int {
 		var o compileOptions
 		fs.StringVar(&o.out, "o", "", "write the plan to `OUT.cnnc`")
@@ -64,6 +74,8 @@ choice.`,
 		fs.StringVar(&o.pkg, "pkg", "", "name the Go package `NAME` (default: DIR's base name)")
 		fs.StringVar(&o.algo, "algo", "", "use the convolution algorithm `NAME` wherever it applies")
 		fs.StringVar(&o.weights, "weights", "", "take a zoo model's weights from `FILE.onnx`")
+		fs.BoolVar(&o.tune, "tune", false, "pick convolution algorithms by timing them on this machine")
+		fs.IntVar(&o.threads, "threads", 0, "with --tune, time on `N` workers (default: all cores)")
 		return o.run
 	},
 }
@@ -78,6 +90,8 @@ type compileOptions struct {
 	pkg       string
 	algo      string
 	weights   string
+	tune      bool
+	threads   int
 }
 
 func (o *compileOptions) run(e *env, pos []string) int {
@@ -104,6 +118,15 @@ func (o *compileOptions) run(e *env, pos []string) int {
 	}
 	if o.pkg != "" && o.goDir == "" {
 		return e.usage("--pkg needs --go DIR")
+	}
+	if o.tune && o.algo != "" {
+		return e.usage("--tune and --algo both choose the algorithms; give one")
+	}
+	if o.threads != 0 && !o.tune {
+		return e.usage("--threads needs --tune")
+	}
+	if o.threads < 0 || o.threads > 1024 {
+		return e.usage("--threads %d: want 0 to 1024", o.threads)
 	}
 	pkg := o.pkg
 	if o.goDir != "" && pkg == "" {
@@ -148,11 +171,22 @@ func (o *compileOptions) run(e *env, pos []string) int {
 	if o.algo != "" {
 		popts.Algo = forceAlgo(force)
 	}
+	var tuner *runtime.Tuner
+	if o.tune {
+		tuner = &runtime.Tuner{Threads: o.threads, Log: e.stdout}
+		if tuner.Threads == 0 {
+			tuner.Threads = goruntime.GOMAXPROCS(0)
+		}
+		popts.Algo = tuner.Algo
+	}
 	plan, err := runtime.CompilePlan(g, runtime.CompileOptions{Batch: batch, Passes: popts})
 	if err != nil {
 		return e.fail(fmt.Errorf("%s: %w", arg, err))
 	}
 	compiled := time.Since(loaded)
+	if tuner != nil {
+		fmt.Fprintln(e.stdout, tuneSummary(tuner.Results(), tuner.Threads))
+	}
 
 	var wrote []string
 	if out != "" {
@@ -255,4 +289,17 @@ func writePlan(path string, p *codegen.Plan) error {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
+}
+
+// tuneSummary is the line ending --tune's table: how many shapes were
+// timed and where the measurement overruled the cost model.
+func tuneSummary(rs []runtime.TuneResult, threads int) string {
+	convs, differ := 0, 0
+	for _, r := range rs {
+		convs += len(r.Nodes)
+		if r.Pick != r.Model {
+			differ += len(r.Nodes)
+		}
+	}
+	return fmt.Sprintf("tuned %d convolutions (%d shapes) on %d threads: %d differ from the cost model's pick", convs, len(rs), threads, differ)
 }

@@ -195,6 +195,48 @@ func TestCompileAlgo(t *testing.T) {
 	}
 }
 
+// TestCompileTune compiles LeNet with --tune: one line per convolution
+// shape with the candidates' times, the summary, and a plan whose
+// convolutions use the algorithms the lines picked.
+func TestCompileTune(t *testing.T) {
+	plan := filepath.Join(t.TempDir(), "m.cnnc")
+	code, stdout, stderr := cli(t, "compile", lenetONNX, "-o", plan, "--tune", "--threads", "1")
+	wantCode(t, code, exitOK, stdout, stderr)
+	var picks []string
+	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		if !strings.HasPrefix(line, "tune ") {
+			continue
+		}
+		_, after, ok := strings.Cut(line, " -> ")
+		pick, _, _ := strings.Cut(after, " ")
+		if !ok || pick == "" {
+			t.Fatalf("tune line without a pick: %q", line)
+		}
+		picks = append(picks, pick)
+	}
+	if len(picks) != 2 || !strings.Contains(stdout, "tuned 2 convolutions (2 shapes) on 1 threads") {
+		t.Fatalf("want two tune lines and the summary, got:\n%s", stdout)
+	}
+	code, stdout, stderr = cli(t, "summary", "--json", plan)
+	wantCode(t, code, exitOK, stdout, stderr)
+	var s planJSON
+	if err := json.Unmarshal([]byte(stdout), &s); err != nil {
+		t.Fatal(err)
+	}
+	i := 0
+	for _, st := range s.Steps {
+		if st.Kernel == "conv2d" {
+			if i < len(picks) && !strings.HasPrefix(st.Desc, "conv2d "+picks[i]+" ") {
+				t.Errorf("step %d is %q, tuned %s", st.Index, st.Desc, picks[i])
+			}
+			i++
+		}
+	}
+	if i != 2 {
+		t.Errorf("%d conv2d steps, want LeNet's 2", i)
+	}
+}
+
 func TestCompileGo(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "lenetmodel")
 	plan := filepath.Join(t.TempDir(), "x.cnnc")
@@ -236,6 +278,8 @@ func TestCompileErrors(t *testing.T) {
 		{"bad pass", []string{"compile", lenetONNX, "-o", out, "--dump-after", "nopass"}, exitUsage,
 			"--dump-after nopass: no such pass; the passes are " + strings.Join(passes.Names(), ", ")},
 		{"bad algo", []string{"compile", lenetONNX, "-o", out, "--algo", "fft"}, exitUsage, "--algo fft: no such algorithm; want one of direct, gemm1x1, im2col"},
+		{"tune and algo", []string{"compile", lenetONNX, "-o", out, "--tune", "--algo", "direct"}, exitUsage, "--tune and --algo both choose the algorithms; give one"},
+		{"threads without tune", []string{"compile", lenetONNX, "-o", out, "--threads", "2"}, exitUsage, "--threads needs --tune"},
 		{"bad batch", []string{"compile", lenetONNX, "--batch", "-2"}, exitUsage, "--batch -2 is out of range"},
 		{"pkg without go", []string{"compile", lenetONNX, "--pkg", "x"}, exitUsage, "--pkg needs --go DIR"},
 		{"bad pkg", []string{"compile", lenetONNX, "--go", dir, "--pkg", "a-b"}, exitUsage, `Go package name "a-b" is not a valid identifier`},

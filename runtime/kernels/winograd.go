@@ -1,6 +1,10 @@
 package kernels
 
-import "github.com/cnnc/cnnc/ir"
+import (
+	"sync"
+
+	"github.com/cnnc/cnnc/ir"
+)
 
 // Winograd convolution F(m×m, 3×3), after Lavin & Gray, "Fast Algorithms
 // for Convolutional Neural Networks" (CVPR 2016), for the 3×3, stride-1,
@@ -60,8 +64,9 @@ import "github.com/cnnc/cnnc/ir"
 // GEMMs run over wgRows output channels at a time, the unit in which the
 // filters are packed. When there are fewer than wgMinTasks blocks (deep
 // layers, few tiles), the output channels are split too, at least
-// wgMinRows per piece, each piece then transforming the block's input
-// again.
+// wgMinRows per piece. The block's V is then transformed once by a first
+// stage of pieces (wgFillChans channels or more each) into a buffer all
+// pieces share (Staged), not by every piece that reads it.
 const (
 	wgMaxTiles = 64
 	wgVBudget  = 36 * 512 * 64 // floats (4.5 MiB): a block of 64 tiles at 512 channels
@@ -70,6 +75,8 @@ const (
 	wgMinTasks = 8
 	wgMinRows  = 64
 	wgMaxDim   = 1 << 24
+	// wgFillChans is the fewest channels a first-stage piece transforms.
+	wgFillChans = 32
 )
 
 // wgPlan is the geometry of one Winograd convolution, derived from its
@@ -86,6 +93,7 @@ type wgPlan struct {
 	subLen                int // packed floats of a full chunk: a2·packedALen(rows, C)
 	packedLen             int
 	vLen, oLen            int // scratch: V of a block; M of a chunk (16 floats of slack)
+	fills, fillC          int // first-stage pieces (0: each piece transforms its block); channels each
 }
 
 // winogradCheck returns an error saying why Winograd cannot compute k, or
@@ -175,6 +183,11 @@ func newWGPlan(k *Conv2D) (*wgPlan, error) {
 	last := k.M - (p.subs-1)*p.rows
 	p.packedLen = (p.subs-1)*p.subLen + p.a2*packedALen(last, k.C)
 	p.vLen = p.a2 * k.C * p.panels * 16
+	if p.splits > 1 {
+		parts := min(max(wgMinTasks/p.blocks, 1), max(k.C/wgFillChans, 1))
+		p.fillC = (k.C + parts - 1) / parts
+		p.fills = p.blocks * ((k.C + p.fillC - 1) / p.fillC)
+	}
 	p.oLen = min(p.rows, k.M)*p.a2*p.panels*16 + 16
 	return p, nil
 }
@@ -307,30 +320,73 @@ func bindWinograd(k *Conv2D, x, pw, bias, z, y []float32) (Task, error) {
 	return t, nil
 }
 
-// wgTask is a bound Winograd convolution. Piece t computes block t/splits
-// of tiles for the filter chunks perTask·(t%splits) up to the next
-// perTask.
+// wgTask is a bound Winograd convolution. With a first stage (fills >
+// 0), piece t < fills transforms channels fillC·(t%per) up to the next
+// fillC of block t/per (per pieces a block) into the shared V; the others,
+// and every piece without one, compute block t/splits of tiles for the
+// filter chunks perTask·(t%splits) up to the next perTask.
 type wgTask struct {
 	*wgPlan
 	x, pw, bias, z, y []float32
 	flags             uint64 // the output's epilogue: tileBias, tileZ, tileAct
 	lo, hi            float32
+	once              sync.Once
+	buf               []float32 // the shared V of every block (first stage)
 }
 
 // Tasks implements Task.
-func (t *wgTask) Tasks() int { return t.blocks * t.splits }
+func (t *wgTask) Tasks() int { return t.fills + t.blocks*t.splits }
 
-// Scratch implements Task.
-func (t *wgTask) Scratch() int { return t.vLen + t.oLen }
+// Stage implements Staged.
+func (t *wgTask) Stage() int { return t.fills }
+
+// Shared implements Staged: V of every block, with a first stage.
+func (t *wgTask) Shared() int {
+	if t.fills == 0 {
+		return 0
+	}
+	return t.blocks * t.vLen
+}
+
+// UseShared implements Staged.
+func (t *wgTask) UseShared(buf []float32) { t.buf = buf[:t.Shared()] }
+
+// Scratch implements Task: M of a chunk, and V of a block unless shared.
+func (t *wgTask) Scratch() int {
+	if t.fills > 0 {
+		return t.oLen
+	}
+	return t.vLen + t.oLen
+}
 
 // Run implements Task.
 func (t *wgTask) Run(piece int, scratch []float32) {
+	if t.fills > 0 {
+		t.once.Do(func() {
+			if t.buf == nil {
+				t.buf = make([]float32, t.Shared())
+			}
+		})
+		per := t.fills / t.blocks
+		if piece < t.fills {
+			blk := piece / per
+			t0 := blk * t.blockT
+			c0 := piece % per * t.fillC
+			t.input(t.buf[blk*t.vLen:][:t.vLen], t0, min(t.tiles-t0, t.blockT), c0, min(t.k.C, c0+t.fillC))
+			return
+		}
+		piece -= t.fills
+	}
 	blk, sp := piece/t.splits, piece%t.splits
 	t0 := blk * t.blockT
 	nt := min(t.tiles-t0, t.blockT)
-	v := scratch[:t.vLen]
-	o := scratch[t.vLen : t.vLen+t.oLen]
-	t.input(v, t0, nt)
+	var v, o []float32
+	if t.fills > 0 {
+		v, o = t.buf[blk*t.vLen:][:t.vLen], scratch[:t.oLen]
+	} else {
+		v, o = scratch[:t.vLen], scratch[t.vLen:t.vLen+t.oLen]
+		t.input(v, t0, nt, 0, t.k.C)
+	}
 	s1 := min(t.subs, (sp+1)*t.perTask)
 	for s := sp * t.perTask; s < s1; s++ {
 		r0 := s * t.rows
@@ -354,8 +410,9 @@ func (p *wgPlan) segments(t0, nt int, f func(n, th, tw, ns, b int)) {
 	}
 }
 
-// input writes V, the transform of the nt tiles from t0, into v.
-func (t *wgTask) input(v []float32, t0, nt int) {
+// input writes V of channels [c0, c1), the transform of the nt tiles from
+// t0, into v.
+func (t *wgTask) input(v []float32, t0, nt, c0, c1 int) {
 	k := &t.k
 	m, a := t.m, t.alpha
 	hw := k.H * k.W
@@ -376,12 +433,13 @@ func (t *wgTask) input(v []float32, t0, nt int) {
 		p, l := b/16, b%16
 		first := min(ns, 16-l)
 		msk := wgBits(0, first) | wgBits(16-l, ns)<<16
-		for kb := 0; kb < t.kbs; kb++ {
-			c0 := kb * t.kc
-			kcb := min(t.kc, k.C-c0)
-			off := c0 * t.panels * 16 // the K-block's panels
+		for kb := c0 / t.kc; kb*t.kc < c1; kb++ {
+			kb0 := kb * t.kc
+			kcb := min(t.kc, k.C-kb0)
+			ch0, ch1 := max(c0, kb0), min(c1, kb0+kcb) // channels of this K-block
+			off := kb0*t.panels*16 + (ch0-kb0)*16      // the K-block's panels, channel ch0
 			wgInput(m, t.x, v, wgIn{
-				xb: (n*k.C + c0) * hw, off: ih*k.W + iw, ld: k.W, hw: hw, nc: kcb,
+				xb: (n*k.C + ch0) * hw, off: ih*k.W + iw, ld: k.W, hw: hw, nc: ch1 - ch0,
 				rows: rows, cm0: cm0, cm1: cm1,
 				d0: off + p*kcb*16 + l, d1: off + (p+1)*kcb*16 - (16 - l), msk: msk, xs: xs,
 			})

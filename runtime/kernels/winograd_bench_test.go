@@ -2,8 +2,6 @@ package kernels
 
 import (
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/cnnc/cnnc/ir"
@@ -44,7 +42,7 @@ func BenchmarkWinograd(b *testing.B) {
 			for _, threads := range []int{1, 2} {
 				name := fmt.Sprintf("%dx%dx%d/%v/threads%d", l.c, l.hw, l.hw, algo, threads)
 				b.Run(name, func(b *testing.B) {
-					run := wgPool(task, threads)
+					run := benchPool(task, threads)
 					run()
 					b.ResetTimer()
 					for range b.N {
@@ -54,35 +52,5 @@ func BenchmarkWinograd(b *testing.B) {
 				})
 			}
 		}
-	}
-}
-
-// wgPool returns a function running every piece of task on threads
-// workers that take pieces from an atomic counter, as the runtime's pool
-// does.
-func wgPool(task Task, threads int) func() {
-	scratch := make([][]float32, threads)
-	for i := range scratch {
-		scratch[i] = make([]float32, task.Scratch())
-	}
-	n := int64(task.Tasks())
-	return func() {
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		work := func(w int) {
-			for {
-				t := next.Add(1) - 1
-				if t >= n {
-					return
-				}
-				task.Run(int(t), scratch[w])
-			}
-		}
-		for w := 1; w < threads; w++ {
-			wg.Add(1)
-			go func() { defer wg.Done(); work(w) }()
-		}
-		work(0)
-		wg.Wait()
 	}
 }

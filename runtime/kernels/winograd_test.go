@@ -134,29 +134,39 @@ func wgDirect(k *Conv2D, d wgData, f32 bool) []float64 {
 }
 
 // wgRun runs every piece of task on workers goroutines, each with its own
-// scratch poisoned with NaN, taking the pieces in a random order.
+// scratch poisoned with NaN, taking the pieces in a random order: a Staged
+// task's first stage, then the rest.
 func wgRun(task Task, workers int, rng *rand.Rand) {
-	order := rng.Perm(task.Tasks())
-	next := make(chan int, len(order))
-	for _, t := range order {
-		next <- t
+	first := 0
+	if st, ok := task.(Staged); ok {
+		first = st.Stage()
 	}
-	close(next)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		scratch := make([]float32, task.Scratch())
-		for i := range scratch {
-			scratch[i] = float32(math.NaN())
+	scratch := make([][]float32, workers)
+	for w := range scratch {
+		scratch[w] = make([]float32, task.Scratch())
+		for i := range scratch[w] {
+			scratch[w][i] = float32(math.NaN())
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for t := range next {
-				task.Run(t, scratch)
-			}
-		}()
 	}
-	wg.Wait()
+	for _, stage := range [][2]int{{0, first}, {first, task.Tasks()}} {
+		order := rng.Perm(stage[1] - stage[0])
+		next := make(chan int, len(order))
+		for _, t := range order {
+			next <- stage[0] + t
+		}
+		close(next)
+		var wg sync.WaitGroup
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for t := range next {
+					task.Run(t, scratch[w])
+				}
+			}()
+		}
+		wg.Wait()
+	}
 }
 
 // wgCompute packs and binds k on d and runs it; y has guard elements after

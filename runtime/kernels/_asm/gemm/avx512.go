@@ -43,6 +43,11 @@ func rowKernel512() {
 	RET()
 }
 
+// aPrefetch is how far ahead of the A panel's current step the AVX-512
+// kernel prefetches: a deep product (Winograd's transformed filters, the
+// weights of a layer on a small map) streams A from L3 or memory.
+const aPrefetch = 1024
+
 // tile512 emits one tile of panels (1 or 2) B panels: the product over kc
 // into Z0-Z11 (row i, panel h in Z[2i+h]) and the epilogue; b ends at the
 // panel after the tile's.
@@ -77,6 +82,11 @@ func tile512(panels int, c, b Register, n GPVirtual, ldc, zoff, all Register, na
 	}
 	bs := []Register{b, b1}
 	step := func(off int) {
+		// A streams through the tile once: prefetch it aPrefetch bytes
+		// ahead, a line every other step (48 bytes).
+		if off%2 == 0 {
+			PREFETCHT0(Mem{Base: a, Disp: off*mr*4 + aPrefetch})
+		}
 		for h := 0; h < panels; h++ {
 			VMOVUPS(Mem{Base: bs[h], Disp: off * nr * 4}, []VecPhysical{Z12, Z13}[h])
 		}
