@@ -82,23 +82,23 @@ const (
 // matter for the choice.
 // Winograd F(2×2,3×3) transforms a 4×4 input tile with 32 additions and
 // produces a 2×2 output tile with 24; F(4×4,3×3) needs about 240
-// operations per 6×6 input tile and 160 per 4×4 output tile (pure Go, about
-// 4 per ns). Its batched products have 36 positions of (M×C)·(C×tiles) per
-// 16 outputs, a quarter of direct's 9 MACs per output, against 16 per 4
-// outputs (4 per output) for F(2×2); they are many small GEMMs, about 18
-// multiply-adds per ns, and each block of tiles streams all the
-// transformed filters. Those rates are fitted to ResNet-18's and VGG-16's
-// 3x3 layers in the model (cnnc bench --profile, one thread: ResNet-18's
-// take 3.0-4.0 ms with F(4×4), 4.7-6.9 ms with F(2×2) and 2.3-2.5 with
-// AlgoOCBlock; VGG-16's 512-channel 28x28 layers 42 ms with F(4×4), 36
-// with AlgoOCBlock).
+// operations per 6×6 input tile and 160 per 4×4 output tile, 16 tiles a
+// vector in the AVX-512 transforms (about 64 scalar operations per ns; the
+// Go ones below avx512 about 4). Its batched products have 36 positions of
+// (M×C)·(C×tiles) per 16 outputs, a quarter of direct's 9 MACs per output,
+// against 16 per 4 outputs (4 per output) for F(2×2); they run on the
+// SGEMM row kernel at about 32 multiply-adds per ns over the tiles padded
+// to whole 16-tile panels, and each block of tiles streams all the
+// transformed filters (about 0.1 ns per float). Fitted to BenchmarkWinograd
+// (ResNet-18's 3x3 layers, one thread: F(4×4) 1.05, 1.1, 1.6 and 5.9 ms
+// from 64x56 to 512x7; F(2×2) 1.8, 1.7, 1.6 and 2.6 ms).
 var algoModel = [...]algoParams{
 	ir.AlgoDirect:    {macsPerNs: 36, moveNsPerElem: 0.3},
 	ir.AlgoGEMM1x1:   {macsPerNs: 45, gemm: true, setupNs: 1000},
 	ir.AlgoIm2col:    {macsPerNs: 45, gemm: true, setupNs: 2000, moveNsPerElem: 0.3},
 	ir.AlgoDepthwise: {macsPerNs: 17},
-	ir.AlgoWinograd2: {macsPerNs: 18, gemm: true, setupNs: 3000, moveNsPerElem: 0.25, tile: 2, inOps: 32, outOps: 24, transformOpsPerNs: 4},
-	ir.AlgoWinograd4: {macsPerNs: 18, gemm: true, setupNs: 4000, moveNsPerElem: 0.25, tile: 4, inOps: 240, outOps: 160, transformOpsPerNs: 4},
+	ir.AlgoWinograd2: {macsPerNs: 32, gemm: true, setupNs: 2000, moveNsPerElem: 0.1, tile: 2, inOps: 32, outOps: 24, transformOpsPerNs: 64},
+	ir.AlgoWinograd4: {macsPerNs: 32, gemm: true, setupNs: 2000, moveNsPerElem: 0.1, tile: 4, inOps: 240, outOps: 160, transformOpsPerNs: 64},
 	ir.AlgoOCBlock:   {macsPerNs: 50, setupNs: 1000, moveNsPerElem: 0.3},
 }
 
@@ -224,15 +224,19 @@ func (g convGeom) cost(a ir.ConvAlgo) AlgoCost {
 	case ir.AlgoWinograd2, ir.AlgoWinograd4:
 		m := p.tile
 		t := float64((m + 2) * (m + 2))
-		tiles := n * float64(ceilDiv(g.OH, m)*ceilDiv(g.OW, m))
-		macs = t * float64(g.M) * float64(g.C) * tiles
-		throughput *= efficiency(float64(g.M), gemmHalfRows) * efficiency(float64(g.C), gemmHalfDepth) * efficiency(tiles, gemmHalfCols)
-		// The tiles go in blocks (about wgTargetBlocks of them, of at
-		// least wgMinTiles), and each block streams every transformed
-		// filter, t·M·C floats: the cost that makes deep layers lose.
-		blocks := min(wgTargetBlocks, float64(ceilDiv(int(tiles), wgMinTiles)))
-		moved = t*tiles*float64(g.C+g.M) + blocks*t*float64(g.M)*float64(g.C)
-		transform = (p.inOps*float64(g.C) + p.outOps*float64(g.M)) * tiles / p.transformOpsPerNs
+		tiles := g.N * ceilDiv(g.OH, m) * ceilDiv(g.OW, m)
+		blocks, lanes := wgBlocks(tiles, int(t)*g.C)
+		macs = t * float64(g.M) * float64(g.C) * float64(lanes)
+		throughput *= efficiency(float64(g.M), gemmHalfRows) * efficiency(float64(g.C), gemmHalfDepth)
+		ops := p.transformOpsPerNs
+		if g.isa != "avx512" {
+			// The transforms in Go, the products on the AVX2 kernel.
+			ops, throughput = 4, throughput/2
+		}
+		// Each block streams every transformed filter, t·M·C floats: the
+		// cost that makes deep layers on small maps lose.
+		moved = float64(tiles)*t*float64(g.C+g.M) + float64(blocks)*t*float64(g.M)*float64(g.C)
+		transform = (p.inOps*float64(g.C) + p.outOps*float64(g.M)) * float64(tiles) / ops
 	}
 	c.MACs, c.Moved = int64(macs), int64(moved)
 	c.Cost = p.setupNs + macs/throughput + moved*p.moveNsPerElem + transform
@@ -264,11 +268,28 @@ const (
 const gemmNR = 16
 
 // The Winograd convolution (runtime/kernels, winograd.go) runs its tiles in
-// about wgTargetBlocks blocks of at least wgMinTiles.
+// blocks of at most wgMaxTiles, fewer when a block's transformed input
+// (positions × channels × tiles) would exceed wgVBudget floats, each a
+// whole number of 16-tile panels unless it is the only block.
 const (
-	wgTargetBlocks = 16
-	wgMinTiles     = 8
+	wgMaxTiles = 64
+	wgVBudget  = 36 * 512 * 64
 )
+
+// wgBlocks returns the number of blocks the Winograd kernel cuts tiles
+// into, with perTile transformed floats a tile, and the tiles they span
+// padded to whole panels of 16: the columns its products compute.
+func wgBlocks(tiles, perTile int) (blocks, lanes int) {
+	maxT := min(wgMaxTiles, max(wgVBudget/max(perTile, 1)/16*16, 16))
+	blocks = ceilDiv(tiles, maxT)
+	blockT := min(ceilDiv(tiles, blocks), tiles)
+	if blocks > 1 {
+		blockT = ceilDiv(blockT, 16) * 16
+		blocks = ceilDiv(tiles, blockT)
+	}
+	last := tiles - (blocks-1)*blockT
+	return blocks, (blocks-1)*ceilDiv(blockT, 16)*16 + ceilDiv(last, 16)*16
+}
 
 // tileFill is the fraction of the tiles of width w that n items fill.
 func tileFill(n, w int) float64 { return float64(n) / float64(ceilDiv(n, w)*w) }
