@@ -219,10 +219,13 @@ func (t *convBand) fill(k *Conv2D, cg int, band, in []float32, r0, rows int) {
 				for i := range d[:lo] {
 					d[i] = 0
 				}
-				if k.SW == 1 {
+				iw := phase + k.SW*lo - k.PadL
+				switch {
+				case k.SW == 1:
 					copy(d[lo:hi], xr[lo-k.PadL:hi-k.PadL])
-				} else {
-					iw := phase + k.SW*lo - k.PadL
+				case k.SW == 2 && hi > lo:
+					stride2Copy(d[lo:hi], xr[iw:])
+				default:
 					for v := lo; v < hi; v++ {
 						d[v] = xr[iw]
 						iw += k.SW
@@ -275,4 +278,20 @@ func (t *convBand) fillRows(k *Conv2D, cg int, band, in []float32, r0, rows, lo,
 		}
 	}
 	clear(band[cg*t.chans:])
+}
+
+// stride2Copy is stride2CopyGeneric or its assembly version (see
+// setElemISA).
+var stride2Copy = stride2CopyGeneric
+
+// stride2CopyGeneric sets dst[v] = src[2v] for v < len(dst): a phase row
+// of a stride-2 band. src holds at least 2·len(dst)-1 floats.
+func stride2CopyGeneric(dst, src []float32) {
+	if len(dst) == 0 {
+		return
+	}
+	src = src[:2*len(dst)-1]
+	for v := range dst {
+		dst[v] = src[2*v]
+	}
 }

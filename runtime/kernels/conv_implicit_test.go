@@ -55,3 +55,32 @@ func TestConvImplicit(t *testing.T) {
 		}
 	})
 }
+
+// TestStride2Copy checks stride2Copy at every level against its loop for
+// every length up to 50, with the source ending at its last read float
+// (the guard tests catch an over-read) and guards after dst.
+func TestStride2Copy(t *testing.T) {
+	forEachISA(t, func(t *testing.T) {
+		for n := 0; n <= 50; n++ {
+			src := make([]float32, max(2*n-1, 0))
+			for i := range src {
+				src[i] = float32(i)
+			}
+			buf := make([]float32, n+3)
+			for i := range buf {
+				buf[i] = -1
+			}
+			stride2Copy(buf[:n:n], src)
+			for v := 0; v < n; v++ {
+				if buf[v] != float32(2*v) {
+					t.Fatalf("n %d: dst[%d] = %v, want %d", n, v, buf[v], 2*v)
+				}
+			}
+			for i := n; i < len(buf); i++ {
+				if buf[i] != -1 {
+					t.Fatalf("n %d: guard dst[%d] overwritten", n, i)
+				}
+			}
+		}
+	})
+}

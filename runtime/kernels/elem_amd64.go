@@ -29,6 +29,7 @@ func setElemISA(l isa) {
 	if l >= isaAVX512 {
 		poolMaxPlane = poolMaxPlaneAVX512
 		poolMaxPlaneS2 = poolMaxPlaneS2AVX512
+		stride2Copy = stride2CopyAVX512Slices
 	}
 	poolAvg3x3s1 = poolAvg3x3s1AVX2Slices
 	poolMax2x2s2 = poolMax2x2s2AVX2Slices
@@ -224,4 +225,17 @@ func poolRowSumAVX2Slice(x []float32) float64 {
 		return 0
 	}
 	return poolRowSumAVX2(&x[0], len(x))
+}
+
+// stride2CopyAVX512Slices is stride2CopyGeneric on stride2CopyAVX512, the
+// slices' lengths checked first.
+func stride2CopyAVX512Slices(dst, src []float32) {
+	n := len(dst)
+	if n == 0 {
+		return
+	}
+	if len(src) < 2*n-1 {
+		panic("kernels: stride-2 copy source too short")
+	}
+	stride2CopyAVX512(&dst[0], &src[0], n)
 }

@@ -1482,6 +1482,70 @@ s2_done:
 	VZEROUPPER
 	RET
 
+// func stride2CopyAVX512(dst *float32, src *float32, n int)
+// Requires: AVX, AVX512F, BMI2, CMOV
+TEXT ·stride2CopyAVX512(SB), NOSPLIT, $0-24
+	MOVQ    dst+0(FP), AX
+	MOVQ    src+8(FP), CX
+	MOVQ    n+16(FP), DX
+	VMOVUPS poolEvenLanes<>+0(SB), Z2
+
+s2c_loop:
+	CMPQ      DX, $0x10
+	JLE       s2c_tail
+	VMOVUPS   (CX), Z0
+	VMOVUPS   64(CX), Z1
+	VMOVAPS   Z2, Z3
+	VPERMI2PS Z1, Z0, Z3
+	VMOVUPS   Z3, (AX)
+	ADDQ      $0x80, CX
+	ADDQ      $0x40, AX
+	SUBQ      $0x10, DX
+	JMP       s2c_loop
+
+s2c_tail:
+	TESTQ     DX, DX
+	JLE       s2c_done
+	LEAQ      -1(DX)(DX*1), BX
+	XORQ      SI, SI
+	MOVQ      $0x00000010, DI
+	CMPQ      BX, SI
+	CMOVQLT   SI, BX
+	CMPQ      BX, DI
+	CMOVQGT   DI, BX
+	MOVL      $0xffffffff, SI
+	BZHIL     BX, SI, BX
+	KMOVW     BX, K1
+	LEAQ      -17(DX)(DX*1), BX
+	XORQ      SI, SI
+	MOVQ      $0x00000010, DI
+	CMPQ      BX, SI
+	CMOVQLT   SI, BX
+	CMPQ      BX, DI
+	CMOVQGT   DI, BX
+	MOVL      $0xffffffff, SI
+	BZHIL     BX, SI, BX
+	KMOVW     BX, K2
+	MOVQ      DX, BX
+	XORQ      DX, DX
+	MOVQ      $0x00000010, SI
+	CMPQ      BX, DX
+	CMOVQLT   DX, BX
+	CMPQ      BX, SI
+	CMOVQGT   SI, BX
+	MOVL      $0xffffffff, DX
+	BZHIL     BX, DX, BX
+	KMOVW     BX, K3
+	VMOVUPS.Z (CX), K1, Z0
+	VMOVUPS.Z 64(CX), K2, Z1
+	VMOVAPS   Z2, Z3
+	VPERMI2PS Z1, Z0, Z3
+	VMOVUPS   Z3, K3, (AX)
+
+s2c_done:
+	VZEROUPPER
+	RET
+
 // func poolRowMaxAVX2(x *float32, n int) float32
 // Requires: AVX, SSE
 TEXT ·poolRowMaxAVX2(SB), NOSPLIT, $0-20

@@ -180,6 +180,11 @@ func poolMax3x3s1p1AVX512(x *float32, y *float32, h int, w int, oh0 int, oh1 int
 //go:noescape
 func poolMax3x3s2AVX512(x *float32, y *float32, h int, w int, oh0 int, oh1 int, ow int, padT int, padL int) bool
 
+// stride2CopyAVX512 sets dst[v] = src[2v] for v < n (n >= 0).
+//
+//go:noescape
+func stride2CopyAVX512(dst *float32, src *float32, n int)
+
 // poolRowMaxAVX2 is poolRowMaxGeneric in AVX2: the maximum of x[0:n], NaN if
 // one of them is NaN, -Inf for n = 0:
 //

@@ -111,6 +111,7 @@ func setElemGeneric() {
 	poolAvg2x2s2 = poolAvg2x2s2Generic
 	poolRowMax = poolRowMaxGeneric
 	poolRowSum = poolRowSumGeneric
+	stride2Copy = stride2CopyGeneric
 }
 
 // affineRows is affineRowsGeneric or its assembly version (see

@@ -34,6 +34,7 @@ func main() {
 	poolRows()
 	planeMax()
 	planeMaxS2()
+	stride2Copy()
 	rowMax()
 	rowSum()
 	exp()

@@ -107,6 +107,9 @@ func planeMax() {
 
 var zr = []VecPhysical{Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8}
 
+// evens is poolEvenLanes: the permute indices 0, 2, ..., 30.
+var evens Mem
+
 // planeMaxS2 generates poolMax3x3s2AVX512: output rows [oh0, oh1) of a
 // 3×3, stride-2 max pool of one h×w plane with begin pads padT, padL of 0
 // or 1 and ow output columns (the end may lie past the plane: ceil mode).
@@ -117,7 +120,7 @@ var zr = []VecPhysical{Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8}
 // column, the odd ones the second, the second load's even lanes the third.
 // Like poolMax3x3s1p1AVX512 it reports whether an input held a NaN.
 func planeMaxS2() {
-	evens := GLOBL("poolEvenLanes", RODATA|NOPTR)
+	evens = GLOBL("poolEvenLanes", RODATA|NOPTR)
 	for i := 0; i < 16; i++ {
 		DATA(4*i, U32(uint32(2*i)))
 	}
@@ -291,6 +294,57 @@ func planeTail(pre string, acc VecPhysical, yr, j, oh Register) {
 	nan := GP8()
 	SETNE(nan)
 	Store(nan, ReturnIndex(0))
+	VZEROUPPER()
+	RET()
+}
+
+// stride2Copy generates stride2CopyAVX512, the gather of every other
+// float (the phase rows of a stride-2 convolution's band): two vectors of
+// the source a turn, their even lanes picked by a two-table permute; the
+// last block (1 to 16 outputs) goes through masks, so that nothing past
+// src[2n-2] is read.
+func stride2Copy() {
+	TEXT("stride2CopyAVX512", NOSPLIT, "func(dst, src *float32, n int)")
+	Pragma("noescape")
+	Doc("stride2CopyAVX512 sets dst[v] = src[2v] for v < n (n >= 0).")
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	n := Load(Param("n"), GP64())
+	VMOVUPS(evens, Z2)
+	Label("s2c_loop")
+	CMPQ(n, U8(16))
+	JLE(LabelRef("s2c_tail"))
+	VMOVUPS(Mem{Base: src}, Z0)
+	VMOVUPS(Mem{Base: src, Disp: 64}, Z1)
+	VMOVAPS(Z2, Z3)
+	VPERMI2PS(Z1, Z0, Z3)
+	VMOVUPS(Z3, Mem{Base: dst})
+	ADDQ(U8(128), src)
+	ADDQ(U8(64), dst)
+	SUBQ(U8(16), n)
+	JMP(LabelRef("s2c_loop"))
+	Label("s2c_tail")
+	TESTQ(n, n)
+	JLE(LabelRef("s2c_done"))
+	// Source lanes 0 .. 2n-2: the first vector's min(2n-1, 16), the
+	// second's the rest.
+	m := GP32()
+	cnt := GP64()
+	LEAQ(Mem{Base: n, Index: n, Scale: 1, Disp: -1}, cnt)
+	lowLanes(cnt, 16, m)
+	KMOVW(m, K1)
+	LEAQ(Mem{Base: n, Index: n, Scale: 1, Disp: -17}, cnt)
+	lowLanes(cnt, 16, m)
+	KMOVW(m, K2)
+	MOVQ(n, cnt)
+	lowLanes(cnt, 16, m)
+	KMOVW(m, K3)
+	VMOVUPS_Z(Mem{Base: src}, K1, Z0)
+	VMOVUPS_Z(Mem{Base: src, Disp: 64}, K2, Z1)
+	VMOVAPS(Z2, Z3)
+	VPERMI2PS(Z1, Z0, Z3)
+	VMOVUPS(Z3, K3, Mem{Base: dst})
+	Label("s2c_done")
 	VZEROUPPER()
 	RET()
 }
