@@ -46,7 +46,7 @@ func rowKernel512() {
 // aPrefetch is how far ahead of the A panel's current step the AVX-512
 // kernel prefetches: a deep product (Winograd's transformed filters, the
 // weights of a layer on a small map) streams A from L3 or memory.
-const aPrefetch = 1024
+const aPrefetch = 2048
 
 // tile512 emits one tile of panels (1 or 2) B panels: the product over kc
 // into Z0-Z11 (row i, panel h in Z[2i+h]) and the epilogue; b ends at the
@@ -91,6 +91,12 @@ func tile512(panels int, c, b Register, n GPVirtual, ldc, zoff, all Register, na
 			VMOVUPS(Mem{Base: bs[h], Disp: off * nr * 4}, []VecPhysical{Z12, Z13}[h])
 		}
 		for i := 0; i < mr; i++ {
+			if panels == 1 {
+				// One multiply-add per value of A: broadcast it from
+				// memory inside the multiply-add.
+				VFMADD231PS_BCST(Mem{Base: a, Disp: (off*mr + i) * 4}, Z12, acc(i, 0))
+				continue
+			}
 			ar := []VecPhysical{Z14, Z15}[i%2]
 			VBROADCASTSS(Mem{Base: a, Disp: (off*mr + i) * 4}, ar)
 			for h := 0; h < panels; h++ {
