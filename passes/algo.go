@@ -229,9 +229,15 @@ func (g convGeom) cost(a ir.ConvAlgo) AlgoCost {
 		macs = t * float64(g.M) * float64(g.C) * float64(lanes)
 		throughput *= efficiency(float64(g.M), gemmHalfRows) * efficiency(float64(g.C), gemmHalfDepth)
 		ops := p.transformOpsPerNs
-		if g.isa != "avx512" {
-			// The transforms in Go, the products on the AVX2 kernel.
-			ops, throughput = 4, throughput/2
+		switch g.isa {
+		case "avx512":
+		case "avx2":
+			// The AVX2 transforms, 8 tiles a vector; the products on the
+			// AVX2 kernel (6×16 tiles: twice the loads per multiply-add).
+			ops, throughput = p.transformOpsPerNs/2, throughput*wgAVX2Rate
+		default:
+			// The transforms and products in Go.
+			ops, throughput = 4, throughput/8
 		}
 		// Each block streams every transformed filter, t·M·C floats: the
 		// cost that makes deep layers on small maps lose.
@@ -275,6 +281,12 @@ const (
 	wgMaxTiles = 64
 	wgVBudget  = 36 * 512 * 64
 )
+
+// wgAVX2Rate is the AVX2 GEMM kernel's rate on Winograd's products
+// relative to the AVX-512 one's (BenchmarkWinograd at CNNC_ISA=avx2: F(4×4)
+// 2.3 ms on ResNet-18's 64x56 layer against 1.05-1.2 at avx512, and
+// im2col 3.9).
+const wgAVX2Rate = 0.5
 
 // wgBlocks returns the number of blocks the Winograd kernel cuts tiles
 // into, with perTile transformed floats a tile, and the tiles they span

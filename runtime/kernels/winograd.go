@@ -25,8 +25,8 @@ import (
 // so the convolution becomes α² GEMMs (M×C by C×tiles) between two cheap
 // transforms. U is computed once, when the weights are packed (in float64,
 // rounded once); V is computed per block of tiles into a worker's scratch,
-// 16 tiles a vector (winograd_transform.go; AVX-512 assembly from
-// _asm/winograd), directly in the layout of the GEMM's packed B; the
+// 16 tiles a vector (winograd_transform.go; AVX-512 and AVX2/FMA assembly
+// from _asm/winograd), directly in the layout of the GEMM's packed B; the
 // products run on the SGEMM row kernel; the output transform Aᵀ M A is
 // fused with the bias, the residual and the activation and writes only the
 // valid output positions.

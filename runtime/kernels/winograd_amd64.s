@@ -1883,3 +1883,4258 @@ wgOutput4AVX512_next:
 wgOutput4AVX512_done:
 	VZEROUPPER
 	RET
+
+DATA wgConstsAVX2<>+0(SB)/4, $0x40000000
+DATA wgConstsAVX2<>+4(SB)/4, $0x40000000
+DATA wgConstsAVX2<>+8(SB)/4, $0x40000000
+DATA wgConstsAVX2<>+12(SB)/4, $0x40000000
+DATA wgConstsAVX2<>+16(SB)/4, $0x40000000
+DATA wgConstsAVX2<>+20(SB)/4, $0x40000000
+DATA wgConstsAVX2<>+24(SB)/4, $0x40000000
+DATA wgConstsAVX2<>+28(SB)/4, $0x40000000
+DATA wgConstsAVX2<>+32(SB)/4, $0x3fc00000
+DATA wgConstsAVX2<>+36(SB)/4, $0x3fc00000
+DATA wgConstsAVX2<>+40(SB)/4, $0x3fc00000
+DATA wgConstsAVX2<>+44(SB)/4, $0x3fc00000
+DATA wgConstsAVX2<>+48(SB)/4, $0x3fc00000
+DATA wgConstsAVX2<>+52(SB)/4, $0x3fc00000
+DATA wgConstsAVX2<>+56(SB)/4, $0x3fc00000
+DATA wgConstsAVX2<>+60(SB)/4, $0x3fc00000
+DATA wgConstsAVX2<>+64(SB)/4, $0x3f000000
+DATA wgConstsAVX2<>+68(SB)/4, $0x3f000000
+DATA wgConstsAVX2<>+72(SB)/4, $0x3f000000
+DATA wgConstsAVX2<>+76(SB)/4, $0x3f000000
+DATA wgConstsAVX2<>+80(SB)/4, $0x3f000000
+DATA wgConstsAVX2<>+84(SB)/4, $0x3f000000
+DATA wgConstsAVX2<>+88(SB)/4, $0x3f000000
+DATA wgConstsAVX2<>+92(SB)/4, $0x3f000000
+DATA wgConstsAVX2<>+96(SB)/4, $0x40200000
+DATA wgConstsAVX2<>+100(SB)/4, $0x40200000
+DATA wgConstsAVX2<>+104(SB)/4, $0x40200000
+DATA wgConstsAVX2<>+108(SB)/4, $0x40200000
+DATA wgConstsAVX2<>+112(SB)/4, $0x40200000
+DATA wgConstsAVX2<>+116(SB)/4, $0x40200000
+DATA wgConstsAVX2<>+120(SB)/4, $0x40200000
+DATA wgConstsAVX2<>+124(SB)/4, $0x40200000
+DATA wgConstsAVX2<>+128(SB)/4, $0x3e800000
+DATA wgConstsAVX2<>+132(SB)/4, $0x3e800000
+DATA wgConstsAVX2<>+136(SB)/4, $0x3e800000
+DATA wgConstsAVX2<>+140(SB)/4, $0x3e800000
+DATA wgConstsAVX2<>+144(SB)/4, $0x3e800000
+DATA wgConstsAVX2<>+148(SB)/4, $0x3e800000
+DATA wgConstsAVX2<>+152(SB)/4, $0x3e800000
+DATA wgConstsAVX2<>+156(SB)/4, $0x3e800000
+DATA wgConstsAVX2<>+160(SB)/4, $0x40800000
+DATA wgConstsAVX2<>+164(SB)/4, $0x40800000
+DATA wgConstsAVX2<>+168(SB)/4, $0x40800000
+DATA wgConstsAVX2<>+172(SB)/4, $0x40800000
+DATA wgConstsAVX2<>+176(SB)/4, $0x40800000
+DATA wgConstsAVX2<>+180(SB)/4, $0x40800000
+DATA wgConstsAVX2<>+184(SB)/4, $0x40800000
+DATA wgConstsAVX2<>+188(SB)/4, $0x40800000
+DATA wgConstsAVX2<>+192(SB)/4, $0x3e000000
+DATA wgConstsAVX2<>+196(SB)/4, $0x3e000000
+DATA wgConstsAVX2<>+200(SB)/4, $0x3e000000
+DATA wgConstsAVX2<>+204(SB)/4, $0x3e000000
+DATA wgConstsAVX2<>+208(SB)/4, $0x3e000000
+DATA wgConstsAVX2<>+212(SB)/4, $0x3e000000
+DATA wgConstsAVX2<>+216(SB)/4, $0x3e000000
+DATA wgConstsAVX2<>+220(SB)/4, $0x3e000000
+DATA wgConstsAVX2<>+224(SB)/4, $0x41000000
+DATA wgConstsAVX2<>+228(SB)/4, $0x41000000
+DATA wgConstsAVX2<>+232(SB)/4, $0x41000000
+DATA wgConstsAVX2<>+236(SB)/4, $0x41000000
+DATA wgConstsAVX2<>+240(SB)/4, $0x41000000
+DATA wgConstsAVX2<>+244(SB)/4, $0x41000000
+DATA wgConstsAVX2<>+248(SB)/4, $0x41000000
+DATA wgConstsAVX2<>+252(SB)/4, $0x41000000
+GLOBL wgConstsAVX2<>(SB), RODATA|NOPTR, $256
+
+DATA wgBitsAVX2<>+0(SB)/4, $0x00000001
+DATA wgBitsAVX2<>+4(SB)/4, $0x00000002
+DATA wgBitsAVX2<>+8(SB)/4, $0x00000004
+DATA wgBitsAVX2<>+12(SB)/4, $0x00000008
+DATA wgBitsAVX2<>+16(SB)/4, $0x00000010
+DATA wgBitsAVX2<>+20(SB)/4, $0x00000020
+DATA wgBitsAVX2<>+24(SB)/4, $0x00000040
+DATA wgBitsAVX2<>+28(SB)/4, $0x00000080
+GLOBL wgBitsAVX2<>(SB), RODATA|NOPTR, $32
+
+DATA wgPairsAVX2<>+0(SB)/4, $0x00000000
+DATA wgPairsAVX2<>+4(SB)/4, $0x00000004
+DATA wgPairsAVX2<>+8(SB)/4, $0x00000001
+DATA wgPairsAVX2<>+12(SB)/4, $0x00000005
+DATA wgPairsAVX2<>+16(SB)/4, $0x00000002
+DATA wgPairsAVX2<>+20(SB)/4, $0x00000006
+DATA wgPairsAVX2<>+24(SB)/4, $0x00000003
+DATA wgPairsAVX2<>+28(SB)/4, $0x00000007
+GLOBL wgPairsAVX2<>(SB), RODATA|NOPTR, $32
+
+DATA wgRotateAVX2<>+0(SB)/4, $0x00000001
+DATA wgRotateAVX2<>+4(SB)/4, $0x00000002
+DATA wgRotateAVX2<>+8(SB)/4, $0x00000003
+DATA wgRotateAVX2<>+12(SB)/4, $0x00000004
+DATA wgRotateAVX2<>+16(SB)/4, $0x00000005
+DATA wgRotateAVX2<>+20(SB)/4, $0x00000006
+DATA wgRotateAVX2<>+24(SB)/4, $0x00000007
+DATA wgRotateAVX2<>+28(SB)/4, $0x00000000
+GLOBL wgRotateAVX2<>(SB), RODATA|NOPTR, $32
+
+DATA wgLane0AVX2<>+0(SB)/4, $0x00000000
+DATA wgLane0AVX2<>+4(SB)/4, $0x00000000
+DATA wgLane0AVX2<>+8(SB)/4, $0x00000000
+DATA wgLane0AVX2<>+12(SB)/4, $0x00000000
+DATA wgLane0AVX2<>+16(SB)/4, $0x00000000
+DATA wgLane0AVX2<>+20(SB)/4, $0x00000000
+DATA wgLane0AVX2<>+24(SB)/4, $0x00000000
+DATA wgLane0AVX2<>+28(SB)/4, $0x00000000
+GLOBL wgLane0AVX2<>(SB), RODATA|NOPTR, $32
+
+DATA wgLane1AVX2<>+0(SB)/4, $0x00000001
+DATA wgLane1AVX2<>+4(SB)/4, $0x00000001
+DATA wgLane1AVX2<>+8(SB)/4, $0x00000001
+DATA wgLane1AVX2<>+12(SB)/4, $0x00000001
+DATA wgLane1AVX2<>+16(SB)/4, $0x00000001
+DATA wgLane1AVX2<>+20(SB)/4, $0x00000001
+DATA wgLane1AVX2<>+24(SB)/4, $0x00000001
+DATA wgLane1AVX2<>+28(SB)/4, $0x00000001
+GLOBL wgLane1AVX2<>(SB), RODATA|NOPTR, $32
+
+// func wgInput2AVX2(x *float32, off int, ld int, hw int, nc int, rows uint64, cm0 uint64, cm1 uint64, v *float32, d0 int, d1 int, msk uint64, xs int)
+// Requires: AVX, AVX2
+TEXT ·wgInput2AVX2(SB), $704-104
+	MOVQ         cm0+48(FP), AX
+	VMOVD        AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        wgBitsAVX2<>+0(SB), Y0, Y0
+	VPCMPEQD     wgBitsAVX2<>+0(SB), Y0, Y0
+	VMOVUPS      Y0, 384(SP)
+	MOVQ         cm0+48(FP), AX
+	SHRQ         $0x08, AX
+	VMOVD        AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        wgBitsAVX2<>+0(SB), Y0, Y0
+	VPCMPEQD     wgBitsAVX2<>+0(SB), Y0, Y0
+	VMOVUPS      Y0, 416(SP)
+	MOVQ         cm0+48(FP), AX
+	SHRQ         $0x10, AX
+	VMOVD        AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        wgBitsAVX2<>+0(SB), Y0, Y0
+	VPCMPEQD     wgBitsAVX2<>+0(SB), Y0, Y0
+	VMOVUPS      Y0, 448(SP)
+	MOVQ         msk+88(FP), AX
+	VMOVD        AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        wgBitsAVX2<>+0(SB), Y0, Y0
+	VPCMPEQD     wgBitsAVX2<>+0(SB), Y0, Y0
+	VMOVUPS      Y0, 576(SP)
+	MOVQ         msk+88(FP), AX
+	SHRQ         $0x10, AX
+	VMOVD        AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        wgBitsAVX2<>+0(SB), Y0, Y0
+	VPCMPEQD     wgBitsAVX2<>+0(SB), Y0, Y0
+	VMOVUPS      Y0, 608(SP)
+	MOVQ         cm0+48(FP), AX
+	SHRQ         $0x10, AX
+	VMOVD        AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        wgBitsAVX2<>+0(SB), Y0, Y0
+	VPCMPEQD     wgBitsAVX2<>+0(SB), Y0, Y0
+	VMOVUPS      Y0, 480(SP)
+	MOVQ         cm0+48(FP), AX
+	SHRQ         $0x18, AX
+	VMOVD        AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        wgBitsAVX2<>+0(SB), Y0, Y0
+	VPCMPEQD     wgBitsAVX2<>+0(SB), Y0, Y0
+	VMOVUPS      Y0, 512(SP)
+	MOVQ         cm0+48(FP), AX
+	SHRQ         $0x20, AX
+	VMOVD        AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        wgBitsAVX2<>+0(SB), Y0, Y0
+	VPCMPEQD     wgBitsAVX2<>+0(SB), Y0, Y0
+	VMOVUPS      Y0, 544(SP)
+	MOVQ         msk+88(FP), AX
+	SHRQ         $0x08, AX
+	VMOVD        AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        wgBitsAVX2<>+0(SB), Y0, Y0
+	VPCMPEQD     wgBitsAVX2<>+0(SB), Y0, Y0
+	VMOVUPS      Y0, 640(SP)
+	MOVQ         msk+88(FP), AX
+	SHRQ         $0x18, AX
+	VMOVD        AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        wgBitsAVX2<>+0(SB), Y0, Y0
+	VPCMPEQD     wgBitsAVX2<>+0(SB), Y0, Y0
+	VMOVUPS      Y0, 672(SP)
+	MOVQ         x+0(FP), AX
+	MOVQ         off+8(FP), CX
+	LEAQ         (AX)(CX*4), AX
+	MOVQ         ld+16(FP), CX
+	SHLQ         $0x02, CX
+	MOVQ         rows+40(FP), DX
+	MOVQ         v+64(FP), BX
+	MOVQ         d0+72(FP), DI
+	LEAQ         (BX)(DI*4), SI
+	MOVQ         d1+80(FP), DI
+	LEAQ         (BX)(DI*4), BX
+	MOVQ         xs+96(FP), DI
+	SHLQ         $0x02, DI
+	MOVQ         nc+32(FP), R8
+	TESTQ        R8, R8
+	JZ           wgInput2AVX2_done
+
+wgInput2AVX2_ch:
+	MOVQ       msk+88(FP), R9
+	TESTQ      $0x00ff00ff, R9
+	JZ         wgInput2AVX2_h0_skip
+	MOVQ       AX, R9
+	VMOVUPS    384(SP), Y0
+	BTQ        $0x00, DX
+	JCC        wgInput2AVX2_h0_v0_r0_zero
+	VMASKMOVPS (R9), Y0, Y1
+	JMP        wgInput2AVX2_h0_v0_r0_next
+
+wgInput2AVX2_h0_v0_r0_zero:
+	VXORPS Y1, Y1, Y1
+
+wgInput2AVX2_h0_v0_r0_next:
+	ADDQ       CX, R9
+	BTQ        $0x01, DX
+	JCC        wgInput2AVX2_h0_v0_r1_zero
+	VMASKMOVPS (R9), Y0, Y2
+	JMP        wgInput2AVX2_h0_v0_r1_next
+
+wgInput2AVX2_h0_v0_r1_zero:
+	VXORPS Y2, Y2, Y2
+
+wgInput2AVX2_h0_v0_r1_next:
+	ADDQ       CX, R9
+	BTQ        $0x02, DX
+	JCC        wgInput2AVX2_h0_v0_r2_zero
+	VMASKMOVPS (R9), Y0, Y3
+	JMP        wgInput2AVX2_h0_v0_r2_next
+
+wgInput2AVX2_h0_v0_r2_zero:
+	VXORPS Y3, Y3, Y3
+
+wgInput2AVX2_h0_v0_r2_next:
+	ADDQ       CX, R9
+	BTQ        $0x03, DX
+	JCC        wgInput2AVX2_h0_v0_r3_zero
+	VMASKMOVPS (R9), Y0, Y0
+	JMP        wgInput2AVX2_h0_v0_r3_next
+
+wgInput2AVX2_h0_v0_r3_zero:
+	VXORPS Y0, Y0, Y0
+
+wgInput2AVX2_h0_v0_r3_next:
+	VSUBPS     Y3, Y1, Y1
+	VADDPS     Y3, Y2, Y4
+	VSUBPS     Y2, Y3, Y3
+	VSUBPS     Y0, Y2, Y0
+	VMOVUPS    Y1, (SP)
+	VMOVUPS    Y4, 96(SP)
+	VMOVUPS    Y3, 192(SP)
+	VMOVUPS    Y0, 288(SP)
+	MOVQ       AX, R9
+	VMOVUPS    416(SP), Y0
+	BTQ        $0x00, DX
+	JCC        wgInput2AVX2_h0_v1_r0_zero
+	VMASKMOVPS 32(R9), Y0, Y1
+	JMP        wgInput2AVX2_h0_v1_r0_next
+
+wgInput2AVX2_h0_v1_r0_zero:
+	VXORPS Y1, Y1, Y1
+
+wgInput2AVX2_h0_v1_r0_next:
+	ADDQ       CX, R9
+	BTQ        $0x01, DX
+	JCC        wgInput2AVX2_h0_v1_r1_zero
+	VMASKMOVPS 32(R9), Y0, Y2
+	JMP        wgInput2AVX2_h0_v1_r1_next
+
+wgInput2AVX2_h0_v1_r1_zero:
+	VXORPS Y2, Y2, Y2
+
+wgInput2AVX2_h0_v1_r1_next:
+	ADDQ       CX, R9
+	BTQ        $0x02, DX
+	JCC        wgInput2AVX2_h0_v1_r2_zero
+	VMASKMOVPS 32(R9), Y0, Y3
+	JMP        wgInput2AVX2_h0_v1_r2_next
+
+wgInput2AVX2_h0_v1_r2_zero:
+	VXORPS Y3, Y3, Y3
+
+wgInput2AVX2_h0_v1_r2_next:
+	ADDQ       CX, R9
+	BTQ        $0x03, DX
+	JCC        wgInput2AVX2_h0_v1_r3_zero
+	VMASKMOVPS 32(R9), Y0, Y0
+	JMP        wgInput2AVX2_h0_v1_r3_next
+
+wgInput2AVX2_h0_v1_r3_zero:
+	VXORPS Y0, Y0, Y0
+
+wgInput2AVX2_h0_v1_r3_next:
+	VSUBPS     Y3, Y1, Y1
+	VADDPS     Y3, Y2, Y4
+	VSUBPS     Y2, Y3, Y3
+	VSUBPS     Y0, Y2, Y0
+	VMOVUPS    Y1, 32(SP)
+	VMOVUPS    Y4, 128(SP)
+	VMOVUPS    Y3, 224(SP)
+	VMOVUPS    Y0, 320(SP)
+	MOVQ       AX, R9
+	VMOVUPS    448(SP), Y0
+	BTQ        $0x00, DX
+	JCC        wgInput2AVX2_h0_v2_r0_zero
+	VMASKMOVPS 64(R9), Y0, Y1
+	JMP        wgInput2AVX2_h0_v2_r0_next
+
+wgInput2AVX2_h0_v2_r0_zero:
+	VXORPS Y1, Y1, Y1
+
+wgInput2AVX2_h0_v2_r0_next:
+	ADDQ       CX, R9
+	BTQ        $0x01, DX
+	JCC        wgInput2AVX2_h0_v2_r1_zero
+	VMASKMOVPS 64(R9), Y0, Y2
+	JMP        wgInput2AVX2_h0_v2_r1_next
+
+wgInput2AVX2_h0_v2_r1_zero:
+	VXORPS Y2, Y2, Y2
+
+wgInput2AVX2_h0_v2_r1_next:
+	ADDQ       CX, R9
+	BTQ        $0x02, DX
+	JCC        wgInput2AVX2_h0_v2_r2_zero
+	VMASKMOVPS 64(R9), Y0, Y3
+	JMP        wgInput2AVX2_h0_v2_r2_next
+
+wgInput2AVX2_h0_v2_r2_zero:
+	VXORPS Y3, Y3, Y3
+
+wgInput2AVX2_h0_v2_r2_next:
+	ADDQ       CX, R9
+	BTQ        $0x03, DX
+	JCC        wgInput2AVX2_h0_v2_r3_zero
+	VMASKMOVPS 64(R9), Y0, Y0
+	JMP        wgInput2AVX2_h0_v2_r3_next
+
+wgInput2AVX2_h0_v2_r3_zero:
+	VXORPS Y0, Y0, Y0
+
+wgInput2AVX2_h0_v2_r3_next:
+	VSUBPS     Y3, Y1, Y1
+	VADDPS     Y3, Y2, Y4
+	VSUBPS     Y2, Y3, Y3
+	VSUBPS     Y0, Y2, Y0
+	VMOVUPS    Y1, 64(SP)
+	VMOVUPS    Y4, 160(SP)
+	VMOVUPS    Y3, 256(SP)
+	VMOVUPS    Y0, 352(SP)
+	XORQ       R9, R9
+	VMOVUPS    (SP), Y0
+	VMOVUPS    32(SP), Y1
+	VSHUFPS    $0x88, Y1, Y0, Y2
+	VSHUFPS    $0xdd, Y1, Y0, Y0
+	VPERMPD    $0xd8, Y2, Y1
+	VPERMPD    $0xd8, Y0, Y0
+	VMOVUPS    wgRotateAVX2<>+0(SB), Y2
+	VPERMPS    Y1, Y2, Y2
+	VMOVUPS    wgLane0AVX2<>+0(SB), Y3
+	VPERMPS    64(SP), Y3, Y3
+	VBLENDPS   $0x80, Y3, Y2, Y2
+	VMOVUPS    wgRotateAVX2<>+0(SB), Y3
+	VPERMPS    Y0, Y3, Y3
+	VMOVUPS    wgLane1AVX2<>+0(SB), Y4
+	VPERMPS    64(SP), Y4, Y4
+	VBLENDPS   $0x80, Y4, Y3, Y3
+	VSUBPS     Y2, Y1, Y1
+	VADDPS     Y2, Y0, Y4
+	VSUBPS     Y0, Y2, Y2
+	VSUBPS     Y3, Y0, Y0
+	VMOVUPS    576(SP), Y3
+	VMASKMOVPS Y1, Y3, (SI)(R9*1)
+	VMOVUPS    608(SP), Y3
+	VMASKMOVPS Y1, Y3, (BX)(R9*1)
+	ADDQ       DI, R9
+	VMOVUPS    576(SP), Y1
+	VMASKMOVPS Y4, Y1, (SI)(R9*1)
+	VMOVUPS    608(SP), Y1
+	VMASKMOVPS Y4, Y1, (BX)(R9*1)
+	ADDQ       DI, R9
+	VMOVUPS    576(SP), Y1
+	VMASKMOVPS Y2, Y1, (SI)(R9*1)
+	VMOVUPS    608(SP), Y1
+	VMASKMOVPS Y2, Y1, (BX)(R9*1)
+	ADDQ       DI, R9
+	VMOVUPS    576(SP), Y1
+	VMASKMOVPS Y0, Y1, (SI)(R9*1)
+	VMOVUPS    608(SP), Y1
+	VMASKMOVPS Y0, Y1, (BX)(R9*1)
+	ADDQ       DI, R9
+	VMOVUPS    96(SP), Y0
+	VMOVUPS    128(SP), Y1
+	VSHUFPS    $0x88, Y1, Y0, Y2
+	VSHUFPS    $0xdd, Y1, Y0, Y0
+	VPERMPD    $0xd8, Y2, Y1
+	VPERMPD    $0xd8, Y0, Y0
+	VMOVUPS    wgRotateAVX2<>+0(SB), Y2
+	VPERMPS    Y1, Y2, Y2
+	VMOVUPS    wgLane0AVX2<>+0(SB), Y3
+	VPERMPS    160(SP), Y3, Y3
+	VBLENDPS   $0x80, Y3, Y2, Y2
+	VMOVUPS    wgRotateAVX2<>+0(SB), Y3
+	VPERMPS    Y0, Y3, Y3
+	VMOVUPS    wgLane1AVX2<>+0(SB), Y4
+	VPERMPS    160(SP), Y4, Y4
+	VBLENDPS   $0x80, Y4, Y3, Y3
+	VSUBPS     Y2, Y1, Y1
+	VADDPS     Y2, Y0, Y4
+	VSUBPS     Y0, Y2, Y2
+	VSUBPS     Y3, Y0, Y0
+	VMOVUPS    576(SP), Y3
+	VMASKMOVPS Y1, Y3, (SI)(R9*1)
+	VMOVUPS    608(SP), Y3
+	VMASKMOVPS Y1, Y3, (BX)(R9*1)
+	ADDQ       DI, R9
+	VMOVUPS    576(SP), Y1
+	VMASKMOVPS Y4, Y1, (SI)(R9*1)
+	VMOVUPS    608(SP), Y1
+	VMASKMOVPS Y4, Y1, (BX)(R9*1)
+	ADDQ       DI, R9
+	VMOVUPS    576(SP), Y1
+	VMASKMOVPS Y2, Y1, (SI)(R9*1)
+	VMOVUPS    608(SP), Y1
+	VMASKMOVPS Y2, Y1, (BX)(R9*1)
+	ADDQ       DI, R9
+	VMOVUPS    576(SP), Y1
+	VMASKMOVPS Y0, Y1, (SI)(R9*1)
+	VMOVUPS    608(SP), Y1
+	VMASKMOVPS Y0, Y1, (BX)(R9*1)
+	ADDQ       DI, R9
+	VMOVUPS    192(SP), Y0
+	VMOVUPS    224(SP), Y1
+	VSHUFPS    $0x88, Y1, Y0, Y2
+	VSHUFPS    $0xdd, Y1, Y0, Y0
+	VPERMPD    $0xd8, Y2, Y1
+	VPERMPD    $0xd8, Y0, Y0
+	VMOVUPS    wgRotateAVX2<>+0(SB), Y2
+	VPERMPS    Y1, Y2, Y2
+	VMOVUPS    wgLane0AVX2<>+0(SB), Y3
+	VPERMPS    256(SP), Y3, Y3
+	VBLENDPS   $0x80, Y3, Y2, Y2
+	VMOVUPS    wgRotateAVX2<>+0(SB), Y3
+	VPERMPS    Y0, Y3, Y3
+	VMOVUPS    wgLane1AVX2<>+0(SB), Y4
+	VPERMPS    256(SP), Y4, Y4
+	VBLENDPS   $0x80, Y4, Y3, Y3
+	VSUBPS     Y2, Y1, Y1
+	VADDPS     Y2, Y0, Y4
+	VSUBPS     Y0, Y2, Y2
+	VSUBPS     Y3, Y0, Y0
+	VMOVUPS    576(SP), Y3
+	VMASKMOVPS Y1, Y3, (SI)(R9*1)
+	VMOVUPS    608(SP), Y3
+	VMASKMOVPS Y1, Y3, (BX)(R9*1)
+	ADDQ       DI, R9
+	VMOVUPS    576(SP), Y1
+	VMASKMOVPS Y4, Y1, (SI)(R9*1)
+	VMOVUPS    608(SP), Y1
+	VMASKMOVPS Y4, Y1, (BX)(R9*1)
+	ADDQ       DI, R9
+	VMOVUPS    576(SP), Y1
+	VMASKMOVPS Y2, Y1, (SI)(R9*1)
+	VMOVUPS    608(SP), Y1
+	VMASKMOVPS Y2, Y1, (BX)(R9*1)
+	ADDQ       DI, R9
+	VMOVUPS    576(SP), Y1
+	VMASKMOVPS Y0, Y1, (SI)(R9*1)
+	VMOVUPS    608(SP), Y1
+	VMASKMOVPS Y0, Y1, (BX)(R9*1)
+	ADDQ       DI, R9
+	VMOVUPS    288(SP), Y0
+	VMOVUPS    320(SP), Y1
+	VSHUFPS    $0x88, Y1, Y0, Y2
+	VSHUFPS    $0xdd, Y1, Y0, Y0
+	VPERMPD    $0xd8, Y2, Y1
+	VPERMPD    $0xd8, Y0, Y0
+	VMOVUPS    wgRotateAVX2<>+0(SB), Y2
+	VPERMPS    Y1, Y2, Y2
+	VMOVUPS    wgLane0AVX2<>+0(SB), Y3
+	VPERMPS    352(SP), Y3, Y3
+	VBLENDPS   $0x80, Y3, Y2, Y2
+	VMOVUPS    wgRotateAVX2<>+0(SB), Y3
+	VPERMPS    Y0, Y3, Y3
+	VMOVUPS    wgLane1AVX2<>+0(SB), Y4
+	VPERMPS    352(SP), Y4, Y4
+	VBLENDPS   $0x80, Y4, Y3, Y3
+	VSUBPS     Y2, Y1, Y1
+	VADDPS     Y2, Y0, Y4
+	VSUBPS     Y0, Y2, Y2
+	VSUBPS     Y3, Y0, Y0
+	VMOVUPS    576(SP), Y3
+	VMASKMOVPS Y1, Y3, (SI)(R9*1)
+	VMOVUPS    608(SP), Y3
+	VMASKMOVPS Y1, Y3, (BX)(R9*1)
+	ADDQ       DI, R9
+	VMOVUPS    576(SP), Y1
+	VMASKMOVPS Y4, Y1, (SI)(R9*1)
+	VMOVUPS    608(SP), Y1
+	VMASKMOVPS Y4, Y1, (BX)(R9*1)
+	ADDQ       DI, R9
+	VMOVUPS    576(SP), Y1
+	VMASKMOVPS Y2, Y1, (SI)(R9*1)
+	VMOVUPS    608(SP), Y1
+	VMASKMOVPS Y2, Y1, (BX)(R9*1)
+	ADDQ       DI, R9
+	VMOVUPS    576(SP), Y1
+	VMASKMOVPS Y0, Y1, (SI)(R9*1)
+	VMOVUPS    608(SP), Y1
+	VMASKMOVPS Y0, Y1, (BX)(R9*1)
+	ADDQ       DI, R9
+
+wgInput2AVX2_h0_skip:
+	MOVQ       msk+88(FP), R9
+	TESTQ      $0xff00ff00, R9
+	JZ         wgInput2AVX2_h1_skip
+	MOVQ       AX, R9
+	VMOVUPS    480(SP), Y0
+	BTQ        $0x00, DX
+	JCC        wgInput2AVX2_h1_v0_r0_zero
+	VMASKMOVPS 64(R9), Y0, Y1
+	JMP        wgInput2AVX2_h1_v0_r0_next
+
+wgInput2AVX2_h1_v0_r0_zero:
+	VXORPS Y1, Y1, Y1
+
+wgInput2AVX2_h1_v0_r0_next:
+	ADDQ       CX, R9
+	BTQ        $0x01, DX
+	JCC        wgInput2AVX2_h1_v0_r1_zero
+	VMASKMOVPS 64(R9), Y0, Y2
+	JMP        wgInput2AVX2_h1_v0_r1_next
+
+wgInput2AVX2_h1_v0_r1_zero:
+	VXORPS Y2, Y2, Y2
+
+wgInput2AVX2_h1_v0_r1_next:
+	ADDQ       CX, R9
+	BTQ        $0x02, DX
+	JCC        wgInput2AVX2_h1_v0_r2_zero
+	VMASKMOVPS 64(R9), Y0, Y3
+	JMP        wgInput2AVX2_h1_v0_r2_next
+
+wgInput2AVX2_h1_v0_r2_zero:
+	VXORPS Y3, Y3, Y3
+
+wgInput2AVX2_h1_v0_r2_next:
+	ADDQ       CX, R9
+	BTQ        $0x03, DX
+	JCC        wgInput2AVX2_h1_v0_r3_zero
+	VMASKMOVPS 64(R9), Y0, Y0
+	JMP        wgInput2AVX2_h1_v0_r3_next
+
+wgInput2AVX2_h1_v0_r3_zero:
+	VXORPS Y0, Y0, Y0
+
+wgInput2AVX2_h1_v0_r3_next:
+	VSUBPS     Y3, Y1, Y1
+	VADDPS     Y3, Y2, Y4
+	VSUBPS     Y2, Y3, Y3
+	VSUBPS     Y0, Y2, Y0
+	VMOVUPS    Y1, (SP)
+	VMOVUPS    Y4, 96(SP)
+	VMOVUPS    Y3, 192(SP)
+	VMOVUPS    Y0, 288(SP)
+	MOVQ       AX, R9
+	VMOVUPS    512(SP), Y0
+	BTQ        $0x00, DX
+	JCC        wgInput2AVX2_h1_v1_r0_zero
+	VMASKMOVPS 96(R9), Y0, Y1
+	JMP        wgInput2AVX2_h1_v1_r0_next
+
+wgInput2AVX2_h1_v1_r0_zero:
+	VXORPS Y1, Y1, Y1
+
+wgInput2AVX2_h1_v1_r0_next:
+	ADDQ       CX, R9
+	BTQ        $0x01, DX
+	JCC        wgInput2AVX2_h1_v1_r1_zero
+	VMASKMOVPS 96(R9), Y0, Y2
+	JMP        wgInput2AVX2_h1_v1_r1_next
+
+wgInput2AVX2_h1_v1_r1_zero:
+	VXORPS Y2, Y2, Y2
+
+wgInput2AVX2_h1_v1_r1_next:
+	ADDQ       CX, R9
+	BTQ        $0x02, DX
+	JCC        wgInput2AVX2_h1_v1_r2_zero
+	VMASKMOVPS 96(R9), Y0, Y3
+	JMP        wgInput2AVX2_h1_v1_r2_next
+
+wgInput2AVX2_h1_v1_r2_zero:
+	VXORPS Y3, Y3, Y3
+
+wgInput2AVX2_h1_v1_r2_next:
+	ADDQ       CX, R9
+	BTQ        $0x03, DX
+	JCC        wgInput2AVX2_h1_v1_r3_zero
+	VMASKMOVPS 96(R9), Y0, Y0
+	JMP        wgInput2AVX2_h1_v1_r3_next
+
+wgInput2AVX2_h1_v1_r3_zero:
+	VXORPS Y0, Y0, Y0
+
+wgInput2AVX2_h1_v1_r3_next:
+	VSUBPS     Y3, Y1, Y1
+	VADDPS     Y3, Y2, Y4
+	VSUBPS     Y2, Y3, Y3
+	VSUBPS     Y0, Y2, Y0
+	VMOVUPS    Y1, 32(SP)
+	VMOVUPS    Y4, 128(SP)
+	VMOVUPS    Y3, 224(SP)
+	VMOVUPS    Y0, 320(SP)
+	MOVQ       AX, R9
+	VMOVUPS    544(SP), Y0
+	BTQ        $0x00, DX
+	JCC        wgInput2AVX2_h1_v2_r0_zero
+	VMASKMOVPS 128(R9), Y0, Y1
+	JMP        wgInput2AVX2_h1_v2_r0_next
+
+wgInput2AVX2_h1_v2_r0_zero:
+	VXORPS Y1, Y1, Y1
+
+wgInput2AVX2_h1_v2_r0_next:
+	ADDQ       CX, R9
+	BTQ        $0x01, DX
+	JCC        wgInput2AVX2_h1_v2_r1_zero
+	VMASKMOVPS 128(R9), Y0, Y2
+	JMP        wgInput2AVX2_h1_v2_r1_next
+
+wgInput2AVX2_h1_v2_r1_zero:
+	VXORPS Y2, Y2, Y2
+
+wgInput2AVX2_h1_v2_r1_next:
+	ADDQ       CX, R9
+	BTQ        $0x02, DX
+	JCC        wgInput2AVX2_h1_v2_r2_zero
+	VMASKMOVPS 128(R9), Y0, Y3
+	JMP        wgInput2AVX2_h1_v2_r2_next
+
+wgInput2AVX2_h1_v2_r2_zero:
+	VXORPS Y3, Y3, Y3
+
+wgInput2AVX2_h1_v2_r2_next:
+	ADDQ       CX, R9
+	BTQ        $0x03, DX
+	JCC        wgInput2AVX2_h1_v2_r3_zero
+	VMASKMOVPS 128(R9), Y0, Y0
+	JMP        wgInput2AVX2_h1_v2_r3_next
+
+wgInput2AVX2_h1_v2_r3_zero:
+	VXORPS Y0, Y0, Y0
+
+wgInput2AVX2_h1_v2_r3_next:
+	VSUBPS     Y3, Y1, Y1
+	VADDPS     Y3, Y2, Y4
+	VSUBPS     Y2, Y3, Y3
+	VSUBPS     Y0, Y2, Y0
+	VMOVUPS    Y1, 64(SP)
+	VMOVUPS    Y4, 160(SP)
+	VMOVUPS    Y3, 256(SP)
+	VMOVUPS    Y0, 352(SP)
+	XORQ       R9, R9
+	VMOVUPS    (SP), Y0
+	VMOVUPS    32(SP), Y1
+	VSHUFPS    $0x88, Y1, Y0, Y2
+	VSHUFPS    $0xdd, Y1, Y0, Y0
+	VPERMPD    $0xd8, Y2, Y1
+	VPERMPD    $0xd8, Y0, Y0
+	VMOVUPS    wgRotateAVX2<>+0(SB), Y2
+	VPERMPS    Y1, Y2, Y2
+	VMOVUPS    wgLane0AVX2<>+0(SB), Y3
+	VPERMPS    64(SP), Y3, Y3
+	VBLENDPS   $0x80, Y3, Y2, Y2
+	VMOVUPS    wgRotateAVX2<>+0(SB), Y3
+	VPERMPS    Y0, Y3, Y3
+	VMOVUPS    wgLane1AVX2<>+0(SB), Y4
+	VPERMPS    64(SP), Y4, Y4
+	VBLENDPS   $0x80, Y4, Y3, Y3
+	VSUBPS     Y2, Y1, Y1
+	VADDPS     Y2, Y0, Y4
+	VSUBPS     Y0, Y2, Y2
+	VSUBPS     Y3, Y0, Y0
+	VMOVUPS    640(SP), Y3
+	VMASKMOVPS Y1, Y3, 32(SI)(R9*1)
+	VMOVUPS    672(SP), Y3
+	VMASKMOVPS Y1, Y3, 32(BX)(R9*1)
+	ADDQ       DI, R9
+	VMOVUPS    640(SP), Y1
+	VMASKMOVPS Y4, Y1, 32(SI)(R9*1)
+	VMOVUPS    672(SP), Y1
+	VMASKMOVPS Y4, Y1, 32(BX)(R9*1)
+	ADDQ       DI, R9
+	VMOVUPS    640(SP), Y1
+	VMASKMOVPS Y2, Y1, 32(SI)(R9*1)
+	VMOVUPS    672(SP), Y1
+	VMASKMOVPS Y2, Y1, 32(BX)(R9*1)
+	ADDQ       DI, R9
+	VMOVUPS    640(SP), Y1
+	VMASKMOVPS Y0, Y1, 32(SI)(R9*1)
+	VMOVUPS    672(SP), Y1
+	VMASKMOVPS Y0, Y1, 32(BX)(R9*1)
+	ADDQ       DI, R9
+	VMOVUPS    96(SP), Y0
+	VMOVUPS    128(SP), Y1
+	VSHUFPS    $0x88, Y1, Y0, Y2
+	VSHUFPS    $0xdd, Y1, Y0, Y0
+	VPERMPD    $0xd8, Y2, Y1
+	VPERMPD    $0xd8, Y0, Y0
+	VMOVUPS    wgRotateAVX2<>+0(SB), Y2
+	VPERMPS    Y1, Y2, Y2
+	VMOVUPS    wgLane0AVX2<>+0(SB), Y3
+	VPERMPS    160(SP), Y3, Y3
+	VBLENDPS   $0x80, Y3, Y2, Y2
+	VMOVUPS    wgRotateAVX2<>+0(SB), Y3
+	VPERMPS    Y0, Y3, Y3
+	VMOVUPS    wgLane1AVX2<>+0(SB), Y4
+	VPERMPS    160(SP), Y4, Y4
+	VBLENDPS   $0x80, Y4, Y3, Y3
+	VSUBPS     Y2, Y1, Y1
+	VADDPS     Y2, Y0, Y4
+	VSUBPS     Y0, Y2, Y2
+	VSUBPS     Y3, Y0, Y0
+	VMOVUPS    640(SP), Y3
+	VMASKMOVPS Y1, Y3, 32(SI)(R9*1)
+	VMOVUPS    672(SP), Y3
+	VMASKMOVPS Y1, Y3, 32(BX)(R9*1)
+	ADDQ       DI, R9
+	VMOVUPS    640(SP), Y1
+	VMASKMOVPS Y4, Y1, 32(SI)(R9*1)
+	VMOVUPS    672(SP), Y1
+	VMASKMOVPS Y4, Y1, 32(BX)(R9*1)
+	ADDQ       DI, R9
+	VMOVUPS    640(SP), Y1
+	VMASKMOVPS Y2, Y1, 32(SI)(R9*1)
+	VMOVUPS    672(SP), Y1
+	VMASKMOVPS Y2, Y1, 32(BX)(R9*1)
+	ADDQ       DI, R9
+	VMOVUPS    640(SP), Y1
+	VMASKMOVPS Y0, Y1, 32(SI)(R9*1)
+	VMOVUPS    672(SP), Y1
+	VMASKMOVPS Y0, Y1, 32(BX)(R9*1)
+	ADDQ       DI, R9
+	VMOVUPS    192(SP), Y0
+	VMOVUPS    224(SP), Y1
+	VSHUFPS    $0x88, Y1, Y0, Y2
+	VSHUFPS    $0xdd, Y1, Y0, Y0
+	VPERMPD    $0xd8, Y2, Y1
+	VPERMPD    $0xd8, Y0, Y0
+	VMOVUPS    wgRotateAVX2<>+0(SB), Y2
+	VPERMPS    Y1, Y2, Y2
+	VMOVUPS    wgLane0AVX2<>+0(SB), Y3
+	VPERMPS    256(SP), Y3, Y3
+	VBLENDPS   $0x80, Y3, Y2, Y2
+	VMOVUPS    wgRotateAVX2<>+0(SB), Y3
+	VPERMPS    Y0, Y3, Y3
+	VMOVUPS    wgLane1AVX2<>+0(SB), Y4
+	VPERMPS    256(SP), Y4, Y4
+	VBLENDPS   $0x80, Y4, Y3, Y3
+	VSUBPS     Y2, Y1, Y1
+	VADDPS     Y2, Y0, Y4
+	VSUBPS     Y0, Y2, Y2
+	VSUBPS     Y3, Y0, Y0
+	VMOVUPS    640(SP), Y3
+	VMASKMOVPS Y1, Y3, 32(SI)(R9*1)
+	VMOVUPS    672(SP), Y3
+	VMASKMOVPS Y1, Y3, 32(BX)(R9*1)
+	ADDQ       DI, R9
+	VMOVUPS    640(SP), Y1
+	VMASKMOVPS Y4, Y1, 32(SI)(R9*1)
+	VMOVUPS    672(SP), Y1
+	VMASKMOVPS Y4, Y1, 32(BX)(R9*1)
+	ADDQ       DI, R9
+	VMOVUPS    640(SP), Y1
+	VMASKMOVPS Y2, Y1, 32(SI)(R9*1)
+	VMOVUPS    672(SP), Y1
+	VMASKMOVPS Y2, Y1, 32(BX)(R9*1)
+	ADDQ       DI, R9
+	VMOVUPS    640(SP), Y1
+	VMASKMOVPS Y0, Y1, 32(SI)(R9*1)
+	VMOVUPS    672(SP), Y1
+	VMASKMOVPS Y0, Y1, 32(BX)(R9*1)
+	ADDQ       DI, R9
+	VMOVUPS    288(SP), Y0
+	VMOVUPS    320(SP), Y1
+	VSHUFPS    $0x88, Y1, Y0, Y2
+	VSHUFPS    $0xdd, Y1, Y0, Y0
+	VPERMPD    $0xd8, Y2, Y1
+	VPERMPD    $0xd8, Y0, Y0
+	VMOVUPS    wgRotateAVX2<>+0(SB), Y2
+	VPERMPS    Y1, Y2, Y2
+	VMOVUPS    wgLane0AVX2<>+0(SB), Y3
+	VPERMPS    352(SP), Y3, Y3
+	VBLENDPS   $0x80, Y3, Y2, Y2
+	VMOVUPS    wgRotateAVX2<>+0(SB), Y3
+	VPERMPS    Y0, Y3, Y3
+	VMOVUPS    wgLane1AVX2<>+0(SB), Y4
+	VPERMPS    352(SP), Y4, Y4
+	VBLENDPS   $0x80, Y4, Y3, Y3
+	VSUBPS     Y2, Y1, Y1
+	VADDPS     Y2, Y0, Y4
+	VSUBPS     Y0, Y2, Y2
+	VSUBPS     Y3, Y0, Y0
+	VMOVUPS    640(SP), Y3
+	VMASKMOVPS Y1, Y3, 32(SI)(R9*1)
+	VMOVUPS    672(SP), Y3
+	VMASKMOVPS Y1, Y3, 32(BX)(R9*1)
+	ADDQ       DI, R9
+	VMOVUPS    640(SP), Y1
+	VMASKMOVPS Y4, Y1, 32(SI)(R9*1)
+	VMOVUPS    672(SP), Y1
+	VMASKMOVPS Y4, Y1, 32(BX)(R9*1)
+	ADDQ       DI, R9
+	VMOVUPS    640(SP), Y1
+	VMASKMOVPS Y2, Y1, 32(SI)(R9*1)
+	VMOVUPS    672(SP), Y1
+	VMASKMOVPS Y2, Y1, 32(BX)(R9*1)
+	ADDQ       DI, R9
+	VMOVUPS    640(SP), Y1
+	VMASKMOVPS Y0, Y1, 32(SI)(R9*1)
+	VMOVUPS    672(SP), Y1
+	VMASKMOVPS Y0, Y1, 32(BX)(R9*1)
+	ADDQ       DI, R9
+
+wgInput2AVX2_h1_skip:
+	MOVQ hw+24(FP), R9
+	LEAQ (AX)(R9*4), AX
+	ADDQ $0x40, SI
+	ADDQ $0x40, BX
+	DECQ R8
+	JNZ  wgInput2AVX2_ch
+
+wgInput2AVX2_done:
+	VZEROUPPER
+	RET
+
+// func wgInput4AVX2(x *float32, off int, ld int, hw int, nc int, rows uint64, cm0 uint64, cm1 uint64, v *float32, d0 int, d1 int, msk uint64, xs int)
+// Requires: AVX, AVX2, FMA3
+TEXT ·wgInput4AVX2(SB), $1408-104
+	MOVQ         cm0+48(FP), AX
+	VMOVD        AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        wgBitsAVX2<>+0(SB), Y0, Y0
+	VPCMPEQD     wgBitsAVX2<>+0(SB), Y0, Y0
+	VMOVUPS      Y0, 960(SP)
+	MOVQ         cm0+48(FP), AX
+	SHRQ         $0x08, AX
+	VMOVD        AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        wgBitsAVX2<>+0(SB), Y0, Y0
+	VPCMPEQD     wgBitsAVX2<>+0(SB), Y0, Y0
+	VMOVUPS      Y0, 992(SP)
+	MOVQ         cm0+48(FP), AX
+	SHRQ         $0x10, AX
+	VMOVD        AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        wgBitsAVX2<>+0(SB), Y0, Y0
+	VPCMPEQD     wgBitsAVX2<>+0(SB), Y0, Y0
+	VMOVUPS      Y0, 1024(SP)
+	MOVQ         cm0+48(FP), AX
+	SHRQ         $0x18, AX
+	VMOVD        AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        wgBitsAVX2<>+0(SB), Y0, Y0
+	VPCMPEQD     wgBitsAVX2<>+0(SB), Y0, Y0
+	VMOVUPS      Y0, 1056(SP)
+	MOVQ         cm0+48(FP), AX
+	SHRQ         $0x20, AX
+	VMOVD        AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        wgBitsAVX2<>+0(SB), Y0, Y0
+	VPCMPEQD     wgBitsAVX2<>+0(SB), Y0, Y0
+	VMOVUPS      Y0, 1088(SP)
+	MOVQ         msk+88(FP), AX
+	VMOVD        AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        wgBitsAVX2<>+0(SB), Y0, Y0
+	VPCMPEQD     wgBitsAVX2<>+0(SB), Y0, Y0
+	VMOVUPS      Y0, 1280(SP)
+	MOVQ         msk+88(FP), AX
+	SHRQ         $0x10, AX
+	VMOVD        AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        wgBitsAVX2<>+0(SB), Y0, Y0
+	VPCMPEQD     wgBitsAVX2<>+0(SB), Y0, Y0
+	VMOVUPS      Y0, 1312(SP)
+	MOVQ         cm0+48(FP), AX
+	SHRQ         $0x20, AX
+	VMOVD        AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        wgBitsAVX2<>+0(SB), Y0, Y0
+	VPCMPEQD     wgBitsAVX2<>+0(SB), Y0, Y0
+	VMOVUPS      Y0, 1120(SP)
+	MOVQ         cm0+48(FP), AX
+	SHRQ         $0x28, AX
+	VMOVD        AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        wgBitsAVX2<>+0(SB), Y0, Y0
+	VPCMPEQD     wgBitsAVX2<>+0(SB), Y0, Y0
+	VMOVUPS      Y0, 1152(SP)
+	MOVQ         cm0+48(FP), AX
+	SHRQ         $0x30, AX
+	VMOVD        AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        wgBitsAVX2<>+0(SB), Y0, Y0
+	VPCMPEQD     wgBitsAVX2<>+0(SB), Y0, Y0
+	VMOVUPS      Y0, 1184(SP)
+	MOVQ         cm0+48(FP), AX
+	SHRQ         $0x38, AX
+	VMOVD        AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        wgBitsAVX2<>+0(SB), Y0, Y0
+	VPCMPEQD     wgBitsAVX2<>+0(SB), Y0, Y0
+	VMOVUPS      Y0, 1216(SP)
+	MOVQ         cm1+56(FP), AX
+	VMOVD        AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        wgBitsAVX2<>+0(SB), Y0, Y0
+	VPCMPEQD     wgBitsAVX2<>+0(SB), Y0, Y0
+	VMOVUPS      Y0, 1248(SP)
+	MOVQ         msk+88(FP), AX
+	SHRQ         $0x08, AX
+	VMOVD        AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        wgBitsAVX2<>+0(SB), Y0, Y0
+	VPCMPEQD     wgBitsAVX2<>+0(SB), Y0, Y0
+	VMOVUPS      Y0, 1344(SP)
+	MOVQ         msk+88(FP), AX
+	SHRQ         $0x18, AX
+	VMOVD        AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        wgBitsAVX2<>+0(SB), Y0, Y0
+	VPCMPEQD     wgBitsAVX2<>+0(SB), Y0, Y0
+	VMOVUPS      Y0, 1376(SP)
+	MOVQ         x+0(FP), AX
+	MOVQ         off+8(FP), CX
+	LEAQ         (AX)(CX*4), AX
+	MOVQ         ld+16(FP), CX
+	SHLQ         $0x02, CX
+	MOVQ         rows+40(FP), DX
+	MOVQ         v+64(FP), BX
+	MOVQ         d0+72(FP), DI
+	LEAQ         (BX)(DI*4), SI
+	MOVQ         d1+80(FP), DI
+	LEAQ         (BX)(DI*4), BX
+	MOVQ         xs+96(FP), DI
+	SHLQ         $0x02, DI
+	MOVQ         nc+32(FP), R8
+	TESTQ        R8, R8
+	JZ           wgInput4AVX2_done
+
+wgInput4AVX2_ch:
+	MOVQ       msk+88(FP), R9
+	TESTQ      $0x00ff00ff, R9
+	JZ         wgInput4AVX2_h0_skip
+	MOVQ       AX, R9
+	VMOVUPS    960(SP), Y0
+	BTQ        $0x00, DX
+	JCC        wgInput4AVX2_h0_v0_r0_zero
+	VMASKMOVPS (R9), Y0, Y1
+	JMP        wgInput4AVX2_h0_v0_r0_next
+
+wgInput4AVX2_h0_v0_r0_zero:
+	VXORPS Y1, Y1, Y1
+
+wgInput4AVX2_h0_v0_r0_next:
+	ADDQ       CX, R9
+	BTQ        $0x01, DX
+	JCC        wgInput4AVX2_h0_v0_r1_zero
+	VMASKMOVPS (R9), Y0, Y2
+	JMP        wgInput4AVX2_h0_v0_r1_next
+
+wgInput4AVX2_h0_v0_r1_zero:
+	VXORPS Y2, Y2, Y2
+
+wgInput4AVX2_h0_v0_r1_next:
+	ADDQ       CX, R9
+	BTQ        $0x02, DX
+	JCC        wgInput4AVX2_h0_v0_r2_zero
+	VMASKMOVPS (R9), Y0, Y3
+	JMP        wgInput4AVX2_h0_v0_r2_next
+
+wgInput4AVX2_h0_v0_r2_zero:
+	VXORPS Y3, Y3, Y3
+
+wgInput4AVX2_h0_v0_r2_next:
+	ADDQ       CX, R9
+	BTQ        $0x03, DX
+	JCC        wgInput4AVX2_h0_v0_r3_zero
+	VMASKMOVPS (R9), Y0, Y4
+	JMP        wgInput4AVX2_h0_v0_r3_next
+
+wgInput4AVX2_h0_v0_r3_zero:
+	VXORPS Y4, Y4, Y4
+
+wgInput4AVX2_h0_v0_r3_next:
+	ADDQ       CX, R9
+	BTQ        $0x04, DX
+	JCC        wgInput4AVX2_h0_v0_r4_zero
+	VMASKMOVPS (R9), Y0, Y5
+	JMP        wgInput4AVX2_h0_v0_r4_next
+
+wgInput4AVX2_h0_v0_r4_zero:
+	VXORPS Y5, Y5, Y5
+
+wgInput4AVX2_h0_v0_r4_next:
+	ADDQ       CX, R9
+	BTQ        $0x05, DX
+	JCC        wgInput4AVX2_h0_v0_r5_zero
+	VMASKMOVPS (R9), Y0, Y0
+	JMP        wgInput4AVX2_h0_v0_r5_next
+
+wgInput4AVX2_h0_v0_r5_zero:
+	VXORPS Y0, Y0, Y0
+
+wgInput4AVX2_h0_v0_r5_next:
+	VSUBPS       Y2, Y4, Y6
+	VSUBPS       Y3, Y5, Y7
+	VADDPS       Y5, Y1, Y1
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y3, Y1
+	VFMADD231PS  wgConstsAVX2<>+32(SB), Y6, Y1
+	VSUBPS       Y2, Y5, Y8
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y3, Y8
+	VFMADD231PS  wgConstsAVX2<>+96(SB), Y4, Y8
+	VADDPS       Y2, Y5, Y5
+	VFNMADD231PS wgConstsAVX2<>+96(SB), Y3, Y5
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y4, Y5
+	VMOVAPS      Y7, Y3
+	VFMADD231PS  wgConstsAVX2<>+0(SB), Y6, Y3
+	VMOVAPS      Y7, Y9
+	VFNMADD231PS wgConstsAVX2<>+64(SB), Y6, Y9
+	VADDPS       Y0, Y2, Y0
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y4, Y0
+	VFMADD231PS  wgConstsAVX2<>+32(SB), Y7, Y0
+	VMOVUPS      Y1, (SP)
+	VMOVUPS      Y8, 160(SP)
+	VMOVUPS      Y5, 320(SP)
+	VMOVUPS      Y3, 480(SP)
+	VMOVUPS      Y9, 640(SP)
+	VMOVUPS      Y0, 800(SP)
+	MOVQ         AX, R9
+	VMOVUPS      992(SP), Y0
+	BTQ          $0x00, DX
+	JCC          wgInput4AVX2_h0_v1_r0_zero
+	VMASKMOVPS   32(R9), Y0, Y1
+	JMP          wgInput4AVX2_h0_v1_r0_next
+
+wgInput4AVX2_h0_v1_r0_zero:
+	VXORPS Y1, Y1, Y1
+
+wgInput4AVX2_h0_v1_r0_next:
+	ADDQ       CX, R9
+	BTQ        $0x01, DX
+	JCC        wgInput4AVX2_h0_v1_r1_zero
+	VMASKMOVPS 32(R9), Y0, Y2
+	JMP        wgInput4AVX2_h0_v1_r1_next
+
+wgInput4AVX2_h0_v1_r1_zero:
+	VXORPS Y2, Y2, Y2
+
+wgInput4AVX2_h0_v1_r1_next:
+	ADDQ       CX, R9
+	BTQ        $0x02, DX
+	JCC        wgInput4AVX2_h0_v1_r2_zero
+	VMASKMOVPS 32(R9), Y0, Y3
+	JMP        wgInput4AVX2_h0_v1_r2_next
+
+wgInput4AVX2_h0_v1_r2_zero:
+	VXORPS Y3, Y3, Y3
+
+wgInput4AVX2_h0_v1_r2_next:
+	ADDQ       CX, R9
+	BTQ        $0x03, DX
+	JCC        wgInput4AVX2_h0_v1_r3_zero
+	VMASKMOVPS 32(R9), Y0, Y4
+	JMP        wgInput4AVX2_h0_v1_r3_next
+
+wgInput4AVX2_h0_v1_r3_zero:
+	VXORPS Y4, Y4, Y4
+
+wgInput4AVX2_h0_v1_r3_next:
+	ADDQ       CX, R9
+	BTQ        $0x04, DX
+	JCC        wgInput4AVX2_h0_v1_r4_zero
+	VMASKMOVPS 32(R9), Y0, Y5
+	JMP        wgInput4AVX2_h0_v1_r4_next
+
+wgInput4AVX2_h0_v1_r4_zero:
+	VXORPS Y5, Y5, Y5
+
+wgInput4AVX2_h0_v1_r4_next:
+	ADDQ       CX, R9
+	BTQ        $0x05, DX
+	JCC        wgInput4AVX2_h0_v1_r5_zero
+	VMASKMOVPS 32(R9), Y0, Y0
+	JMP        wgInput4AVX2_h0_v1_r5_next
+
+wgInput4AVX2_h0_v1_r5_zero:
+	VXORPS Y0, Y0, Y0
+
+wgInput4AVX2_h0_v1_r5_next:
+	VSUBPS       Y2, Y4, Y6
+	VSUBPS       Y3, Y5, Y7
+	VADDPS       Y5, Y1, Y1
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y3, Y1
+	VFMADD231PS  wgConstsAVX2<>+32(SB), Y6, Y1
+	VSUBPS       Y2, Y5, Y8
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y3, Y8
+	VFMADD231PS  wgConstsAVX2<>+96(SB), Y4, Y8
+	VADDPS       Y2, Y5, Y5
+	VFNMADD231PS wgConstsAVX2<>+96(SB), Y3, Y5
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y4, Y5
+	VMOVAPS      Y7, Y3
+	VFMADD231PS  wgConstsAVX2<>+0(SB), Y6, Y3
+	VMOVAPS      Y7, Y9
+	VFNMADD231PS wgConstsAVX2<>+64(SB), Y6, Y9
+	VADDPS       Y0, Y2, Y0
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y4, Y0
+	VFMADD231PS  wgConstsAVX2<>+32(SB), Y7, Y0
+	VMOVUPS      Y1, 32(SP)
+	VMOVUPS      Y8, 192(SP)
+	VMOVUPS      Y5, 352(SP)
+	VMOVUPS      Y3, 512(SP)
+	VMOVUPS      Y9, 672(SP)
+	VMOVUPS      Y0, 832(SP)
+	MOVQ         AX, R9
+	VMOVUPS      1024(SP), Y0
+	BTQ          $0x00, DX
+	JCC          wgInput4AVX2_h0_v2_r0_zero
+	VMASKMOVPS   64(R9), Y0, Y1
+	JMP          wgInput4AVX2_h0_v2_r0_next
+
+wgInput4AVX2_h0_v2_r0_zero:
+	VXORPS Y1, Y1, Y1
+
+wgInput4AVX2_h0_v2_r0_next:
+	ADDQ       CX, R9
+	BTQ        $0x01, DX
+	JCC        wgInput4AVX2_h0_v2_r1_zero
+	VMASKMOVPS 64(R9), Y0, Y2
+	JMP        wgInput4AVX2_h0_v2_r1_next
+
+wgInput4AVX2_h0_v2_r1_zero:
+	VXORPS Y2, Y2, Y2
+
+wgInput4AVX2_h0_v2_r1_next:
+	ADDQ       CX, R9
+	BTQ        $0x02, DX
+	JCC        wgInput4AVX2_h0_v2_r2_zero
+	VMASKMOVPS 64(R9), Y0, Y3
+	JMP        wgInput4AVX2_h0_v2_r2_next
+
+wgInput4AVX2_h0_v2_r2_zero:
+	VXORPS Y3, Y3, Y3
+
+wgInput4AVX2_h0_v2_r2_next:
+	ADDQ       CX, R9
+	BTQ        $0x03, DX
+	JCC        wgInput4AVX2_h0_v2_r3_zero
+	VMASKMOVPS 64(R9), Y0, Y4
+	JMP        wgInput4AVX2_h0_v2_r3_next
+
+wgInput4AVX2_h0_v2_r3_zero:
+	VXORPS Y4, Y4, Y4
+
+wgInput4AVX2_h0_v2_r3_next:
+	ADDQ       CX, R9
+	BTQ        $0x04, DX
+	JCC        wgInput4AVX2_h0_v2_r4_zero
+	VMASKMOVPS 64(R9), Y0, Y5
+	JMP        wgInput4AVX2_h0_v2_r4_next
+
+wgInput4AVX2_h0_v2_r4_zero:
+	VXORPS Y5, Y5, Y5
+
+wgInput4AVX2_h0_v2_r4_next:
+	ADDQ       CX, R9
+	BTQ        $0x05, DX
+	JCC        wgInput4AVX2_h0_v2_r5_zero
+	VMASKMOVPS 64(R9), Y0, Y0
+	JMP        wgInput4AVX2_h0_v2_r5_next
+
+wgInput4AVX2_h0_v2_r5_zero:
+	VXORPS Y0, Y0, Y0
+
+wgInput4AVX2_h0_v2_r5_next:
+	VSUBPS       Y2, Y4, Y6
+	VSUBPS       Y3, Y5, Y7
+	VADDPS       Y5, Y1, Y1
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y3, Y1
+	VFMADD231PS  wgConstsAVX2<>+32(SB), Y6, Y1
+	VSUBPS       Y2, Y5, Y8
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y3, Y8
+	VFMADD231PS  wgConstsAVX2<>+96(SB), Y4, Y8
+	VADDPS       Y2, Y5, Y5
+	VFNMADD231PS wgConstsAVX2<>+96(SB), Y3, Y5
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y4, Y5
+	VMOVAPS      Y7, Y3
+	VFMADD231PS  wgConstsAVX2<>+0(SB), Y6, Y3
+	VMOVAPS      Y7, Y9
+	VFNMADD231PS wgConstsAVX2<>+64(SB), Y6, Y9
+	VADDPS       Y0, Y2, Y0
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y4, Y0
+	VFMADD231PS  wgConstsAVX2<>+32(SB), Y7, Y0
+	VMOVUPS      Y1, 64(SP)
+	VMOVUPS      Y8, 224(SP)
+	VMOVUPS      Y5, 384(SP)
+	VMOVUPS      Y3, 544(SP)
+	VMOVUPS      Y9, 704(SP)
+	VMOVUPS      Y0, 864(SP)
+	MOVQ         AX, R9
+	VMOVUPS      1056(SP), Y0
+	BTQ          $0x00, DX
+	JCC          wgInput4AVX2_h0_v3_r0_zero
+	VMASKMOVPS   96(R9), Y0, Y1
+	JMP          wgInput4AVX2_h0_v3_r0_next
+
+wgInput4AVX2_h0_v3_r0_zero:
+	VXORPS Y1, Y1, Y1
+
+wgInput4AVX2_h0_v3_r0_next:
+	ADDQ       CX, R9
+	BTQ        $0x01, DX
+	JCC        wgInput4AVX2_h0_v3_r1_zero
+	VMASKMOVPS 96(R9), Y0, Y2
+	JMP        wgInput4AVX2_h0_v3_r1_next
+
+wgInput4AVX2_h0_v3_r1_zero:
+	VXORPS Y2, Y2, Y2
+
+wgInput4AVX2_h0_v3_r1_next:
+	ADDQ       CX, R9
+	BTQ        $0x02, DX
+	JCC        wgInput4AVX2_h0_v3_r2_zero
+	VMASKMOVPS 96(R9), Y0, Y3
+	JMP        wgInput4AVX2_h0_v3_r2_next
+
+wgInput4AVX2_h0_v3_r2_zero:
+	VXORPS Y3, Y3, Y3
+
+wgInput4AVX2_h0_v3_r2_next:
+	ADDQ       CX, R9
+	BTQ        $0x03, DX
+	JCC        wgInput4AVX2_h0_v3_r3_zero
+	VMASKMOVPS 96(R9), Y0, Y4
+	JMP        wgInput4AVX2_h0_v3_r3_next
+
+wgInput4AVX2_h0_v3_r3_zero:
+	VXORPS Y4, Y4, Y4
+
+wgInput4AVX2_h0_v3_r3_next:
+	ADDQ       CX, R9
+	BTQ        $0x04, DX
+	JCC        wgInput4AVX2_h0_v3_r4_zero
+	VMASKMOVPS 96(R9), Y0, Y5
+	JMP        wgInput4AVX2_h0_v3_r4_next
+
+wgInput4AVX2_h0_v3_r4_zero:
+	VXORPS Y5, Y5, Y5
+
+wgInput4AVX2_h0_v3_r4_next:
+	ADDQ       CX, R9
+	BTQ        $0x05, DX
+	JCC        wgInput4AVX2_h0_v3_r5_zero
+	VMASKMOVPS 96(R9), Y0, Y0
+	JMP        wgInput4AVX2_h0_v3_r5_next
+
+wgInput4AVX2_h0_v3_r5_zero:
+	VXORPS Y0, Y0, Y0
+
+wgInput4AVX2_h0_v3_r5_next:
+	VSUBPS       Y2, Y4, Y6
+	VSUBPS       Y3, Y5, Y7
+	VADDPS       Y5, Y1, Y1
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y3, Y1
+	VFMADD231PS  wgConstsAVX2<>+32(SB), Y6, Y1
+	VSUBPS       Y2, Y5, Y8
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y3, Y8
+	VFMADD231PS  wgConstsAVX2<>+96(SB), Y4, Y8
+	VADDPS       Y2, Y5, Y5
+	VFNMADD231PS wgConstsAVX2<>+96(SB), Y3, Y5
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y4, Y5
+	VMOVAPS      Y7, Y3
+	VFMADD231PS  wgConstsAVX2<>+0(SB), Y6, Y3
+	VMOVAPS      Y7, Y9
+	VFNMADD231PS wgConstsAVX2<>+64(SB), Y6, Y9
+	VADDPS       Y0, Y2, Y0
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y4, Y0
+	VFMADD231PS  wgConstsAVX2<>+32(SB), Y7, Y0
+	VMOVUPS      Y1, 96(SP)
+	VMOVUPS      Y8, 256(SP)
+	VMOVUPS      Y5, 416(SP)
+	VMOVUPS      Y3, 576(SP)
+	VMOVUPS      Y9, 736(SP)
+	VMOVUPS      Y0, 896(SP)
+	MOVQ         AX, R9
+	VMOVUPS      1088(SP), Y0
+	BTQ          $0x00, DX
+	JCC          wgInput4AVX2_h0_v4_r0_zero
+	VMASKMOVPS   128(R9), Y0, Y1
+	JMP          wgInput4AVX2_h0_v4_r0_next
+
+wgInput4AVX2_h0_v4_r0_zero:
+	VXORPS Y1, Y1, Y1
+
+wgInput4AVX2_h0_v4_r0_next:
+	ADDQ       CX, R9
+	BTQ        $0x01, DX
+	JCC        wgInput4AVX2_h0_v4_r1_zero
+	VMASKMOVPS 128(R9), Y0, Y2
+	JMP        wgInput4AVX2_h0_v4_r1_next
+
+wgInput4AVX2_h0_v4_r1_zero:
+	VXORPS Y2, Y2, Y2
+
+wgInput4AVX2_h0_v4_r1_next:
+	ADDQ       CX, R9
+	BTQ        $0x02, DX
+	JCC        wgInput4AVX2_h0_v4_r2_zero
+	VMASKMOVPS 128(R9), Y0, Y3
+	JMP        wgInput4AVX2_h0_v4_r2_next
+
+wgInput4AVX2_h0_v4_r2_zero:
+	VXORPS Y3, Y3, Y3
+
+wgInput4AVX2_h0_v4_r2_next:
+	ADDQ       CX, R9
+	BTQ        $0x03, DX
+	JCC        wgInput4AVX2_h0_v4_r3_zero
+	VMASKMOVPS 128(R9), Y0, Y4
+	JMP        wgInput4AVX2_h0_v4_r3_next
+
+wgInput4AVX2_h0_v4_r3_zero:
+	VXORPS Y4, Y4, Y4
+
+wgInput4AVX2_h0_v4_r3_next:
+	ADDQ       CX, R9
+	BTQ        $0x04, DX
+	JCC        wgInput4AVX2_h0_v4_r4_zero
+	VMASKMOVPS 128(R9), Y0, Y5
+	JMP        wgInput4AVX2_h0_v4_r4_next
+
+wgInput4AVX2_h0_v4_r4_zero:
+	VXORPS Y5, Y5, Y5
+
+wgInput4AVX2_h0_v4_r4_next:
+	ADDQ       CX, R9
+	BTQ        $0x05, DX
+	JCC        wgInput4AVX2_h0_v4_r5_zero
+	VMASKMOVPS 128(R9), Y0, Y0
+	JMP        wgInput4AVX2_h0_v4_r5_next
+
+wgInput4AVX2_h0_v4_r5_zero:
+	VXORPS Y0, Y0, Y0
+
+wgInput4AVX2_h0_v4_r5_next:
+	VSUBPS       Y2, Y4, Y6
+	VSUBPS       Y3, Y5, Y7
+	VADDPS       Y5, Y1, Y1
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y3, Y1
+	VFMADD231PS  wgConstsAVX2<>+32(SB), Y6, Y1
+	VSUBPS       Y2, Y5, Y8
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y3, Y8
+	VFMADD231PS  wgConstsAVX2<>+96(SB), Y4, Y8
+	VADDPS       Y2, Y5, Y5
+	VFNMADD231PS wgConstsAVX2<>+96(SB), Y3, Y5
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y4, Y5
+	VMOVAPS      Y7, Y3
+	VFMADD231PS  wgConstsAVX2<>+0(SB), Y6, Y3
+	VMOVAPS      Y7, Y9
+	VFNMADD231PS wgConstsAVX2<>+64(SB), Y6, Y9
+	VADDPS       Y0, Y2, Y0
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y4, Y0
+	VFMADD231PS  wgConstsAVX2<>+32(SB), Y7, Y0
+	VMOVUPS      Y1, 128(SP)
+	VMOVUPS      Y8, 288(SP)
+	VMOVUPS      Y5, 448(SP)
+	VMOVUPS      Y3, 608(SP)
+	VMOVUPS      Y9, 768(SP)
+	VMOVUPS      Y0, 928(SP)
+	XORQ         R9, R9
+	VMOVUPS      wgPairsAVX2<>+0(SB), Y0
+	VPERMPS      (SP), Y0, Y0
+	VMOVUPS      wgPairsAVX2<>+0(SB), Y1
+	VPERMPS      32(SP), Y1, Y1
+	VMOVUPS      wgPairsAVX2<>+0(SB), Y2
+	VPERMPS      64(SP), Y2, Y2
+	VMOVUPS      wgPairsAVX2<>+0(SB), Y3
+	VPERMPS      96(SP), Y3, Y3
+	VUNPCKLPD    Y1, Y0, Y4
+	VUNPCKHPD    Y1, Y0, Y0
+	VUNPCKLPD    Y3, Y2, Y1
+	VUNPCKHPD    Y3, Y2, Y2
+	VPERM2F128   $0x20, Y1, Y4, Y3
+	VPERM2F128   $0x31, Y1, Y4, Y4
+	VPERM2F128   $0x20, Y2, Y0, Y1
+	VPERM2F128   $0x31, Y2, Y0, Y0
+	VMOVUPS      wgRotateAVX2<>+0(SB), Y2
+	VPERMPS      Y3, Y2, Y2
+	VMOVUPS      wgLane0AVX2<>+0(SB), Y5
+	VPERMPS      128(SP), Y5, Y5
+	VBLENDPS     $0x80, Y5, Y2, Y2
+	VMOVUPS      wgRotateAVX2<>+0(SB), Y5
+	VPERMPS      Y1, Y5, Y5
+	VMOVUPS      wgLane1AVX2<>+0(SB), Y6
+	VPERMPS      128(SP), Y6, Y6
+	VBLENDPS     $0x80, Y6, Y5, Y5
+	VSUBPS       Y1, Y0, Y6
+	VSUBPS       Y4, Y2, Y7
+	VADDPS       Y2, Y3, Y3
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y4, Y3
+	VFMADD231PS  wgConstsAVX2<>+32(SB), Y6, Y3
+	VSUBPS       Y1, Y2, Y8
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y4, Y8
+	VFMADD231PS  wgConstsAVX2<>+96(SB), Y0, Y8
+	VADDPS       Y1, Y2, Y2
+	VFNMADD231PS wgConstsAVX2<>+96(SB), Y4, Y2
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y0, Y2
+	VMOVAPS      Y7, Y4
+	VFMADD231PS  wgConstsAVX2<>+0(SB), Y6, Y4
+	VMOVAPS      Y7, Y9
+	VFNMADD231PS wgConstsAVX2<>+64(SB), Y6, Y9
+	VADDPS       Y5, Y1, Y1
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y0, Y1
+	VFMADD231PS  wgConstsAVX2<>+32(SB), Y7, Y1
+	VMOVUPS      1280(SP), Y0
+	VMASKMOVPS   Y3, Y0, (SI)(R9*1)
+	VMOVUPS      1312(SP), Y0
+	VMASKMOVPS   Y3, Y0, (BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1280(SP), Y0
+	VMASKMOVPS   Y8, Y0, (SI)(R9*1)
+	VMOVUPS      1312(SP), Y0
+	VMASKMOVPS   Y8, Y0, (BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1280(SP), Y0
+	VMASKMOVPS   Y2, Y0, (SI)(R9*1)
+	VMOVUPS      1312(SP), Y0
+	VMASKMOVPS   Y2, Y0, (BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1280(SP), Y0
+	VMASKMOVPS   Y4, Y0, (SI)(R9*1)
+	VMOVUPS      1312(SP), Y0
+	VMASKMOVPS   Y4, Y0, (BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1280(SP), Y0
+	VMASKMOVPS   Y9, Y0, (SI)(R9*1)
+	VMOVUPS      1312(SP), Y0
+	VMASKMOVPS   Y9, Y0, (BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1280(SP), Y0
+	VMASKMOVPS   Y1, Y0, (SI)(R9*1)
+	VMOVUPS      1312(SP), Y0
+	VMASKMOVPS   Y1, Y0, (BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      wgPairsAVX2<>+0(SB), Y0
+	VPERMPS      160(SP), Y0, Y0
+	VMOVUPS      wgPairsAVX2<>+0(SB), Y1
+	VPERMPS      192(SP), Y1, Y1
+	VMOVUPS      wgPairsAVX2<>+0(SB), Y2
+	VPERMPS      224(SP), Y2, Y2
+	VMOVUPS      wgPairsAVX2<>+0(SB), Y3
+	VPERMPS      256(SP), Y3, Y3
+	VUNPCKLPD    Y1, Y0, Y4
+	VUNPCKHPD    Y1, Y0, Y0
+	VUNPCKLPD    Y3, Y2, Y1
+	VUNPCKHPD    Y3, Y2, Y2
+	VPERM2F128   $0x20, Y1, Y4, Y3
+	VPERM2F128   $0x31, Y1, Y4, Y4
+	VPERM2F128   $0x20, Y2, Y0, Y1
+	VPERM2F128   $0x31, Y2, Y0, Y0
+	VMOVUPS      wgRotateAVX2<>+0(SB), Y2
+	VPERMPS      Y3, Y2, Y2
+	VMOVUPS      wgLane0AVX2<>+0(SB), Y5
+	VPERMPS      288(SP), Y5, Y5
+	VBLENDPS     $0x80, Y5, Y2, Y2
+	VMOVUPS      wgRotateAVX2<>+0(SB), Y5
+	VPERMPS      Y1, Y5, Y5
+	VMOVUPS      wgLane1AVX2<>+0(SB), Y6
+	VPERMPS      288(SP), Y6, Y6
+	VBLENDPS     $0x80, Y6, Y5, Y5
+	VSUBPS       Y1, Y0, Y6
+	VSUBPS       Y4, Y2, Y7
+	VADDPS       Y2, Y3, Y3
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y4, Y3
+	VFMADD231PS  wgConstsAVX2<>+32(SB), Y6, Y3
+	VSUBPS       Y1, Y2, Y8
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y4, Y8
+	VFMADD231PS  wgConstsAVX2<>+96(SB), Y0, Y8
+	VADDPS       Y1, Y2, Y2
+	VFNMADD231PS wgConstsAVX2<>+96(SB), Y4, Y2
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y0, Y2
+	VMOVAPS      Y7, Y4
+	VFMADD231PS  wgConstsAVX2<>+0(SB), Y6, Y4
+	VMOVAPS      Y7, Y9
+	VFNMADD231PS wgConstsAVX2<>+64(SB), Y6, Y9
+	VADDPS       Y5, Y1, Y1
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y0, Y1
+	VFMADD231PS  wgConstsAVX2<>+32(SB), Y7, Y1
+	VMOVUPS      1280(SP), Y0
+	VMASKMOVPS   Y3, Y0, (SI)(R9*1)
+	VMOVUPS      1312(SP), Y0
+	VMASKMOVPS   Y3, Y0, (BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1280(SP), Y0
+	VMASKMOVPS   Y8, Y0, (SI)(R9*1)
+	VMOVUPS      1312(SP), Y0
+	VMASKMOVPS   Y8, Y0, (BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1280(SP), Y0
+	VMASKMOVPS   Y2, Y0, (SI)(R9*1)
+	VMOVUPS      1312(SP), Y0
+	VMASKMOVPS   Y2, Y0, (BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1280(SP), Y0
+	VMASKMOVPS   Y4, Y0, (SI)(R9*1)
+	VMOVUPS      1312(SP), Y0
+	VMASKMOVPS   Y4, Y0, (BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1280(SP), Y0
+	VMASKMOVPS   Y9, Y0, (SI)(R9*1)
+	VMOVUPS      1312(SP), Y0
+	VMASKMOVPS   Y9, Y0, (BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1280(SP), Y0
+	VMASKMOVPS   Y1, Y0, (SI)(R9*1)
+	VMOVUPS      1312(SP), Y0
+	VMASKMOVPS   Y1, Y0, (BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      wgPairsAVX2<>+0(SB), Y0
+	VPERMPS      320(SP), Y0, Y0
+	VMOVUPS      wgPairsAVX2<>+0(SB), Y1
+	VPERMPS      352(SP), Y1, Y1
+	VMOVUPS      wgPairsAVX2<>+0(SB), Y2
+	VPERMPS      384(SP), Y2, Y2
+	VMOVUPS      wgPairsAVX2<>+0(SB), Y3
+	VPERMPS      416(SP), Y3, Y3
+	VUNPCKLPD    Y1, Y0, Y4
+	VUNPCKHPD    Y1, Y0, Y0
+	VUNPCKLPD    Y3, Y2, Y1
+	VUNPCKHPD    Y3, Y2, Y2
+	VPERM2F128   $0x20, Y1, Y4, Y3
+	VPERM2F128   $0x31, Y1, Y4, Y4
+	VPERM2F128   $0x20, Y2, Y0, Y1
+	VPERM2F128   $0x31, Y2, Y0, Y0
+	VMOVUPS      wgRotateAVX2<>+0(SB), Y2
+	VPERMPS      Y3, Y2, Y2
+	VMOVUPS      wgLane0AVX2<>+0(SB), Y5
+	VPERMPS      448(SP), Y5, Y5
+	VBLENDPS     $0x80, Y5, Y2, Y2
+	VMOVUPS      wgRotateAVX2<>+0(SB), Y5
+	VPERMPS      Y1, Y5, Y5
+	VMOVUPS      wgLane1AVX2<>+0(SB), Y6
+	VPERMPS      448(SP), Y6, Y6
+	VBLENDPS     $0x80, Y6, Y5, Y5
+	VSUBPS       Y1, Y0, Y6
+	VSUBPS       Y4, Y2, Y7
+	VADDPS       Y2, Y3, Y3
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y4, Y3
+	VFMADD231PS  wgConstsAVX2<>+32(SB), Y6, Y3
+	VSUBPS       Y1, Y2, Y8
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y4, Y8
+	VFMADD231PS  wgConstsAVX2<>+96(SB), Y0, Y8
+	VADDPS       Y1, Y2, Y2
+	VFNMADD231PS wgConstsAVX2<>+96(SB), Y4, Y2
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y0, Y2
+	VMOVAPS      Y7, Y4
+	VFMADD231PS  wgConstsAVX2<>+0(SB), Y6, Y4
+	VMOVAPS      Y7, Y9
+	VFNMADD231PS wgConstsAVX2<>+64(SB), Y6, Y9
+	VADDPS       Y5, Y1, Y1
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y0, Y1
+	VFMADD231PS  wgConstsAVX2<>+32(SB), Y7, Y1
+	VMOVUPS      1280(SP), Y0
+	VMASKMOVPS   Y3, Y0, (SI)(R9*1)
+	VMOVUPS      1312(SP), Y0
+	VMASKMOVPS   Y3, Y0, (BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1280(SP), Y0
+	VMASKMOVPS   Y8, Y0, (SI)(R9*1)
+	VMOVUPS      1312(SP), Y0
+	VMASKMOVPS   Y8, Y0, (BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1280(SP), Y0
+	VMASKMOVPS   Y2, Y0, (SI)(R9*1)
+	VMOVUPS      1312(SP), Y0
+	VMASKMOVPS   Y2, Y0, (BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1280(SP), Y0
+	VMASKMOVPS   Y4, Y0, (SI)(R9*1)
+	VMOVUPS      1312(SP), Y0
+	VMASKMOVPS   Y4, Y0, (BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1280(SP), Y0
+	VMASKMOVPS   Y9, Y0, (SI)(R9*1)
+	VMOVUPS      1312(SP), Y0
+	VMASKMOVPS   Y9, Y0, (BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1280(SP), Y0
+	VMASKMOVPS   Y1, Y0, (SI)(R9*1)
+	VMOVUPS      1312(SP), Y0
+	VMASKMOVPS   Y1, Y0, (BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      wgPairsAVX2<>+0(SB), Y0
+	VPERMPS      480(SP), Y0, Y0
+	VMOVUPS      wgPairsAVX2<>+0(SB), Y1
+	VPERMPS      512(SP), Y1, Y1
+	VMOVUPS      wgPairsAVX2<>+0(SB), Y2
+	VPERMPS      544(SP), Y2, Y2
+	VMOVUPS      wgPairsAVX2<>+0(SB), Y3
+	VPERMPS      576(SP), Y3, Y3
+	VUNPCKLPD    Y1, Y0, Y4
+	VUNPCKHPD    Y1, Y0, Y0
+	VUNPCKLPD    Y3, Y2, Y1
+	VUNPCKHPD    Y3, Y2, Y2
+	VPERM2F128   $0x20, Y1, Y4, Y3
+	VPERM2F128   $0x31, Y1, Y4, Y4
+	VPERM2F128   $0x20, Y2, Y0, Y1
+	VPERM2F128   $0x31, Y2, Y0, Y0
+	VMOVUPS      wgRotateAVX2<>+0(SB), Y2
+	VPERMPS      Y3, Y2, Y2
+	VMOVUPS      wgLane0AVX2<>+0(SB), Y5
+	VPERMPS      608(SP), Y5, Y5
+	VBLENDPS     $0x80, Y5, Y2, Y2
+	VMOVUPS      wgRotateAVX2<>+0(SB), Y5
+	VPERMPS      Y1, Y5, Y5
+	VMOVUPS      wgLane1AVX2<>+0(SB), Y6
+	VPERMPS      608(SP), Y6, Y6
+	VBLENDPS     $0x80, Y6, Y5, Y5
+	VSUBPS       Y1, Y0, Y6
+	VSUBPS       Y4, Y2, Y7
+	VADDPS       Y2, Y3, Y3
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y4, Y3
+	VFMADD231PS  wgConstsAVX2<>+32(SB), Y6, Y3
+	VSUBPS       Y1, Y2, Y8
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y4, Y8
+	VFMADD231PS  wgConstsAVX2<>+96(SB), Y0, Y8
+	VADDPS       Y1, Y2, Y2
+	VFNMADD231PS wgConstsAVX2<>+96(SB), Y4, Y2
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y0, Y2
+	VMOVAPS      Y7, Y4
+	VFMADD231PS  wgConstsAVX2<>+0(SB), Y6, Y4
+	VMOVAPS      Y7, Y9
+	VFNMADD231PS wgConstsAVX2<>+64(SB), Y6, Y9
+	VADDPS       Y5, Y1, Y1
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y0, Y1
+	VFMADD231PS  wgConstsAVX2<>+32(SB), Y7, Y1
+	VMOVUPS      1280(SP), Y0
+	VMASKMOVPS   Y3, Y0, (SI)(R9*1)
+	VMOVUPS      1312(SP), Y0
+	VMASKMOVPS   Y3, Y0, (BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1280(SP), Y0
+	VMASKMOVPS   Y8, Y0, (SI)(R9*1)
+	VMOVUPS      1312(SP), Y0
+	VMASKMOVPS   Y8, Y0, (BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1280(SP), Y0
+	VMASKMOVPS   Y2, Y0, (SI)(R9*1)
+	VMOVUPS      1312(SP), Y0
+	VMASKMOVPS   Y2, Y0, (BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1280(SP), Y0
+	VMASKMOVPS   Y4, Y0, (SI)(R9*1)
+	VMOVUPS      1312(SP), Y0
+	VMASKMOVPS   Y4, Y0, (BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1280(SP), Y0
+	VMASKMOVPS   Y9, Y0, (SI)(R9*1)
+	VMOVUPS      1312(SP), Y0
+	VMASKMOVPS   Y9, Y0, (BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1280(SP), Y0
+	VMASKMOVPS   Y1, Y0, (SI)(R9*1)
+	VMOVUPS      1312(SP), Y0
+	VMASKMOVPS   Y1, Y0, (BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      wgPairsAVX2<>+0(SB), Y0
+	VPERMPS      640(SP), Y0, Y0
+	VMOVUPS      wgPairsAVX2<>+0(SB), Y1
+	VPERMPS      672(SP), Y1, Y1
+	VMOVUPS      wgPairsAVX2<>+0(SB), Y2
+	VPERMPS      704(SP), Y2, Y2
+	VMOVUPS      wgPairsAVX2<>+0(SB), Y3
+	VPERMPS      736(SP), Y3, Y3
+	VUNPCKLPD    Y1, Y0, Y4
+	VUNPCKHPD    Y1, Y0, Y0
+	VUNPCKLPD    Y3, Y2, Y1
+	VUNPCKHPD    Y3, Y2, Y2
+	VPERM2F128   $0x20, Y1, Y4, Y3
+	VPERM2F128   $0x31, Y1, Y4, Y4
+	VPERM2F128   $0x20, Y2, Y0, Y1
+	VPERM2F128   $0x31, Y2, Y0, Y0
+	VMOVUPS      wgRotateAVX2<>+0(SB), Y2
+	VPERMPS      Y3, Y2, Y2
+	VMOVUPS      wgLane0AVX2<>+0(SB), Y5
+	VPERMPS      768(SP), Y5, Y5
+	VBLENDPS     $0x80, Y5, Y2, Y2
+	VMOVUPS      wgRotateAVX2<>+0(SB), Y5
+	VPERMPS      Y1, Y5, Y5
+	VMOVUPS      wgLane1AVX2<>+0(SB), Y6
+	VPERMPS      768(SP), Y6, Y6
+	VBLENDPS     $0x80, Y6, Y5, Y5
+	VSUBPS       Y1, Y0, Y6
+	VSUBPS       Y4, Y2, Y7
+	VADDPS       Y2, Y3, Y3
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y4, Y3
+	VFMADD231PS  wgConstsAVX2<>+32(SB), Y6, Y3
+	VSUBPS       Y1, Y2, Y8
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y4, Y8
+	VFMADD231PS  wgConstsAVX2<>+96(SB), Y0, Y8
+	VADDPS       Y1, Y2, Y2
+	VFNMADD231PS wgConstsAVX2<>+96(SB), Y4, Y2
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y0, Y2
+	VMOVAPS      Y7, Y4
+	VFMADD231PS  wgConstsAVX2<>+0(SB), Y6, Y4
+	VMOVAPS      Y7, Y9
+	VFNMADD231PS wgConstsAVX2<>+64(SB), Y6, Y9
+	VADDPS       Y5, Y1, Y1
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y0, Y1
+	VFMADD231PS  wgConstsAVX2<>+32(SB), Y7, Y1
+	VMOVUPS      1280(SP), Y0
+	VMASKMOVPS   Y3, Y0, (SI)(R9*1)
+	VMOVUPS      1312(SP), Y0
+	VMASKMOVPS   Y3, Y0, (BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1280(SP), Y0
+	VMASKMOVPS   Y8, Y0, (SI)(R9*1)
+	VMOVUPS      1312(SP), Y0
+	VMASKMOVPS   Y8, Y0, (BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1280(SP), Y0
+	VMASKMOVPS   Y2, Y0, (SI)(R9*1)
+	VMOVUPS      1312(SP), Y0
+	VMASKMOVPS   Y2, Y0, (BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1280(SP), Y0
+	VMASKMOVPS   Y4, Y0, (SI)(R9*1)
+	VMOVUPS      1312(SP), Y0
+	VMASKMOVPS   Y4, Y0, (BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1280(SP), Y0
+	VMASKMOVPS   Y9, Y0, (SI)(R9*1)
+	VMOVUPS      1312(SP), Y0
+	VMASKMOVPS   Y9, Y0, (BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1280(SP), Y0
+	VMASKMOVPS   Y1, Y0, (SI)(R9*1)
+	VMOVUPS      1312(SP), Y0
+	VMASKMOVPS   Y1, Y0, (BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      wgPairsAVX2<>+0(SB), Y0
+	VPERMPS      800(SP), Y0, Y0
+	VMOVUPS      wgPairsAVX2<>+0(SB), Y1
+	VPERMPS      832(SP), Y1, Y1
+	VMOVUPS      wgPairsAVX2<>+0(SB), Y2
+	VPERMPS      864(SP), Y2, Y2
+	VMOVUPS      wgPairsAVX2<>+0(SB), Y3
+	VPERMPS      896(SP), Y3, Y3
+	VUNPCKLPD    Y1, Y0, Y4
+	VUNPCKHPD    Y1, Y0, Y0
+	VUNPCKLPD    Y3, Y2, Y1
+	VUNPCKHPD    Y3, Y2, Y2
+	VPERM2F128   $0x20, Y1, Y4, Y3
+	VPERM2F128   $0x31, Y1, Y4, Y4
+	VPERM2F128   $0x20, Y2, Y0, Y1
+	VPERM2F128   $0x31, Y2, Y0, Y0
+	VMOVUPS      wgRotateAVX2<>+0(SB), Y2
+	VPERMPS      Y3, Y2, Y2
+	VMOVUPS      wgLane0AVX2<>+0(SB), Y5
+	VPERMPS      928(SP), Y5, Y5
+	VBLENDPS     $0x80, Y5, Y2, Y2
+	VMOVUPS      wgRotateAVX2<>+0(SB), Y5
+	VPERMPS      Y1, Y5, Y5
+	VMOVUPS      wgLane1AVX2<>+0(SB), Y6
+	VPERMPS      928(SP), Y6, Y6
+	VBLENDPS     $0x80, Y6, Y5, Y5
+	VSUBPS       Y1, Y0, Y6
+	VSUBPS       Y4, Y2, Y7
+	VADDPS       Y2, Y3, Y3
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y4, Y3
+	VFMADD231PS  wgConstsAVX2<>+32(SB), Y6, Y3
+	VSUBPS       Y1, Y2, Y8
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y4, Y8
+	VFMADD231PS  wgConstsAVX2<>+96(SB), Y0, Y8
+	VADDPS       Y1, Y2, Y2
+	VFNMADD231PS wgConstsAVX2<>+96(SB), Y4, Y2
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y0, Y2
+	VMOVAPS      Y7, Y4
+	VFMADD231PS  wgConstsAVX2<>+0(SB), Y6, Y4
+	VMOVAPS      Y7, Y9
+	VFNMADD231PS wgConstsAVX2<>+64(SB), Y6, Y9
+	VADDPS       Y5, Y1, Y1
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y0, Y1
+	VFMADD231PS  wgConstsAVX2<>+32(SB), Y7, Y1
+	VMOVUPS      1280(SP), Y0
+	VMASKMOVPS   Y3, Y0, (SI)(R9*1)
+	VMOVUPS      1312(SP), Y0
+	VMASKMOVPS   Y3, Y0, (BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1280(SP), Y0
+	VMASKMOVPS   Y8, Y0, (SI)(R9*1)
+	VMOVUPS      1312(SP), Y0
+	VMASKMOVPS   Y8, Y0, (BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1280(SP), Y0
+	VMASKMOVPS   Y2, Y0, (SI)(R9*1)
+	VMOVUPS      1312(SP), Y0
+	VMASKMOVPS   Y2, Y0, (BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1280(SP), Y0
+	VMASKMOVPS   Y4, Y0, (SI)(R9*1)
+	VMOVUPS      1312(SP), Y0
+	VMASKMOVPS   Y4, Y0, (BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1280(SP), Y0
+	VMASKMOVPS   Y9, Y0, (SI)(R9*1)
+	VMOVUPS      1312(SP), Y0
+	VMASKMOVPS   Y9, Y0, (BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1280(SP), Y0
+	VMASKMOVPS   Y1, Y0, (SI)(R9*1)
+	VMOVUPS      1312(SP), Y0
+	VMASKMOVPS   Y1, Y0, (BX)(R9*1)
+	ADDQ         DI, R9
+
+wgInput4AVX2_h0_skip:
+	MOVQ       msk+88(FP), R9
+	TESTQ      $0xff00ff00, R9
+	JZ         wgInput4AVX2_h1_skip
+	MOVQ       AX, R9
+	VMOVUPS    1120(SP), Y0
+	BTQ        $0x00, DX
+	JCC        wgInput4AVX2_h1_v0_r0_zero
+	VMASKMOVPS 128(R9), Y0, Y1
+	JMP        wgInput4AVX2_h1_v0_r0_next
+
+wgInput4AVX2_h1_v0_r0_zero:
+	VXORPS Y1, Y1, Y1
+
+wgInput4AVX2_h1_v0_r0_next:
+	ADDQ       CX, R9
+	BTQ        $0x01, DX
+	JCC        wgInput4AVX2_h1_v0_r1_zero
+	VMASKMOVPS 128(R9), Y0, Y2
+	JMP        wgInput4AVX2_h1_v0_r1_next
+
+wgInput4AVX2_h1_v0_r1_zero:
+	VXORPS Y2, Y2, Y2
+
+wgInput4AVX2_h1_v0_r1_next:
+	ADDQ       CX, R9
+	BTQ        $0x02, DX
+	JCC        wgInput4AVX2_h1_v0_r2_zero
+	VMASKMOVPS 128(R9), Y0, Y3
+	JMP        wgInput4AVX2_h1_v0_r2_next
+
+wgInput4AVX2_h1_v0_r2_zero:
+	VXORPS Y3, Y3, Y3
+
+wgInput4AVX2_h1_v0_r2_next:
+	ADDQ       CX, R9
+	BTQ        $0x03, DX
+	JCC        wgInput4AVX2_h1_v0_r3_zero
+	VMASKMOVPS 128(R9), Y0, Y4
+	JMP        wgInput4AVX2_h1_v0_r3_next
+
+wgInput4AVX2_h1_v0_r3_zero:
+	VXORPS Y4, Y4, Y4
+
+wgInput4AVX2_h1_v0_r3_next:
+	ADDQ       CX, R9
+	BTQ        $0x04, DX
+	JCC        wgInput4AVX2_h1_v0_r4_zero
+	VMASKMOVPS 128(R9), Y0, Y5
+	JMP        wgInput4AVX2_h1_v0_r4_next
+
+wgInput4AVX2_h1_v0_r4_zero:
+	VXORPS Y5, Y5, Y5
+
+wgInput4AVX2_h1_v0_r4_next:
+	ADDQ       CX, R9
+	BTQ        $0x05, DX
+	JCC        wgInput4AVX2_h1_v0_r5_zero
+	VMASKMOVPS 128(R9), Y0, Y0
+	JMP        wgInput4AVX2_h1_v0_r5_next
+
+wgInput4AVX2_h1_v0_r5_zero:
+	VXORPS Y0, Y0, Y0
+
+wgInput4AVX2_h1_v0_r5_next:
+	VSUBPS       Y2, Y4, Y6
+	VSUBPS       Y3, Y5, Y7
+	VADDPS       Y5, Y1, Y1
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y3, Y1
+	VFMADD231PS  wgConstsAVX2<>+32(SB), Y6, Y1
+	VSUBPS       Y2, Y5, Y8
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y3, Y8
+	VFMADD231PS  wgConstsAVX2<>+96(SB), Y4, Y8
+	VADDPS       Y2, Y5, Y5
+	VFNMADD231PS wgConstsAVX2<>+96(SB), Y3, Y5
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y4, Y5
+	VMOVAPS      Y7, Y3
+	VFMADD231PS  wgConstsAVX2<>+0(SB), Y6, Y3
+	VMOVAPS      Y7, Y9
+	VFNMADD231PS wgConstsAVX2<>+64(SB), Y6, Y9
+	VADDPS       Y0, Y2, Y0
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y4, Y0
+	VFMADD231PS  wgConstsAVX2<>+32(SB), Y7, Y0
+	VMOVUPS      Y1, (SP)
+	VMOVUPS      Y8, 160(SP)
+	VMOVUPS      Y5, 320(SP)
+	VMOVUPS      Y3, 480(SP)
+	VMOVUPS      Y9, 640(SP)
+	VMOVUPS      Y0, 800(SP)
+	MOVQ         AX, R9
+	VMOVUPS      1152(SP), Y0
+	BTQ          $0x00, DX
+	JCC          wgInput4AVX2_h1_v1_r0_zero
+	VMASKMOVPS   160(R9), Y0, Y1
+	JMP          wgInput4AVX2_h1_v1_r0_next
+
+wgInput4AVX2_h1_v1_r0_zero:
+	VXORPS Y1, Y1, Y1
+
+wgInput4AVX2_h1_v1_r0_next:
+	ADDQ       CX, R9
+	BTQ        $0x01, DX
+	JCC        wgInput4AVX2_h1_v1_r1_zero
+	VMASKMOVPS 160(R9), Y0, Y2
+	JMP        wgInput4AVX2_h1_v1_r1_next
+
+wgInput4AVX2_h1_v1_r1_zero:
+	VXORPS Y2, Y2, Y2
+
+wgInput4AVX2_h1_v1_r1_next:
+	ADDQ       CX, R9
+	BTQ        $0x02, DX
+	JCC        wgInput4AVX2_h1_v1_r2_zero
+	VMASKMOVPS 160(R9), Y0, Y3
+	JMP        wgInput4AVX2_h1_v1_r2_next
+
+wgInput4AVX2_h1_v1_r2_zero:
+	VXORPS Y3, Y3, Y3
+
+wgInput4AVX2_h1_v1_r2_next:
+	ADDQ       CX, R9
+	BTQ        $0x03, DX
+	JCC        wgInput4AVX2_h1_v1_r3_zero
+	VMASKMOVPS 160(R9), Y0, Y4
+	JMP        wgInput4AVX2_h1_v1_r3_next
+
+wgInput4AVX2_h1_v1_r3_zero:
+	VXORPS Y4, Y4, Y4
+
+wgInput4AVX2_h1_v1_r3_next:
+	ADDQ       CX, R9
+	BTQ        $0x04, DX
+	JCC        wgInput4AVX2_h1_v1_r4_zero
+	VMASKMOVPS 160(R9), Y0, Y5
+	JMP        wgInput4AVX2_h1_v1_r4_next
+
+wgInput4AVX2_h1_v1_r4_zero:
+	VXORPS Y5, Y5, Y5
+
+wgInput4AVX2_h1_v1_r4_next:
+	ADDQ       CX, R9
+	BTQ        $0x05, DX
+	JCC        wgInput4AVX2_h1_v1_r5_zero
+	VMASKMOVPS 160(R9), Y0, Y0
+	JMP        wgInput4AVX2_h1_v1_r5_next
+
+wgInput4AVX2_h1_v1_r5_zero:
+	VXORPS Y0, Y0, Y0
+
+wgInput4AVX2_h1_v1_r5_next:
+	VSUBPS       Y2, Y4, Y6
+	VSUBPS       Y3, Y5, Y7
+	VADDPS       Y5, Y1, Y1
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y3, Y1
+	VFMADD231PS  wgConstsAVX2<>+32(SB), Y6, Y1
+	VSUBPS       Y2, Y5, Y8
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y3, Y8
+	VFMADD231PS  wgConstsAVX2<>+96(SB), Y4, Y8
+	VADDPS       Y2, Y5, Y5
+	VFNMADD231PS wgConstsAVX2<>+96(SB), Y3, Y5
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y4, Y5
+	VMOVAPS      Y7, Y3
+	VFMADD231PS  wgConstsAVX2<>+0(SB), Y6, Y3
+	VMOVAPS      Y7, Y9
+	VFNMADD231PS wgConstsAVX2<>+64(SB), Y6, Y9
+	VADDPS       Y0, Y2, Y0
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y4, Y0
+	VFMADD231PS  wgConstsAVX2<>+32(SB), Y7, Y0
+	VMOVUPS      Y1, 32(SP)
+	VMOVUPS      Y8, 192(SP)
+	VMOVUPS      Y5, 352(SP)
+	VMOVUPS      Y3, 512(SP)
+	VMOVUPS      Y9, 672(SP)
+	VMOVUPS      Y0, 832(SP)
+	MOVQ         AX, R9
+	VMOVUPS      1184(SP), Y0
+	BTQ          $0x00, DX
+	JCC          wgInput4AVX2_h1_v2_r0_zero
+	VMASKMOVPS   192(R9), Y0, Y1
+	JMP          wgInput4AVX2_h1_v2_r0_next
+
+wgInput4AVX2_h1_v2_r0_zero:
+	VXORPS Y1, Y1, Y1
+
+wgInput4AVX2_h1_v2_r0_next:
+	ADDQ       CX, R9
+	BTQ        $0x01, DX
+	JCC        wgInput4AVX2_h1_v2_r1_zero
+	VMASKMOVPS 192(R9), Y0, Y2
+	JMP        wgInput4AVX2_h1_v2_r1_next
+
+wgInput4AVX2_h1_v2_r1_zero:
+	VXORPS Y2, Y2, Y2
+
+wgInput4AVX2_h1_v2_r1_next:
+	ADDQ       CX, R9
+	BTQ        $0x02, DX
+	JCC        wgInput4AVX2_h1_v2_r2_zero
+	VMASKMOVPS 192(R9), Y0, Y3
+	JMP        wgInput4AVX2_h1_v2_r2_next
+
+wgInput4AVX2_h1_v2_r2_zero:
+	VXORPS Y3, Y3, Y3
+
+wgInput4AVX2_h1_v2_r2_next:
+	ADDQ       CX, R9
+	BTQ        $0x03, DX
+	JCC        wgInput4AVX2_h1_v2_r3_zero
+	VMASKMOVPS 192(R9), Y0, Y4
+	JMP        wgInput4AVX2_h1_v2_r3_next
+
+wgInput4AVX2_h1_v2_r3_zero:
+	VXORPS Y4, Y4, Y4
+
+wgInput4AVX2_h1_v2_r3_next:
+	ADDQ       CX, R9
+	BTQ        $0x04, DX
+	JCC        wgInput4AVX2_h1_v2_r4_zero
+	VMASKMOVPS 192(R9), Y0, Y5
+	JMP        wgInput4AVX2_h1_v2_r4_next
+
+wgInput4AVX2_h1_v2_r4_zero:
+	VXORPS Y5, Y5, Y5
+
+wgInput4AVX2_h1_v2_r4_next:
+	ADDQ       CX, R9
+	BTQ        $0x05, DX
+	JCC        wgInput4AVX2_h1_v2_r5_zero
+	VMASKMOVPS 192(R9), Y0, Y0
+	JMP        wgInput4AVX2_h1_v2_r5_next
+
+wgInput4AVX2_h1_v2_r5_zero:
+	VXORPS Y0, Y0, Y0
+
+wgInput4AVX2_h1_v2_r5_next:
+	VSUBPS       Y2, Y4, Y6
+	VSUBPS       Y3, Y5, Y7
+	VADDPS       Y5, Y1, Y1
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y3, Y1
+	VFMADD231PS  wgConstsAVX2<>+32(SB), Y6, Y1
+	VSUBPS       Y2, Y5, Y8
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y3, Y8
+	VFMADD231PS  wgConstsAVX2<>+96(SB), Y4, Y8
+	VADDPS       Y2, Y5, Y5
+	VFNMADD231PS wgConstsAVX2<>+96(SB), Y3, Y5
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y4, Y5
+	VMOVAPS      Y7, Y3
+	VFMADD231PS  wgConstsAVX2<>+0(SB), Y6, Y3
+	VMOVAPS      Y7, Y9
+	VFNMADD231PS wgConstsAVX2<>+64(SB), Y6, Y9
+	VADDPS       Y0, Y2, Y0
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y4, Y0
+	VFMADD231PS  wgConstsAVX2<>+32(SB), Y7, Y0
+	VMOVUPS      Y1, 64(SP)
+	VMOVUPS      Y8, 224(SP)
+	VMOVUPS      Y5, 384(SP)
+	VMOVUPS      Y3, 544(SP)
+	VMOVUPS      Y9, 704(SP)
+	VMOVUPS      Y0, 864(SP)
+	MOVQ         AX, R9
+	VMOVUPS      1216(SP), Y0
+	BTQ          $0x00, DX
+	JCC          wgInput4AVX2_h1_v3_r0_zero
+	VMASKMOVPS   224(R9), Y0, Y1
+	JMP          wgInput4AVX2_h1_v3_r0_next
+
+wgInput4AVX2_h1_v3_r0_zero:
+	VXORPS Y1, Y1, Y1
+
+wgInput4AVX2_h1_v3_r0_next:
+	ADDQ       CX, R9
+	BTQ        $0x01, DX
+	JCC        wgInput4AVX2_h1_v3_r1_zero
+	VMASKMOVPS 224(R9), Y0, Y2
+	JMP        wgInput4AVX2_h1_v3_r1_next
+
+wgInput4AVX2_h1_v3_r1_zero:
+	VXORPS Y2, Y2, Y2
+
+wgInput4AVX2_h1_v3_r1_next:
+	ADDQ       CX, R9
+	BTQ        $0x02, DX
+	JCC        wgInput4AVX2_h1_v3_r2_zero
+	VMASKMOVPS 224(R9), Y0, Y3
+	JMP        wgInput4AVX2_h1_v3_r2_next
+
+wgInput4AVX2_h1_v3_r2_zero:
+	VXORPS Y3, Y3, Y3
+
+wgInput4AVX2_h1_v3_r2_next:
+	ADDQ       CX, R9
+	BTQ        $0x03, DX
+	JCC        wgInput4AVX2_h1_v3_r3_zero
+	VMASKMOVPS 224(R9), Y0, Y4
+	JMP        wgInput4AVX2_h1_v3_r3_next
+
+wgInput4AVX2_h1_v3_r3_zero:
+	VXORPS Y4, Y4, Y4
+
+wgInput4AVX2_h1_v3_r3_next:
+	ADDQ       CX, R9
+	BTQ        $0x04, DX
+	JCC        wgInput4AVX2_h1_v3_r4_zero
+	VMASKMOVPS 224(R9), Y0, Y5
+	JMP        wgInput4AVX2_h1_v3_r4_next
+
+wgInput4AVX2_h1_v3_r4_zero:
+	VXORPS Y5, Y5, Y5
+
+wgInput4AVX2_h1_v3_r4_next:
+	ADDQ       CX, R9
+	BTQ        $0x05, DX
+	JCC        wgInput4AVX2_h1_v3_r5_zero
+	VMASKMOVPS 224(R9), Y0, Y0
+	JMP        wgInput4AVX2_h1_v3_r5_next
+
+wgInput4AVX2_h1_v3_r5_zero:
+	VXORPS Y0, Y0, Y0
+
+wgInput4AVX2_h1_v3_r5_next:
+	VSUBPS       Y2, Y4, Y6
+	VSUBPS       Y3, Y5, Y7
+	VADDPS       Y5, Y1, Y1
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y3, Y1
+	VFMADD231PS  wgConstsAVX2<>+32(SB), Y6, Y1
+	VSUBPS       Y2, Y5, Y8
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y3, Y8
+	VFMADD231PS  wgConstsAVX2<>+96(SB), Y4, Y8
+	VADDPS       Y2, Y5, Y5
+	VFNMADD231PS wgConstsAVX2<>+96(SB), Y3, Y5
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y4, Y5
+	VMOVAPS      Y7, Y3
+	VFMADD231PS  wgConstsAVX2<>+0(SB), Y6, Y3
+	VMOVAPS      Y7, Y9
+	VFNMADD231PS wgConstsAVX2<>+64(SB), Y6, Y9
+	VADDPS       Y0, Y2, Y0
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y4, Y0
+	VFMADD231PS  wgConstsAVX2<>+32(SB), Y7, Y0
+	VMOVUPS      Y1, 96(SP)
+	VMOVUPS      Y8, 256(SP)
+	VMOVUPS      Y5, 416(SP)
+	VMOVUPS      Y3, 576(SP)
+	VMOVUPS      Y9, 736(SP)
+	VMOVUPS      Y0, 896(SP)
+	MOVQ         AX, R9
+	VMOVUPS      1248(SP), Y0
+	BTQ          $0x00, DX
+	JCC          wgInput4AVX2_h1_v4_r0_zero
+	VMASKMOVPS   256(R9), Y0, Y1
+	JMP          wgInput4AVX2_h1_v4_r0_next
+
+wgInput4AVX2_h1_v4_r0_zero:
+	VXORPS Y1, Y1, Y1
+
+wgInput4AVX2_h1_v4_r0_next:
+	ADDQ       CX, R9
+	BTQ        $0x01, DX
+	JCC        wgInput4AVX2_h1_v4_r1_zero
+	VMASKMOVPS 256(R9), Y0, Y2
+	JMP        wgInput4AVX2_h1_v4_r1_next
+
+wgInput4AVX2_h1_v4_r1_zero:
+	VXORPS Y2, Y2, Y2
+
+wgInput4AVX2_h1_v4_r1_next:
+	ADDQ       CX, R9
+	BTQ        $0x02, DX
+	JCC        wgInput4AVX2_h1_v4_r2_zero
+	VMASKMOVPS 256(R9), Y0, Y3
+	JMP        wgInput4AVX2_h1_v4_r2_next
+
+wgInput4AVX2_h1_v4_r2_zero:
+	VXORPS Y3, Y3, Y3
+
+wgInput4AVX2_h1_v4_r2_next:
+	ADDQ       CX, R9
+	BTQ        $0x03, DX
+	JCC        wgInput4AVX2_h1_v4_r3_zero
+	VMASKMOVPS 256(R9), Y0, Y4
+	JMP        wgInput4AVX2_h1_v4_r3_next
+
+wgInput4AVX2_h1_v4_r3_zero:
+	VXORPS Y4, Y4, Y4
+
+wgInput4AVX2_h1_v4_r3_next:
+	ADDQ       CX, R9
+	BTQ        $0x04, DX
+	JCC        wgInput4AVX2_h1_v4_r4_zero
+	VMASKMOVPS 256(R9), Y0, Y5
+	JMP        wgInput4AVX2_h1_v4_r4_next
+
+wgInput4AVX2_h1_v4_r4_zero:
+	VXORPS Y5, Y5, Y5
+
+wgInput4AVX2_h1_v4_r4_next:
+	ADDQ       CX, R9
+	BTQ        $0x05, DX
+	JCC        wgInput4AVX2_h1_v4_r5_zero
+	VMASKMOVPS 256(R9), Y0, Y0
+	JMP        wgInput4AVX2_h1_v4_r5_next
+
+wgInput4AVX2_h1_v4_r5_zero:
+	VXORPS Y0, Y0, Y0
+
+wgInput4AVX2_h1_v4_r5_next:
+	VSUBPS       Y2, Y4, Y6
+	VSUBPS       Y3, Y5, Y7
+	VADDPS       Y5, Y1, Y1
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y3, Y1
+	VFMADD231PS  wgConstsAVX2<>+32(SB), Y6, Y1
+	VSUBPS       Y2, Y5, Y8
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y3, Y8
+	VFMADD231PS  wgConstsAVX2<>+96(SB), Y4, Y8
+	VADDPS       Y2, Y5, Y5
+	VFNMADD231PS wgConstsAVX2<>+96(SB), Y3, Y5
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y4, Y5
+	VMOVAPS      Y7, Y3
+	VFMADD231PS  wgConstsAVX2<>+0(SB), Y6, Y3
+	VMOVAPS      Y7, Y9
+	VFNMADD231PS wgConstsAVX2<>+64(SB), Y6, Y9
+	VADDPS       Y0, Y2, Y0
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y4, Y0
+	VFMADD231PS  wgConstsAVX2<>+32(SB), Y7, Y0
+	VMOVUPS      Y1, 128(SP)
+	VMOVUPS      Y8, 288(SP)
+	VMOVUPS      Y5, 448(SP)
+	VMOVUPS      Y3, 608(SP)
+	VMOVUPS      Y9, 768(SP)
+	VMOVUPS      Y0, 928(SP)
+	XORQ         R9, R9
+	VMOVUPS      wgPairsAVX2<>+0(SB), Y0
+	VPERMPS      (SP), Y0, Y0
+	VMOVUPS      wgPairsAVX2<>+0(SB), Y1
+	VPERMPS      32(SP), Y1, Y1
+	VMOVUPS      wgPairsAVX2<>+0(SB), Y2
+	VPERMPS      64(SP), Y2, Y2
+	VMOVUPS      wgPairsAVX2<>+0(SB), Y3
+	VPERMPS      96(SP), Y3, Y3
+	VUNPCKLPD    Y1, Y0, Y4
+	VUNPCKHPD    Y1, Y0, Y0
+	VUNPCKLPD    Y3, Y2, Y1
+	VUNPCKHPD    Y3, Y2, Y2
+	VPERM2F128   $0x20, Y1, Y4, Y3
+	VPERM2F128   $0x31, Y1, Y4, Y4
+	VPERM2F128   $0x20, Y2, Y0, Y1
+	VPERM2F128   $0x31, Y2, Y0, Y0
+	VMOVUPS      wgRotateAVX2<>+0(SB), Y2
+	VPERMPS      Y3, Y2, Y2
+	VMOVUPS      wgLane0AVX2<>+0(SB), Y5
+	VPERMPS      128(SP), Y5, Y5
+	VBLENDPS     $0x80, Y5, Y2, Y2
+	VMOVUPS      wgRotateAVX2<>+0(SB), Y5
+	VPERMPS      Y1, Y5, Y5
+	VMOVUPS      wgLane1AVX2<>+0(SB), Y6
+	VPERMPS      128(SP), Y6, Y6
+	VBLENDPS     $0x80, Y6, Y5, Y5
+	VSUBPS       Y1, Y0, Y6
+	VSUBPS       Y4, Y2, Y7
+	VADDPS       Y2, Y3, Y3
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y4, Y3
+	VFMADD231PS  wgConstsAVX2<>+32(SB), Y6, Y3
+	VSUBPS       Y1, Y2, Y8
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y4, Y8
+	VFMADD231PS  wgConstsAVX2<>+96(SB), Y0, Y8
+	VADDPS       Y1, Y2, Y2
+	VFNMADD231PS wgConstsAVX2<>+96(SB), Y4, Y2
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y0, Y2
+	VMOVAPS      Y7, Y4
+	VFMADD231PS  wgConstsAVX2<>+0(SB), Y6, Y4
+	VMOVAPS      Y7, Y9
+	VFNMADD231PS wgConstsAVX2<>+64(SB), Y6, Y9
+	VADDPS       Y5, Y1, Y1
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y0, Y1
+	VFMADD231PS  wgConstsAVX2<>+32(SB), Y7, Y1
+	VMOVUPS      1344(SP), Y0
+	VMASKMOVPS   Y3, Y0, 32(SI)(R9*1)
+	VMOVUPS      1376(SP), Y0
+	VMASKMOVPS   Y3, Y0, 32(BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1344(SP), Y0
+	VMASKMOVPS   Y8, Y0, 32(SI)(R9*1)
+	VMOVUPS      1376(SP), Y0
+	VMASKMOVPS   Y8, Y0, 32(BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1344(SP), Y0
+	VMASKMOVPS   Y2, Y0, 32(SI)(R9*1)
+	VMOVUPS      1376(SP), Y0
+	VMASKMOVPS   Y2, Y0, 32(BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1344(SP), Y0
+	VMASKMOVPS   Y4, Y0, 32(SI)(R9*1)
+	VMOVUPS      1376(SP), Y0
+	VMASKMOVPS   Y4, Y0, 32(BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1344(SP), Y0
+	VMASKMOVPS   Y9, Y0, 32(SI)(R9*1)
+	VMOVUPS      1376(SP), Y0
+	VMASKMOVPS   Y9, Y0, 32(BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1344(SP), Y0
+	VMASKMOVPS   Y1, Y0, 32(SI)(R9*1)
+	VMOVUPS      1376(SP), Y0
+	VMASKMOVPS   Y1, Y0, 32(BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      wgPairsAVX2<>+0(SB), Y0
+	VPERMPS      160(SP), Y0, Y0
+	VMOVUPS      wgPairsAVX2<>+0(SB), Y1
+	VPERMPS      192(SP), Y1, Y1
+	VMOVUPS      wgPairsAVX2<>+0(SB), Y2
+	VPERMPS      224(SP), Y2, Y2
+	VMOVUPS      wgPairsAVX2<>+0(SB), Y3
+	VPERMPS      256(SP), Y3, Y3
+	VUNPCKLPD    Y1, Y0, Y4
+	VUNPCKHPD    Y1, Y0, Y0
+	VUNPCKLPD    Y3, Y2, Y1
+	VUNPCKHPD    Y3, Y2, Y2
+	VPERM2F128   $0x20, Y1, Y4, Y3
+	VPERM2F128   $0x31, Y1, Y4, Y4
+	VPERM2F128   $0x20, Y2, Y0, Y1
+	VPERM2F128   $0x31, Y2, Y0, Y0
+	VMOVUPS      wgRotateAVX2<>+0(SB), Y2
+	VPERMPS      Y3, Y2, Y2
+	VMOVUPS      wgLane0AVX2<>+0(SB), Y5
+	VPERMPS      288(SP), Y5, Y5
+	VBLENDPS     $0x80, Y5, Y2, Y2
+	VMOVUPS      wgRotateAVX2<>+0(SB), Y5
+	VPERMPS      Y1, Y5, Y5
+	VMOVUPS      wgLane1AVX2<>+0(SB), Y6
+	VPERMPS      288(SP), Y6, Y6
+	VBLENDPS     $0x80, Y6, Y5, Y5
+	VSUBPS       Y1, Y0, Y6
+	VSUBPS       Y4, Y2, Y7
+	VADDPS       Y2, Y3, Y3
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y4, Y3
+	VFMADD231PS  wgConstsAVX2<>+32(SB), Y6, Y3
+	VSUBPS       Y1, Y2, Y8
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y4, Y8
+	VFMADD231PS  wgConstsAVX2<>+96(SB), Y0, Y8
+	VADDPS       Y1, Y2, Y2
+	VFNMADD231PS wgConstsAVX2<>+96(SB), Y4, Y2
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y0, Y2
+	VMOVAPS      Y7, Y4
+	VFMADD231PS  wgConstsAVX2<>+0(SB), Y6, Y4
+	VMOVAPS      Y7, Y9
+	VFNMADD231PS wgConstsAVX2<>+64(SB), Y6, Y9
+	VADDPS       Y5, Y1, Y1
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y0, Y1
+	VFMADD231PS  wgConstsAVX2<>+32(SB), Y7, Y1
+	VMOVUPS      1344(SP), Y0
+	VMASKMOVPS   Y3, Y0, 32(SI)(R9*1)
+	VMOVUPS      1376(SP), Y0
+	VMASKMOVPS   Y3, Y0, 32(BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1344(SP), Y0
+	VMASKMOVPS   Y8, Y0, 32(SI)(R9*1)
+	VMOVUPS      1376(SP), Y0
+	VMASKMOVPS   Y8, Y0, 32(BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1344(SP), Y0
+	VMASKMOVPS   Y2, Y0, 32(SI)(R9*1)
+	VMOVUPS      1376(SP), Y0
+	VMASKMOVPS   Y2, Y0, 32(BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1344(SP), Y0
+	VMASKMOVPS   Y4, Y0, 32(SI)(R9*1)
+	VMOVUPS      1376(SP), Y0
+	VMASKMOVPS   Y4, Y0, 32(BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1344(SP), Y0
+	VMASKMOVPS   Y9, Y0, 32(SI)(R9*1)
+	VMOVUPS      1376(SP), Y0
+	VMASKMOVPS   Y9, Y0, 32(BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1344(SP), Y0
+	VMASKMOVPS   Y1, Y0, 32(SI)(R9*1)
+	VMOVUPS      1376(SP), Y0
+	VMASKMOVPS   Y1, Y0, 32(BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      wgPairsAVX2<>+0(SB), Y0
+	VPERMPS      320(SP), Y0, Y0
+	VMOVUPS      wgPairsAVX2<>+0(SB), Y1
+	VPERMPS      352(SP), Y1, Y1
+	VMOVUPS      wgPairsAVX2<>+0(SB), Y2
+	VPERMPS      384(SP), Y2, Y2
+	VMOVUPS      wgPairsAVX2<>+0(SB), Y3
+	VPERMPS      416(SP), Y3, Y3
+	VUNPCKLPD    Y1, Y0, Y4
+	VUNPCKHPD    Y1, Y0, Y0
+	VUNPCKLPD    Y3, Y2, Y1
+	VUNPCKHPD    Y3, Y2, Y2
+	VPERM2F128   $0x20, Y1, Y4, Y3
+	VPERM2F128   $0x31, Y1, Y4, Y4
+	VPERM2F128   $0x20, Y2, Y0, Y1
+	VPERM2F128   $0x31, Y2, Y0, Y0
+	VMOVUPS      wgRotateAVX2<>+0(SB), Y2
+	VPERMPS      Y3, Y2, Y2
+	VMOVUPS      wgLane0AVX2<>+0(SB), Y5
+	VPERMPS      448(SP), Y5, Y5
+	VBLENDPS     $0x80, Y5, Y2, Y2
+	VMOVUPS      wgRotateAVX2<>+0(SB), Y5
+	VPERMPS      Y1, Y5, Y5
+	VMOVUPS      wgLane1AVX2<>+0(SB), Y6
+	VPERMPS      448(SP), Y6, Y6
+	VBLENDPS     $0x80, Y6, Y5, Y5
+	VSUBPS       Y1, Y0, Y6
+	VSUBPS       Y4, Y2, Y7
+	VADDPS       Y2, Y3, Y3
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y4, Y3
+	VFMADD231PS  wgConstsAVX2<>+32(SB), Y6, Y3
+	VSUBPS       Y1, Y2, Y8
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y4, Y8
+	VFMADD231PS  wgConstsAVX2<>+96(SB), Y0, Y8
+	VADDPS       Y1, Y2, Y2
+	VFNMADD231PS wgConstsAVX2<>+96(SB), Y4, Y2
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y0, Y2
+	VMOVAPS      Y7, Y4
+	VFMADD231PS  wgConstsAVX2<>+0(SB), Y6, Y4
+	VMOVAPS      Y7, Y9
+	VFNMADD231PS wgConstsAVX2<>+64(SB), Y6, Y9
+	VADDPS       Y5, Y1, Y1
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y0, Y1
+	VFMADD231PS  wgConstsAVX2<>+32(SB), Y7, Y1
+	VMOVUPS      1344(SP), Y0
+	VMASKMOVPS   Y3, Y0, 32(SI)(R9*1)
+	VMOVUPS      1376(SP), Y0
+	VMASKMOVPS   Y3, Y0, 32(BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1344(SP), Y0
+	VMASKMOVPS   Y8, Y0, 32(SI)(R9*1)
+	VMOVUPS      1376(SP), Y0
+	VMASKMOVPS   Y8, Y0, 32(BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1344(SP), Y0
+	VMASKMOVPS   Y2, Y0, 32(SI)(R9*1)
+	VMOVUPS      1376(SP), Y0
+	VMASKMOVPS   Y2, Y0, 32(BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1344(SP), Y0
+	VMASKMOVPS   Y4, Y0, 32(SI)(R9*1)
+	VMOVUPS      1376(SP), Y0
+	VMASKMOVPS   Y4, Y0, 32(BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1344(SP), Y0
+	VMASKMOVPS   Y9, Y0, 32(SI)(R9*1)
+	VMOVUPS      1376(SP), Y0
+	VMASKMOVPS   Y9, Y0, 32(BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1344(SP), Y0
+	VMASKMOVPS   Y1, Y0, 32(SI)(R9*1)
+	VMOVUPS      1376(SP), Y0
+	VMASKMOVPS   Y1, Y0, 32(BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      wgPairsAVX2<>+0(SB), Y0
+	VPERMPS      480(SP), Y0, Y0
+	VMOVUPS      wgPairsAVX2<>+0(SB), Y1
+	VPERMPS      512(SP), Y1, Y1
+	VMOVUPS      wgPairsAVX2<>+0(SB), Y2
+	VPERMPS      544(SP), Y2, Y2
+	VMOVUPS      wgPairsAVX2<>+0(SB), Y3
+	VPERMPS      576(SP), Y3, Y3
+	VUNPCKLPD    Y1, Y0, Y4
+	VUNPCKHPD    Y1, Y0, Y0
+	VUNPCKLPD    Y3, Y2, Y1
+	VUNPCKHPD    Y3, Y2, Y2
+	VPERM2F128   $0x20, Y1, Y4, Y3
+	VPERM2F128   $0x31, Y1, Y4, Y4
+	VPERM2F128   $0x20, Y2, Y0, Y1
+	VPERM2F128   $0x31, Y2, Y0, Y0
+	VMOVUPS      wgRotateAVX2<>+0(SB), Y2
+	VPERMPS      Y3, Y2, Y2
+	VMOVUPS      wgLane0AVX2<>+0(SB), Y5
+	VPERMPS      608(SP), Y5, Y5
+	VBLENDPS     $0x80, Y5, Y2, Y2
+	VMOVUPS      wgRotateAVX2<>+0(SB), Y5
+	VPERMPS      Y1, Y5, Y5
+	VMOVUPS      wgLane1AVX2<>+0(SB), Y6
+	VPERMPS      608(SP), Y6, Y6
+	VBLENDPS     $0x80, Y6, Y5, Y5
+	VSUBPS       Y1, Y0, Y6
+	VSUBPS       Y4, Y2, Y7
+	VADDPS       Y2, Y3, Y3
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y4, Y3
+	VFMADD231PS  wgConstsAVX2<>+32(SB), Y6, Y3
+	VSUBPS       Y1, Y2, Y8
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y4, Y8
+	VFMADD231PS  wgConstsAVX2<>+96(SB), Y0, Y8
+	VADDPS       Y1, Y2, Y2
+	VFNMADD231PS wgConstsAVX2<>+96(SB), Y4, Y2
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y0, Y2
+	VMOVAPS      Y7, Y4
+	VFMADD231PS  wgConstsAVX2<>+0(SB), Y6, Y4
+	VMOVAPS      Y7, Y9
+	VFNMADD231PS wgConstsAVX2<>+64(SB), Y6, Y9
+	VADDPS       Y5, Y1, Y1
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y0, Y1
+	VFMADD231PS  wgConstsAVX2<>+32(SB), Y7, Y1
+	VMOVUPS      1344(SP), Y0
+	VMASKMOVPS   Y3, Y0, 32(SI)(R9*1)
+	VMOVUPS      1376(SP), Y0
+	VMASKMOVPS   Y3, Y0, 32(BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1344(SP), Y0
+	VMASKMOVPS   Y8, Y0, 32(SI)(R9*1)
+	VMOVUPS      1376(SP), Y0
+	VMASKMOVPS   Y8, Y0, 32(BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1344(SP), Y0
+	VMASKMOVPS   Y2, Y0, 32(SI)(R9*1)
+	VMOVUPS      1376(SP), Y0
+	VMASKMOVPS   Y2, Y0, 32(BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1344(SP), Y0
+	VMASKMOVPS   Y4, Y0, 32(SI)(R9*1)
+	VMOVUPS      1376(SP), Y0
+	VMASKMOVPS   Y4, Y0, 32(BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1344(SP), Y0
+	VMASKMOVPS   Y9, Y0, 32(SI)(R9*1)
+	VMOVUPS      1376(SP), Y0
+	VMASKMOVPS   Y9, Y0, 32(BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1344(SP), Y0
+	VMASKMOVPS   Y1, Y0, 32(SI)(R9*1)
+	VMOVUPS      1376(SP), Y0
+	VMASKMOVPS   Y1, Y0, 32(BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      wgPairsAVX2<>+0(SB), Y0
+	VPERMPS      640(SP), Y0, Y0
+	VMOVUPS      wgPairsAVX2<>+0(SB), Y1
+	VPERMPS      672(SP), Y1, Y1
+	VMOVUPS      wgPairsAVX2<>+0(SB), Y2
+	VPERMPS      704(SP), Y2, Y2
+	VMOVUPS      wgPairsAVX2<>+0(SB), Y3
+	VPERMPS      736(SP), Y3, Y3
+	VUNPCKLPD    Y1, Y0, Y4
+	VUNPCKHPD    Y1, Y0, Y0
+	VUNPCKLPD    Y3, Y2, Y1
+	VUNPCKHPD    Y3, Y2, Y2
+	VPERM2F128   $0x20, Y1, Y4, Y3
+	VPERM2F128   $0x31, Y1, Y4, Y4
+	VPERM2F128   $0x20, Y2, Y0, Y1
+	VPERM2F128   $0x31, Y2, Y0, Y0
+	VMOVUPS      wgRotateAVX2<>+0(SB), Y2
+	VPERMPS      Y3, Y2, Y2
+	VMOVUPS      wgLane0AVX2<>+0(SB), Y5
+	VPERMPS      768(SP), Y5, Y5
+	VBLENDPS     $0x80, Y5, Y2, Y2
+	VMOVUPS      wgRotateAVX2<>+0(SB), Y5
+	VPERMPS      Y1, Y5, Y5
+	VMOVUPS      wgLane1AVX2<>+0(SB), Y6
+	VPERMPS      768(SP), Y6, Y6
+	VBLENDPS     $0x80, Y6, Y5, Y5
+	VSUBPS       Y1, Y0, Y6
+	VSUBPS       Y4, Y2, Y7
+	VADDPS       Y2, Y3, Y3
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y4, Y3
+	VFMADD231PS  wgConstsAVX2<>+32(SB), Y6, Y3
+	VSUBPS       Y1, Y2, Y8
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y4, Y8
+	VFMADD231PS  wgConstsAVX2<>+96(SB), Y0, Y8
+	VADDPS       Y1, Y2, Y2
+	VFNMADD231PS wgConstsAVX2<>+96(SB), Y4, Y2
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y0, Y2
+	VMOVAPS      Y7, Y4
+	VFMADD231PS  wgConstsAVX2<>+0(SB), Y6, Y4
+	VMOVAPS      Y7, Y9
+	VFNMADD231PS wgConstsAVX2<>+64(SB), Y6, Y9
+	VADDPS       Y5, Y1, Y1
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y0, Y1
+	VFMADD231PS  wgConstsAVX2<>+32(SB), Y7, Y1
+	VMOVUPS      1344(SP), Y0
+	VMASKMOVPS   Y3, Y0, 32(SI)(R9*1)
+	VMOVUPS      1376(SP), Y0
+	VMASKMOVPS   Y3, Y0, 32(BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1344(SP), Y0
+	VMASKMOVPS   Y8, Y0, 32(SI)(R9*1)
+	VMOVUPS      1376(SP), Y0
+	VMASKMOVPS   Y8, Y0, 32(BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1344(SP), Y0
+	VMASKMOVPS   Y2, Y0, 32(SI)(R9*1)
+	VMOVUPS      1376(SP), Y0
+	VMASKMOVPS   Y2, Y0, 32(BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1344(SP), Y0
+	VMASKMOVPS   Y4, Y0, 32(SI)(R9*1)
+	VMOVUPS      1376(SP), Y0
+	VMASKMOVPS   Y4, Y0, 32(BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1344(SP), Y0
+	VMASKMOVPS   Y9, Y0, 32(SI)(R9*1)
+	VMOVUPS      1376(SP), Y0
+	VMASKMOVPS   Y9, Y0, 32(BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1344(SP), Y0
+	VMASKMOVPS   Y1, Y0, 32(SI)(R9*1)
+	VMOVUPS      1376(SP), Y0
+	VMASKMOVPS   Y1, Y0, 32(BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      wgPairsAVX2<>+0(SB), Y0
+	VPERMPS      800(SP), Y0, Y0
+	VMOVUPS      wgPairsAVX2<>+0(SB), Y1
+	VPERMPS      832(SP), Y1, Y1
+	VMOVUPS      wgPairsAVX2<>+0(SB), Y2
+	VPERMPS      864(SP), Y2, Y2
+	VMOVUPS      wgPairsAVX2<>+0(SB), Y3
+	VPERMPS      896(SP), Y3, Y3
+	VUNPCKLPD    Y1, Y0, Y4
+	VUNPCKHPD    Y1, Y0, Y0
+	VUNPCKLPD    Y3, Y2, Y1
+	VUNPCKHPD    Y3, Y2, Y2
+	VPERM2F128   $0x20, Y1, Y4, Y3
+	VPERM2F128   $0x31, Y1, Y4, Y4
+	VPERM2F128   $0x20, Y2, Y0, Y1
+	VPERM2F128   $0x31, Y2, Y0, Y0
+	VMOVUPS      wgRotateAVX2<>+0(SB), Y2
+	VPERMPS      Y3, Y2, Y2
+	VMOVUPS      wgLane0AVX2<>+0(SB), Y5
+	VPERMPS      928(SP), Y5, Y5
+	VBLENDPS     $0x80, Y5, Y2, Y2
+	VMOVUPS      wgRotateAVX2<>+0(SB), Y5
+	VPERMPS      Y1, Y5, Y5
+	VMOVUPS      wgLane1AVX2<>+0(SB), Y6
+	VPERMPS      928(SP), Y6, Y6
+	VBLENDPS     $0x80, Y6, Y5, Y5
+	VSUBPS       Y1, Y0, Y6
+	VSUBPS       Y4, Y2, Y7
+	VADDPS       Y2, Y3, Y3
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y4, Y3
+	VFMADD231PS  wgConstsAVX2<>+32(SB), Y6, Y3
+	VSUBPS       Y1, Y2, Y8
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y4, Y8
+	VFMADD231PS  wgConstsAVX2<>+96(SB), Y0, Y8
+	VADDPS       Y1, Y2, Y2
+	VFNMADD231PS wgConstsAVX2<>+96(SB), Y4, Y2
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y0, Y2
+	VMOVAPS      Y7, Y4
+	VFMADD231PS  wgConstsAVX2<>+0(SB), Y6, Y4
+	VMOVAPS      Y7, Y9
+	VFNMADD231PS wgConstsAVX2<>+64(SB), Y6, Y9
+	VADDPS       Y5, Y1, Y1
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y0, Y1
+	VFMADD231PS  wgConstsAVX2<>+32(SB), Y7, Y1
+	VMOVUPS      1344(SP), Y0
+	VMASKMOVPS   Y3, Y0, 32(SI)(R9*1)
+	VMOVUPS      1376(SP), Y0
+	VMASKMOVPS   Y3, Y0, 32(BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1344(SP), Y0
+	VMASKMOVPS   Y8, Y0, 32(SI)(R9*1)
+	VMOVUPS      1376(SP), Y0
+	VMASKMOVPS   Y8, Y0, 32(BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1344(SP), Y0
+	VMASKMOVPS   Y2, Y0, 32(SI)(R9*1)
+	VMOVUPS      1376(SP), Y0
+	VMASKMOVPS   Y2, Y0, 32(BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1344(SP), Y0
+	VMASKMOVPS   Y4, Y0, 32(SI)(R9*1)
+	VMOVUPS      1376(SP), Y0
+	VMASKMOVPS   Y4, Y0, 32(BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1344(SP), Y0
+	VMASKMOVPS   Y9, Y0, 32(SI)(R9*1)
+	VMOVUPS      1376(SP), Y0
+	VMASKMOVPS   Y9, Y0, 32(BX)(R9*1)
+	ADDQ         DI, R9
+	VMOVUPS      1344(SP), Y0
+	VMASKMOVPS   Y1, Y0, 32(SI)(R9*1)
+	VMOVUPS      1376(SP), Y0
+	VMASKMOVPS   Y1, Y0, 32(BX)(R9*1)
+	ADDQ         DI, R9
+
+wgInput4AVX2_h1_skip:
+	MOVQ hw+24(FP), R9
+	LEAQ (AX)(R9*4), AX
+	ADDQ $0x40, SI
+	ADDQ $0x40, BX
+	DECQ R8
+	JNZ  wgInput4AVX2_ch
+
+wgInput4AVX2_done:
+	VZEROUPPER
+	RET
+
+// func wgOutput2AVX2(o *float32, os int, ldo int, nk int, y *float32, ldy int, ohw int, rows int, cm uint64, z *float32, bias *float32, flags uint64, lo float32, hi float32)
+// Requires: AVX, AVX2
+TEXT ·wgOutput2AVX2(SB), $448-104
+	MOVQ         cm+64(FP), AX
+	VMOVD        AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        wgBitsAVX2<>+0(SB), Y0, Y0
+	VPCMPEQD     wgBitsAVX2<>+0(SB), Y0, Y0
+	VMOVUPS      Y0, 256(SP)
+	MOVQ         cm+64(FP), AX
+	SHRQ         $0x08, AX
+	VMOVD        AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        wgBitsAVX2<>+0(SB), Y0, Y0
+	VPCMPEQD     wgBitsAVX2<>+0(SB), Y0, Y0
+	VMOVUPS      Y0, 288(SP)
+	MOVQ         cm+64(FP), AX
+	SHRQ         $0x10, AX
+	VMOVD        AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        wgBitsAVX2<>+0(SB), Y0, Y0
+	VPCMPEQD     wgBitsAVX2<>+0(SB), Y0, Y0
+	VMOVUPS      Y0, 320(SP)
+	MOVQ         cm+64(FP), AX
+	SHRQ         $0x18, AX
+	VMOVD        AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        wgBitsAVX2<>+0(SB), Y0, Y0
+	VPCMPEQD     wgBitsAVX2<>+0(SB), Y0, Y0
+	VMOVUPS      Y0, 352(SP)
+	VBROADCASTSS lo+96(FP), Y0
+	VMOVUPS      Y0, 384(SP)
+	VBROADCASTSS hi+100(FP), Y0
+	VMOVUPS      Y0, 416(SP)
+	MOVQ         o+0(FP), AX
+	MOVQ         os+8(FP), CX
+	SHLQ         $0x02, CX
+	IMUL3Q       $0x04, CX, DX
+	MOVQ         y+32(FP), BX
+	MOVQ         z+72(FP), SI
+	MOVQ         bias+80(FP), DI
+	MOVQ         ldy+40(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         flags+88(FP), R9
+	SUBQ         BX, SI
+	MOVQ         nk+24(FP), R10
+	TESTQ        R10, R10
+	JZ           wgOutput2AVX2_done
+
+wgOutput2AVX2_ch:
+	MOVQ         cm+64(FP), R11
+	SHRQ         $0x00, R11
+	TESTQ        $0x0000ffff, R11
+	JZ           wgOutput2AVX2_h0_skip
+	LEAQ         (AX), R11
+	MOVQ         R11, R12
+	VMOVUPS      (R12), Y0
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y1
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y2
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y3
+	VADDPS       Y0, Y1, Y0
+	VADDPS       Y2, Y0, Y0
+	VSUBPS       Y2, Y1, Y1
+	VSUBPS       Y3, Y1, Y1
+	VMOVUPS      Y0, (SP)
+	VMOVUPS      Y1, 128(SP)
+	ADDQ         CX, R11
+	MOVQ         R11, R12
+	VMOVUPS      (R12), Y0
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y1
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y2
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y3
+	VADDPS       Y0, Y1, Y0
+	VADDPS       Y2, Y0, Y0
+	VSUBPS       Y2, Y1, Y1
+	VSUBPS       Y3, Y1, Y1
+	VMOVUPS      Y0, 32(SP)
+	VMOVUPS      Y1, 160(SP)
+	ADDQ         CX, R11
+	MOVQ         R11, R12
+	VMOVUPS      (R12), Y0
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y1
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y2
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y3
+	VADDPS       Y0, Y1, Y0
+	VADDPS       Y2, Y0, Y0
+	VSUBPS       Y2, Y1, Y1
+	VSUBPS       Y3, Y1, Y1
+	VMOVUPS      Y0, 64(SP)
+	VMOVUPS      Y1, 192(SP)
+	ADDQ         CX, R11
+	VMOVUPS      (R11), Y0
+	ADDQ         DX, R11
+	VMOVUPS      (R11), Y1
+	ADDQ         DX, R11
+	VMOVUPS      (R11), Y2
+	ADDQ         DX, R11
+	VMOVUPS      (R11), Y3
+	VADDPS       Y0, Y1, Y0
+	VADDPS       Y2, Y0, Y0
+	VSUBPS       Y2, Y1, Y1
+	VSUBPS       Y3, Y1, Y1
+	VMOVUPS      Y0, 96(SP)
+	VMOVUPS      Y1, 224(SP)
+	LEAQ         (BX), R11
+	VMOVUPS      (SP), Y0
+	VMOVUPS      32(SP), Y1
+	VMOVUPS      64(SP), Y2
+	VMOVUPS      96(SP), Y3
+	VADDPS       Y0, Y1, Y0
+	VADDPS       Y2, Y0, Y0
+	VSUBPS       Y2, Y1, Y1
+	VSUBPS       Y3, Y1, Y1
+	TESTQ        $0x00000002, R9
+	JZ           wgOutput2AVX2_h0_r0_nobias
+	VBROADCASTSS (DI), Y2
+	VADDPS       Y2, Y0, Y0
+	VADDPS       Y2, Y1, Y1
+
+wgOutput2AVX2_h0_r0_nobias:
+	VUNPCKLPS  Y1, Y0, Y2
+	VUNPCKHPS  Y1, Y0, Y0
+	VPERM2F128 $0x20, Y0, Y2, Y1
+	VPERM2F128 $0x31, Y0, Y2, Y0
+	TESTQ      $0x00000004, R9
+	JZ         wgOutput2AVX2_h0_r0_act
+	VMOVUPS    256(SP), Y2
+	VMASKMOVPS (R11)(SI*1), Y2, Y2
+	VADDPS     Y2, Y1, Y1
+	VMOVUPS    288(SP), Y2
+	VMASKMOVPS 32(R11)(SI*1), Y2, Y2
+	VADDPS     Y2, Y0, Y0
+
+wgOutput2AVX2_h0_r0_act:
+	TESTQ   $0x00000008, R9
+	JZ      wgOutput2AVX2_h0_r0_store
+	VMOVUPS 384(SP), Y2
+	VMAXPS  Y1, Y2, Y1
+	VMOVUPS 416(SP), Y2
+	VMINPS  Y1, Y2, Y1
+	VMOVUPS 384(SP), Y2
+	VMAXPS  Y0, Y2, Y0
+	VMOVUPS 416(SP), Y2
+	VMINPS  Y0, Y2, Y0
+
+wgOutput2AVX2_h0_r0_store:
+	VMOVUPS      256(SP), Y2
+	VMASKMOVPS   Y1, Y2, (R11)
+	VMOVUPS      288(SP), Y1
+	VMASKMOVPS   Y0, Y1, 32(R11)
+	CMPQ         rows+56(FP), $0x01
+	JLE          wgOutput2AVX2_h0_next
+	ADDQ         R8, R11
+	VMOVUPS      128(SP), Y0
+	VMOVUPS      160(SP), Y1
+	VMOVUPS      192(SP), Y2
+	VMOVUPS      224(SP), Y3
+	VADDPS       Y0, Y1, Y0
+	VADDPS       Y2, Y0, Y0
+	VSUBPS       Y2, Y1, Y1
+	VSUBPS       Y3, Y1, Y1
+	TESTQ        $0x00000002, R9
+	JZ           wgOutput2AVX2_h0_r1_nobias
+	VBROADCASTSS (DI), Y2
+	VADDPS       Y2, Y0, Y0
+	VADDPS       Y2, Y1, Y1
+
+wgOutput2AVX2_h0_r1_nobias:
+	VUNPCKLPS  Y1, Y0, Y2
+	VUNPCKHPS  Y1, Y0, Y0
+	VPERM2F128 $0x20, Y0, Y2, Y1
+	VPERM2F128 $0x31, Y0, Y2, Y0
+	TESTQ      $0x00000004, R9
+	JZ         wgOutput2AVX2_h0_r1_act
+	VMOVUPS    256(SP), Y2
+	VMASKMOVPS (R11)(SI*1), Y2, Y2
+	VADDPS     Y2, Y1, Y1
+	VMOVUPS    288(SP), Y2
+	VMASKMOVPS 32(R11)(SI*1), Y2, Y2
+	VADDPS     Y2, Y0, Y0
+
+wgOutput2AVX2_h0_r1_act:
+	TESTQ   $0x00000008, R9
+	JZ      wgOutput2AVX2_h0_r1_store
+	VMOVUPS 384(SP), Y2
+	VMAXPS  Y1, Y2, Y1
+	VMOVUPS 416(SP), Y2
+	VMINPS  Y1, Y2, Y1
+	VMOVUPS 384(SP), Y2
+	VMAXPS  Y0, Y2, Y0
+	VMOVUPS 416(SP), Y2
+	VMINPS  Y0, Y2, Y0
+
+wgOutput2AVX2_h0_r1_store:
+	VMOVUPS    256(SP), Y2
+	VMASKMOVPS Y1, Y2, (R11)
+	VMOVUPS    288(SP), Y1
+	VMASKMOVPS Y0, Y1, 32(R11)
+
+wgOutput2AVX2_h0_next:
+wgOutput2AVX2_h0_skip:
+	MOVQ         cm+64(FP), R11
+	SHRQ         $0x10, R11
+	TESTQ        $0x0000ffff, R11
+	JZ           wgOutput2AVX2_h1_skip
+	LEAQ         32(AX), R11
+	MOVQ         R11, R12
+	VMOVUPS      (R12), Y0
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y1
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y2
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y3
+	VADDPS       Y0, Y1, Y0
+	VADDPS       Y2, Y0, Y0
+	VSUBPS       Y2, Y1, Y1
+	VSUBPS       Y3, Y1, Y1
+	VMOVUPS      Y0, (SP)
+	VMOVUPS      Y1, 128(SP)
+	ADDQ         CX, R11
+	MOVQ         R11, R12
+	VMOVUPS      (R12), Y0
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y1
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y2
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y3
+	VADDPS       Y0, Y1, Y0
+	VADDPS       Y2, Y0, Y0
+	VSUBPS       Y2, Y1, Y1
+	VSUBPS       Y3, Y1, Y1
+	VMOVUPS      Y0, 32(SP)
+	VMOVUPS      Y1, 160(SP)
+	ADDQ         CX, R11
+	MOVQ         R11, R12
+	VMOVUPS      (R12), Y0
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y1
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y2
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y3
+	VADDPS       Y0, Y1, Y0
+	VADDPS       Y2, Y0, Y0
+	VSUBPS       Y2, Y1, Y1
+	VSUBPS       Y3, Y1, Y1
+	VMOVUPS      Y0, 64(SP)
+	VMOVUPS      Y1, 192(SP)
+	ADDQ         CX, R11
+	VMOVUPS      (R11), Y0
+	ADDQ         DX, R11
+	VMOVUPS      (R11), Y1
+	ADDQ         DX, R11
+	VMOVUPS      (R11), Y2
+	ADDQ         DX, R11
+	VMOVUPS      (R11), Y3
+	VADDPS       Y0, Y1, Y0
+	VADDPS       Y2, Y0, Y0
+	VSUBPS       Y2, Y1, Y1
+	VSUBPS       Y3, Y1, Y1
+	VMOVUPS      Y0, 96(SP)
+	VMOVUPS      Y1, 224(SP)
+	LEAQ         64(BX), R11
+	VMOVUPS      (SP), Y0
+	VMOVUPS      32(SP), Y1
+	VMOVUPS      64(SP), Y2
+	VMOVUPS      96(SP), Y3
+	VADDPS       Y0, Y1, Y0
+	VADDPS       Y2, Y0, Y0
+	VSUBPS       Y2, Y1, Y1
+	VSUBPS       Y3, Y1, Y1
+	TESTQ        $0x00000002, R9
+	JZ           wgOutput2AVX2_h1_r0_nobias
+	VBROADCASTSS (DI), Y2
+	VADDPS       Y2, Y0, Y0
+	VADDPS       Y2, Y1, Y1
+
+wgOutput2AVX2_h1_r0_nobias:
+	VUNPCKLPS  Y1, Y0, Y2
+	VUNPCKHPS  Y1, Y0, Y0
+	VPERM2F128 $0x20, Y0, Y2, Y1
+	VPERM2F128 $0x31, Y0, Y2, Y0
+	TESTQ      $0x00000004, R9
+	JZ         wgOutput2AVX2_h1_r0_act
+	VMOVUPS    320(SP), Y2
+	VMASKMOVPS (R11)(SI*1), Y2, Y2
+	VADDPS     Y2, Y1, Y1
+	VMOVUPS    352(SP), Y2
+	VMASKMOVPS 32(R11)(SI*1), Y2, Y2
+	VADDPS     Y2, Y0, Y0
+
+wgOutput2AVX2_h1_r0_act:
+	TESTQ   $0x00000008, R9
+	JZ      wgOutput2AVX2_h1_r0_store
+	VMOVUPS 384(SP), Y2
+	VMAXPS  Y1, Y2, Y1
+	VMOVUPS 416(SP), Y2
+	VMINPS  Y1, Y2, Y1
+	VMOVUPS 384(SP), Y2
+	VMAXPS  Y0, Y2, Y0
+	VMOVUPS 416(SP), Y2
+	VMINPS  Y0, Y2, Y0
+
+wgOutput2AVX2_h1_r0_store:
+	VMOVUPS      320(SP), Y2
+	VMASKMOVPS   Y1, Y2, (R11)
+	VMOVUPS      352(SP), Y1
+	VMASKMOVPS   Y0, Y1, 32(R11)
+	CMPQ         rows+56(FP), $0x01
+	JLE          wgOutput2AVX2_h1_next
+	ADDQ         R8, R11
+	VMOVUPS      128(SP), Y0
+	VMOVUPS      160(SP), Y1
+	VMOVUPS      192(SP), Y2
+	VMOVUPS      224(SP), Y3
+	VADDPS       Y0, Y1, Y0
+	VADDPS       Y2, Y0, Y0
+	VSUBPS       Y2, Y1, Y1
+	VSUBPS       Y3, Y1, Y1
+	TESTQ        $0x00000002, R9
+	JZ           wgOutput2AVX2_h1_r1_nobias
+	VBROADCASTSS (DI), Y2
+	VADDPS       Y2, Y0, Y0
+	VADDPS       Y2, Y1, Y1
+
+wgOutput2AVX2_h1_r1_nobias:
+	VUNPCKLPS  Y1, Y0, Y2
+	VUNPCKHPS  Y1, Y0, Y0
+	VPERM2F128 $0x20, Y0, Y2, Y1
+	VPERM2F128 $0x31, Y0, Y2, Y0
+	TESTQ      $0x00000004, R9
+	JZ         wgOutput2AVX2_h1_r1_act
+	VMOVUPS    320(SP), Y2
+	VMASKMOVPS (R11)(SI*1), Y2, Y2
+	VADDPS     Y2, Y1, Y1
+	VMOVUPS    352(SP), Y2
+	VMASKMOVPS 32(R11)(SI*1), Y2, Y2
+	VADDPS     Y2, Y0, Y0
+
+wgOutput2AVX2_h1_r1_act:
+	TESTQ   $0x00000008, R9
+	JZ      wgOutput2AVX2_h1_r1_store
+	VMOVUPS 384(SP), Y2
+	VMAXPS  Y1, Y2, Y1
+	VMOVUPS 416(SP), Y2
+	VMINPS  Y1, Y2, Y1
+	VMOVUPS 384(SP), Y2
+	VMAXPS  Y0, Y2, Y0
+	VMOVUPS 416(SP), Y2
+	VMINPS  Y0, Y2, Y0
+
+wgOutput2AVX2_h1_r1_store:
+	VMOVUPS    320(SP), Y2
+	VMASKMOVPS Y1, Y2, (R11)
+	VMOVUPS    352(SP), Y1
+	VMASKMOVPS Y0, Y1, 32(R11)
+
+wgOutput2AVX2_h1_next:
+wgOutput2AVX2_h1_skip:
+	MOVQ ohw+48(FP), R11
+	LEAQ (BX)(R11*4), BX
+	MOVQ ldo+16(FP), R11
+	LEAQ (AX)(R11*4), AX
+	ADDQ $0x04, DI
+	DECQ R10
+	JNZ  wgOutput2AVX2_ch
+
+wgOutput2AVX2_done:
+	VZEROUPPER
+	RET
+
+// func wgOutput4AVX2(o *float32, os int, ldo int, nk int, y *float32, ldy int, ohw int, rows int, cm uint64, z *float32, bias *float32, flags uint64, lo float32, hi float32)
+// Requires: AVX, AVX2, FMA3
+TEXT ·wgOutput4AVX2(SB), $1088-104
+	MOVQ         cm+64(FP), AX
+	VMOVD        AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        wgBitsAVX2<>+0(SB), Y0, Y0
+	VPCMPEQD     wgBitsAVX2<>+0(SB), Y0, Y0
+	VMOVUPS      Y0, 768(SP)
+	MOVQ         cm+64(FP), AX
+	SHRQ         $0x08, AX
+	VMOVD        AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        wgBitsAVX2<>+0(SB), Y0, Y0
+	VPCMPEQD     wgBitsAVX2<>+0(SB), Y0, Y0
+	VMOVUPS      Y0, 800(SP)
+	MOVQ         cm+64(FP), AX
+	SHRQ         $0x10, AX
+	VMOVD        AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        wgBitsAVX2<>+0(SB), Y0, Y0
+	VPCMPEQD     wgBitsAVX2<>+0(SB), Y0, Y0
+	VMOVUPS      Y0, 832(SP)
+	MOVQ         cm+64(FP), AX
+	SHRQ         $0x18, AX
+	VMOVD        AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        wgBitsAVX2<>+0(SB), Y0, Y0
+	VPCMPEQD     wgBitsAVX2<>+0(SB), Y0, Y0
+	VMOVUPS      Y0, 864(SP)
+	MOVQ         cm+64(FP), AX
+	SHRQ         $0x20, AX
+	VMOVD        AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        wgBitsAVX2<>+0(SB), Y0, Y0
+	VPCMPEQD     wgBitsAVX2<>+0(SB), Y0, Y0
+	VMOVUPS      Y0, 896(SP)
+	MOVQ         cm+64(FP), AX
+	SHRQ         $0x28, AX
+	VMOVD        AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        wgBitsAVX2<>+0(SB), Y0, Y0
+	VPCMPEQD     wgBitsAVX2<>+0(SB), Y0, Y0
+	VMOVUPS      Y0, 928(SP)
+	MOVQ         cm+64(FP), AX
+	SHRQ         $0x30, AX
+	VMOVD        AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        wgBitsAVX2<>+0(SB), Y0, Y0
+	VPCMPEQD     wgBitsAVX2<>+0(SB), Y0, Y0
+	VMOVUPS      Y0, 960(SP)
+	MOVQ         cm+64(FP), AX
+	SHRQ         $0x38, AX
+	VMOVD        AX, X0
+	VPBROADCASTD X0, Y0
+	VPAND        wgBitsAVX2<>+0(SB), Y0, Y0
+	VPCMPEQD     wgBitsAVX2<>+0(SB), Y0, Y0
+	VMOVUPS      Y0, 992(SP)
+	VBROADCASTSS lo+96(FP), Y0
+	VMOVUPS      Y0, 1024(SP)
+	VBROADCASTSS hi+100(FP), Y0
+	VMOVUPS      Y0, 1056(SP)
+	MOVQ         o+0(FP), AX
+	MOVQ         os+8(FP), CX
+	SHLQ         $0x02, CX
+	IMUL3Q       $0x06, CX, DX
+	MOVQ         y+32(FP), BX
+	MOVQ         z+72(FP), SI
+	MOVQ         bias+80(FP), DI
+	MOVQ         ldy+40(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         flags+88(FP), R9
+	SUBQ         BX, SI
+	MOVQ         nk+24(FP), R10
+	TESTQ        R10, R10
+	JZ           wgOutput4AVX2_done
+
+wgOutput4AVX2_ch:
+	MOVQ         cm+64(FP), R11
+	SHRQ         $0x00, R11
+	TESTQ        $0xffffffff, R11
+	JZ           wgOutput4AVX2_h0_skip
+	LEAQ         (AX), R11
+	MOVQ         R11, R12
+	VMOVUPS      (R12), Y0
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y1
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y2
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y3
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y4
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y5
+	VADDPS       Y2, Y1, Y6
+	VSUBPS       Y2, Y1, Y1
+	VADDPS       Y0, Y6, Y0
+	VADDPS       Y3, Y0, Y0
+	VADDPS       Y4, Y0, Y0
+	VMOVAPS      Y1, Y2
+	VFMADD231PS  wgConstsAVX2<>+192(SB), Y3, Y2
+	VFNMADD231PS wgConstsAVX2<>+224(SB), Y4, Y2
+	VADDPS       Y5, Y2, Y2
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y3, Y1
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y4, Y1
+	VFMADD231PS  wgConstsAVX2<>+128(SB), Y3, Y6
+	VFMADD231PS  wgConstsAVX2<>+160(SB), Y4, Y6
+	VMOVUPS      Y0, (SP)
+	VMOVUPS      Y1, 192(SP)
+	VMOVUPS      Y6, 384(SP)
+	VMOVUPS      Y2, 576(SP)
+	ADDQ         CX, R11
+	MOVQ         R11, R12
+	VMOVUPS      (R12), Y0
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y1
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y2
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y3
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y4
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y5
+	VADDPS       Y2, Y1, Y6
+	VSUBPS       Y2, Y1, Y1
+	VADDPS       Y0, Y6, Y0
+	VADDPS       Y3, Y0, Y0
+	VADDPS       Y4, Y0, Y0
+	VMOVAPS      Y1, Y2
+	VFMADD231PS  wgConstsAVX2<>+192(SB), Y3, Y2
+	VFNMADD231PS wgConstsAVX2<>+224(SB), Y4, Y2
+	VADDPS       Y5, Y2, Y2
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y3, Y1
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y4, Y1
+	VFMADD231PS  wgConstsAVX2<>+128(SB), Y3, Y6
+	VFMADD231PS  wgConstsAVX2<>+160(SB), Y4, Y6
+	VMOVUPS      Y0, 32(SP)
+	VMOVUPS      Y1, 224(SP)
+	VMOVUPS      Y6, 416(SP)
+	VMOVUPS      Y2, 608(SP)
+	ADDQ         CX, R11
+	MOVQ         R11, R12
+	VMOVUPS      (R12), Y0
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y1
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y2
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y3
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y4
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y5
+	VADDPS       Y2, Y1, Y6
+	VSUBPS       Y2, Y1, Y1
+	VADDPS       Y0, Y6, Y0
+	VADDPS       Y3, Y0, Y0
+	VADDPS       Y4, Y0, Y0
+	VMOVAPS      Y1, Y2
+	VFMADD231PS  wgConstsAVX2<>+192(SB), Y3, Y2
+	VFNMADD231PS wgConstsAVX2<>+224(SB), Y4, Y2
+	VADDPS       Y5, Y2, Y2
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y3, Y1
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y4, Y1
+	VFMADD231PS  wgConstsAVX2<>+128(SB), Y3, Y6
+	VFMADD231PS  wgConstsAVX2<>+160(SB), Y4, Y6
+	VMOVUPS      Y0, 64(SP)
+	VMOVUPS      Y1, 256(SP)
+	VMOVUPS      Y6, 448(SP)
+	VMOVUPS      Y2, 640(SP)
+	ADDQ         CX, R11
+	MOVQ         R11, R12
+	VMOVUPS      (R12), Y0
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y1
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y2
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y3
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y4
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y5
+	VADDPS       Y2, Y1, Y6
+	VSUBPS       Y2, Y1, Y1
+	VADDPS       Y0, Y6, Y0
+	VADDPS       Y3, Y0, Y0
+	VADDPS       Y4, Y0, Y0
+	VMOVAPS      Y1, Y2
+	VFMADD231PS  wgConstsAVX2<>+192(SB), Y3, Y2
+	VFNMADD231PS wgConstsAVX2<>+224(SB), Y4, Y2
+	VADDPS       Y5, Y2, Y2
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y3, Y1
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y4, Y1
+	VFMADD231PS  wgConstsAVX2<>+128(SB), Y3, Y6
+	VFMADD231PS  wgConstsAVX2<>+160(SB), Y4, Y6
+	VMOVUPS      Y0, 96(SP)
+	VMOVUPS      Y1, 288(SP)
+	VMOVUPS      Y6, 480(SP)
+	VMOVUPS      Y2, 672(SP)
+	ADDQ         CX, R11
+	MOVQ         R11, R12
+	VMOVUPS      (R12), Y0
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y1
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y2
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y3
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y4
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y5
+	VADDPS       Y2, Y1, Y6
+	VSUBPS       Y2, Y1, Y1
+	VADDPS       Y0, Y6, Y0
+	VADDPS       Y3, Y0, Y0
+	VADDPS       Y4, Y0, Y0
+	VMOVAPS      Y1, Y2
+	VFMADD231PS  wgConstsAVX2<>+192(SB), Y3, Y2
+	VFNMADD231PS wgConstsAVX2<>+224(SB), Y4, Y2
+	VADDPS       Y5, Y2, Y2
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y3, Y1
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y4, Y1
+	VFMADD231PS  wgConstsAVX2<>+128(SB), Y3, Y6
+	VFMADD231PS  wgConstsAVX2<>+160(SB), Y4, Y6
+	VMOVUPS      Y0, 128(SP)
+	VMOVUPS      Y1, 320(SP)
+	VMOVUPS      Y6, 512(SP)
+	VMOVUPS      Y2, 704(SP)
+	ADDQ         CX, R11
+	VMOVUPS      (R11), Y0
+	ADDQ         DX, R11
+	VMOVUPS      (R11), Y1
+	ADDQ         DX, R11
+	VMOVUPS      (R11), Y2
+	ADDQ         DX, R11
+	VMOVUPS      (R11), Y3
+	ADDQ         DX, R11
+	VMOVUPS      (R11), Y4
+	ADDQ         DX, R11
+	VMOVUPS      (R11), Y5
+	VADDPS       Y2, Y1, Y6
+	VSUBPS       Y2, Y1, Y1
+	VADDPS       Y0, Y6, Y0
+	VADDPS       Y3, Y0, Y0
+	VADDPS       Y4, Y0, Y0
+	VMOVAPS      Y1, Y2
+	VFMADD231PS  wgConstsAVX2<>+192(SB), Y3, Y2
+	VFNMADD231PS wgConstsAVX2<>+224(SB), Y4, Y2
+	VADDPS       Y5, Y2, Y2
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y3, Y1
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y4, Y1
+	VFMADD231PS  wgConstsAVX2<>+128(SB), Y3, Y6
+	VFMADD231PS  wgConstsAVX2<>+160(SB), Y4, Y6
+	VMOVUPS      Y0, 160(SP)
+	VMOVUPS      Y1, 352(SP)
+	VMOVUPS      Y6, 544(SP)
+	VMOVUPS      Y2, 736(SP)
+	LEAQ         (BX), R11
+	VMOVUPS      (SP), Y0
+	VMOVUPS      32(SP), Y1
+	VMOVUPS      64(SP), Y2
+	VMOVUPS      96(SP), Y3
+	VMOVUPS      128(SP), Y4
+	VMOVUPS      160(SP), Y5
+	VADDPS       Y2, Y1, Y6
+	VSUBPS       Y2, Y1, Y1
+	VADDPS       Y0, Y6, Y0
+	VADDPS       Y3, Y0, Y0
+	VADDPS       Y4, Y0, Y0
+	VMOVAPS      Y1, Y2
+	VFMADD231PS  wgConstsAVX2<>+192(SB), Y3, Y2
+	VFNMADD231PS wgConstsAVX2<>+224(SB), Y4, Y2
+	VADDPS       Y5, Y2, Y2
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y3, Y1
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y4, Y1
+	VFMADD231PS  wgConstsAVX2<>+128(SB), Y3, Y6
+	VFMADD231PS  wgConstsAVX2<>+160(SB), Y4, Y6
+	TESTQ        $0x00000002, R9
+	JZ           wgOutput4AVX2_h0_r0_nobias
+	VBROADCASTSS (DI), Y3
+	VADDPS       Y3, Y0, Y0
+	VADDPS       Y3, Y1, Y1
+	VADDPS       Y3, Y6, Y6
+	VADDPS       Y3, Y2, Y2
+
+wgOutput4AVX2_h0_r0_nobias:
+	VUNPCKLPS  Y1, Y0, Y3
+	VUNPCKHPS  Y1, Y0, Y0
+	VUNPCKLPS  Y2, Y6, Y1
+	VUNPCKHPS  Y2, Y6, Y2
+	VUNPCKLPD  Y1, Y3, Y4
+	VUNPCKHPD  Y1, Y3, Y1
+	VUNPCKLPD  Y2, Y0, Y3
+	VUNPCKHPD  Y2, Y0, Y0
+	VPERM2F128 $0x20, Y1, Y4, Y2
+	VPERM2F128 $0x20, Y0, Y3, Y5
+	VPERM2F128 $0x31, Y1, Y4, Y1
+	VPERM2F128 $0x31, Y0, Y3, Y0
+	TESTQ      $0x00000004, R9
+	JZ         wgOutput4AVX2_h0_r0_act
+	VMOVUPS    768(SP), Y3
+	VMASKMOVPS (R11)(SI*1), Y3, Y3
+	VADDPS     Y3, Y2, Y2
+	VMOVUPS    800(SP), Y3
+	VMASKMOVPS 32(R11)(SI*1), Y3, Y3
+	VADDPS     Y3, Y5, Y5
+	VMOVUPS    832(SP), Y3
+	VMASKMOVPS 64(R11)(SI*1), Y3, Y3
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    864(SP), Y3
+	VMASKMOVPS 96(R11)(SI*1), Y3, Y3
+	VADDPS     Y3, Y0, Y0
+
+wgOutput4AVX2_h0_r0_act:
+	TESTQ   $0x00000008, R9
+	JZ      wgOutput4AVX2_h0_r0_store
+	VMOVUPS 1024(SP), Y3
+	VMAXPS  Y2, Y3, Y2
+	VMOVUPS 1056(SP), Y3
+	VMINPS  Y2, Y3, Y2
+	VMOVUPS 1024(SP), Y3
+	VMAXPS  Y5, Y3, Y5
+	VMOVUPS 1056(SP), Y3
+	VMINPS  Y5, Y3, Y5
+	VMOVUPS 1024(SP), Y3
+	VMAXPS  Y1, Y3, Y1
+	VMOVUPS 1056(SP), Y3
+	VMINPS  Y1, Y3, Y1
+	VMOVUPS 1024(SP), Y3
+	VMAXPS  Y0, Y3, Y0
+	VMOVUPS 1056(SP), Y3
+	VMINPS  Y0, Y3, Y0
+
+wgOutput4AVX2_h0_r0_store:
+	VMOVUPS      768(SP), Y3
+	VMASKMOVPS   Y2, Y3, (R11)
+	VMOVUPS      800(SP), Y2
+	VMASKMOVPS   Y5, Y2, 32(R11)
+	VMOVUPS      832(SP), Y2
+	VMASKMOVPS   Y1, Y2, 64(R11)
+	VMOVUPS      864(SP), Y1
+	VMASKMOVPS   Y0, Y1, 96(R11)
+	CMPQ         rows+56(FP), $0x01
+	JLE          wgOutput4AVX2_h0_next
+	ADDQ         R8, R11
+	VMOVUPS      192(SP), Y0
+	VMOVUPS      224(SP), Y1
+	VMOVUPS      256(SP), Y2
+	VMOVUPS      288(SP), Y3
+	VMOVUPS      320(SP), Y4
+	VMOVUPS      352(SP), Y5
+	VADDPS       Y2, Y1, Y6
+	VSUBPS       Y2, Y1, Y1
+	VADDPS       Y0, Y6, Y0
+	VADDPS       Y3, Y0, Y0
+	VADDPS       Y4, Y0, Y0
+	VMOVAPS      Y1, Y2
+	VFMADD231PS  wgConstsAVX2<>+192(SB), Y3, Y2
+	VFNMADD231PS wgConstsAVX2<>+224(SB), Y4, Y2
+	VADDPS       Y5, Y2, Y2
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y3, Y1
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y4, Y1
+	VFMADD231PS  wgConstsAVX2<>+128(SB), Y3, Y6
+	VFMADD231PS  wgConstsAVX2<>+160(SB), Y4, Y6
+	TESTQ        $0x00000002, R9
+	JZ           wgOutput4AVX2_h0_r1_nobias
+	VBROADCASTSS (DI), Y3
+	VADDPS       Y3, Y0, Y0
+	VADDPS       Y3, Y1, Y1
+	VADDPS       Y3, Y6, Y6
+	VADDPS       Y3, Y2, Y2
+
+wgOutput4AVX2_h0_r1_nobias:
+	VUNPCKLPS  Y1, Y0, Y3
+	VUNPCKHPS  Y1, Y0, Y0
+	VUNPCKLPS  Y2, Y6, Y1
+	VUNPCKHPS  Y2, Y6, Y2
+	VUNPCKLPD  Y1, Y3, Y4
+	VUNPCKHPD  Y1, Y3, Y1
+	VUNPCKLPD  Y2, Y0, Y3
+	VUNPCKHPD  Y2, Y0, Y0
+	VPERM2F128 $0x20, Y1, Y4, Y2
+	VPERM2F128 $0x20, Y0, Y3, Y5
+	VPERM2F128 $0x31, Y1, Y4, Y1
+	VPERM2F128 $0x31, Y0, Y3, Y0
+	TESTQ      $0x00000004, R9
+	JZ         wgOutput4AVX2_h0_r1_act
+	VMOVUPS    768(SP), Y3
+	VMASKMOVPS (R11)(SI*1), Y3, Y3
+	VADDPS     Y3, Y2, Y2
+	VMOVUPS    800(SP), Y3
+	VMASKMOVPS 32(R11)(SI*1), Y3, Y3
+	VADDPS     Y3, Y5, Y5
+	VMOVUPS    832(SP), Y3
+	VMASKMOVPS 64(R11)(SI*1), Y3, Y3
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    864(SP), Y3
+	VMASKMOVPS 96(R11)(SI*1), Y3, Y3
+	VADDPS     Y3, Y0, Y0
+
+wgOutput4AVX2_h0_r1_act:
+	TESTQ   $0x00000008, R9
+	JZ      wgOutput4AVX2_h0_r1_store
+	VMOVUPS 1024(SP), Y3
+	VMAXPS  Y2, Y3, Y2
+	VMOVUPS 1056(SP), Y3
+	VMINPS  Y2, Y3, Y2
+	VMOVUPS 1024(SP), Y3
+	VMAXPS  Y5, Y3, Y5
+	VMOVUPS 1056(SP), Y3
+	VMINPS  Y5, Y3, Y5
+	VMOVUPS 1024(SP), Y3
+	VMAXPS  Y1, Y3, Y1
+	VMOVUPS 1056(SP), Y3
+	VMINPS  Y1, Y3, Y1
+	VMOVUPS 1024(SP), Y3
+	VMAXPS  Y0, Y3, Y0
+	VMOVUPS 1056(SP), Y3
+	VMINPS  Y0, Y3, Y0
+
+wgOutput4AVX2_h0_r1_store:
+	VMOVUPS      768(SP), Y3
+	VMASKMOVPS   Y2, Y3, (R11)
+	VMOVUPS      800(SP), Y2
+	VMASKMOVPS   Y5, Y2, 32(R11)
+	VMOVUPS      832(SP), Y2
+	VMASKMOVPS   Y1, Y2, 64(R11)
+	VMOVUPS      864(SP), Y1
+	VMASKMOVPS   Y0, Y1, 96(R11)
+	CMPQ         rows+56(FP), $0x02
+	JLE          wgOutput4AVX2_h0_next
+	ADDQ         R8, R11
+	VMOVUPS      384(SP), Y0
+	VMOVUPS      416(SP), Y1
+	VMOVUPS      448(SP), Y2
+	VMOVUPS      480(SP), Y3
+	VMOVUPS      512(SP), Y4
+	VMOVUPS      544(SP), Y5
+	VADDPS       Y2, Y1, Y6
+	VSUBPS       Y2, Y1, Y1
+	VADDPS       Y0, Y6, Y0
+	VADDPS       Y3, Y0, Y0
+	VADDPS       Y4, Y0, Y0
+	VMOVAPS      Y1, Y2
+	VFMADD231PS  wgConstsAVX2<>+192(SB), Y3, Y2
+	VFNMADD231PS wgConstsAVX2<>+224(SB), Y4, Y2
+	VADDPS       Y5, Y2, Y2
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y3, Y1
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y4, Y1
+	VFMADD231PS  wgConstsAVX2<>+128(SB), Y3, Y6
+	VFMADD231PS  wgConstsAVX2<>+160(SB), Y4, Y6
+	TESTQ        $0x00000002, R9
+	JZ           wgOutput4AVX2_h0_r2_nobias
+	VBROADCASTSS (DI), Y3
+	VADDPS       Y3, Y0, Y0
+	VADDPS       Y3, Y1, Y1
+	VADDPS       Y3, Y6, Y6
+	VADDPS       Y3, Y2, Y2
+
+wgOutput4AVX2_h0_r2_nobias:
+	VUNPCKLPS  Y1, Y0, Y3
+	VUNPCKHPS  Y1, Y0, Y0
+	VUNPCKLPS  Y2, Y6, Y1
+	VUNPCKHPS  Y2, Y6, Y2
+	VUNPCKLPD  Y1, Y3, Y4
+	VUNPCKHPD  Y1, Y3, Y1
+	VUNPCKLPD  Y2, Y0, Y3
+	VUNPCKHPD  Y2, Y0, Y0
+	VPERM2F128 $0x20, Y1, Y4, Y2
+	VPERM2F128 $0x20, Y0, Y3, Y5
+	VPERM2F128 $0x31, Y1, Y4, Y1
+	VPERM2F128 $0x31, Y0, Y3, Y0
+	TESTQ      $0x00000004, R9
+	JZ         wgOutput4AVX2_h0_r2_act
+	VMOVUPS    768(SP), Y3
+	VMASKMOVPS (R11)(SI*1), Y3, Y3
+	VADDPS     Y3, Y2, Y2
+	VMOVUPS    800(SP), Y3
+	VMASKMOVPS 32(R11)(SI*1), Y3, Y3
+	VADDPS     Y3, Y5, Y5
+	VMOVUPS    832(SP), Y3
+	VMASKMOVPS 64(R11)(SI*1), Y3, Y3
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    864(SP), Y3
+	VMASKMOVPS 96(R11)(SI*1), Y3, Y3
+	VADDPS     Y3, Y0, Y0
+
+wgOutput4AVX2_h0_r2_act:
+	TESTQ   $0x00000008, R9
+	JZ      wgOutput4AVX2_h0_r2_store
+	VMOVUPS 1024(SP), Y3
+	VMAXPS  Y2, Y3, Y2
+	VMOVUPS 1056(SP), Y3
+	VMINPS  Y2, Y3, Y2
+	VMOVUPS 1024(SP), Y3
+	VMAXPS  Y5, Y3, Y5
+	VMOVUPS 1056(SP), Y3
+	VMINPS  Y5, Y3, Y5
+	VMOVUPS 1024(SP), Y3
+	VMAXPS  Y1, Y3, Y1
+	VMOVUPS 1056(SP), Y3
+	VMINPS  Y1, Y3, Y1
+	VMOVUPS 1024(SP), Y3
+	VMAXPS  Y0, Y3, Y0
+	VMOVUPS 1056(SP), Y3
+	VMINPS  Y0, Y3, Y0
+
+wgOutput4AVX2_h0_r2_store:
+	VMOVUPS      768(SP), Y3
+	VMASKMOVPS   Y2, Y3, (R11)
+	VMOVUPS      800(SP), Y2
+	VMASKMOVPS   Y5, Y2, 32(R11)
+	VMOVUPS      832(SP), Y2
+	VMASKMOVPS   Y1, Y2, 64(R11)
+	VMOVUPS      864(SP), Y1
+	VMASKMOVPS   Y0, Y1, 96(R11)
+	CMPQ         rows+56(FP), $0x03
+	JLE          wgOutput4AVX2_h0_next
+	ADDQ         R8, R11
+	VMOVUPS      576(SP), Y0
+	VMOVUPS      608(SP), Y1
+	VMOVUPS      640(SP), Y2
+	VMOVUPS      672(SP), Y3
+	VMOVUPS      704(SP), Y4
+	VMOVUPS      736(SP), Y5
+	VADDPS       Y2, Y1, Y6
+	VSUBPS       Y2, Y1, Y1
+	VADDPS       Y0, Y6, Y0
+	VADDPS       Y3, Y0, Y0
+	VADDPS       Y4, Y0, Y0
+	VMOVAPS      Y1, Y2
+	VFMADD231PS  wgConstsAVX2<>+192(SB), Y3, Y2
+	VFNMADD231PS wgConstsAVX2<>+224(SB), Y4, Y2
+	VADDPS       Y5, Y2, Y2
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y3, Y1
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y4, Y1
+	VFMADD231PS  wgConstsAVX2<>+128(SB), Y3, Y6
+	VFMADD231PS  wgConstsAVX2<>+160(SB), Y4, Y6
+	TESTQ        $0x00000002, R9
+	JZ           wgOutput4AVX2_h0_r3_nobias
+	VBROADCASTSS (DI), Y3
+	VADDPS       Y3, Y0, Y0
+	VADDPS       Y3, Y1, Y1
+	VADDPS       Y3, Y6, Y6
+	VADDPS       Y3, Y2, Y2
+
+wgOutput4AVX2_h0_r3_nobias:
+	VUNPCKLPS  Y1, Y0, Y3
+	VUNPCKHPS  Y1, Y0, Y0
+	VUNPCKLPS  Y2, Y6, Y1
+	VUNPCKHPS  Y2, Y6, Y2
+	VUNPCKLPD  Y1, Y3, Y4
+	VUNPCKHPD  Y1, Y3, Y1
+	VUNPCKLPD  Y2, Y0, Y3
+	VUNPCKHPD  Y2, Y0, Y0
+	VPERM2F128 $0x20, Y1, Y4, Y2
+	VPERM2F128 $0x20, Y0, Y3, Y5
+	VPERM2F128 $0x31, Y1, Y4, Y1
+	VPERM2F128 $0x31, Y0, Y3, Y0
+	TESTQ      $0x00000004, R9
+	JZ         wgOutput4AVX2_h0_r3_act
+	VMOVUPS    768(SP), Y3
+	VMASKMOVPS (R11)(SI*1), Y3, Y3
+	VADDPS     Y3, Y2, Y2
+	VMOVUPS    800(SP), Y3
+	VMASKMOVPS 32(R11)(SI*1), Y3, Y3
+	VADDPS     Y3, Y5, Y5
+	VMOVUPS    832(SP), Y3
+	VMASKMOVPS 64(R11)(SI*1), Y3, Y3
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    864(SP), Y3
+	VMASKMOVPS 96(R11)(SI*1), Y3, Y3
+	VADDPS     Y3, Y0, Y0
+
+wgOutput4AVX2_h0_r3_act:
+	TESTQ   $0x00000008, R9
+	JZ      wgOutput4AVX2_h0_r3_store
+	VMOVUPS 1024(SP), Y3
+	VMAXPS  Y2, Y3, Y2
+	VMOVUPS 1056(SP), Y3
+	VMINPS  Y2, Y3, Y2
+	VMOVUPS 1024(SP), Y3
+	VMAXPS  Y5, Y3, Y5
+	VMOVUPS 1056(SP), Y3
+	VMINPS  Y5, Y3, Y5
+	VMOVUPS 1024(SP), Y3
+	VMAXPS  Y1, Y3, Y1
+	VMOVUPS 1056(SP), Y3
+	VMINPS  Y1, Y3, Y1
+	VMOVUPS 1024(SP), Y3
+	VMAXPS  Y0, Y3, Y0
+	VMOVUPS 1056(SP), Y3
+	VMINPS  Y0, Y3, Y0
+
+wgOutput4AVX2_h0_r3_store:
+	VMOVUPS    768(SP), Y3
+	VMASKMOVPS Y2, Y3, (R11)
+	VMOVUPS    800(SP), Y2
+	VMASKMOVPS Y5, Y2, 32(R11)
+	VMOVUPS    832(SP), Y2
+	VMASKMOVPS Y1, Y2, 64(R11)
+	VMOVUPS    864(SP), Y1
+	VMASKMOVPS Y0, Y1, 96(R11)
+
+wgOutput4AVX2_h0_next:
+wgOutput4AVX2_h0_skip:
+	MOVQ         cm+64(FP), R11
+	SHRQ         $0x20, R11
+	TESTQ        $0xffffffff, R11
+	JZ           wgOutput4AVX2_h1_skip
+	LEAQ         32(AX), R11
+	MOVQ         R11, R12
+	VMOVUPS      (R12), Y0
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y1
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y2
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y3
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y4
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y5
+	VADDPS       Y2, Y1, Y6
+	VSUBPS       Y2, Y1, Y1
+	VADDPS       Y0, Y6, Y0
+	VADDPS       Y3, Y0, Y0
+	VADDPS       Y4, Y0, Y0
+	VMOVAPS      Y1, Y2
+	VFMADD231PS  wgConstsAVX2<>+192(SB), Y3, Y2
+	VFNMADD231PS wgConstsAVX2<>+224(SB), Y4, Y2
+	VADDPS       Y5, Y2, Y2
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y3, Y1
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y4, Y1
+	VFMADD231PS  wgConstsAVX2<>+128(SB), Y3, Y6
+	VFMADD231PS  wgConstsAVX2<>+160(SB), Y4, Y6
+	VMOVUPS      Y0, (SP)
+	VMOVUPS      Y1, 192(SP)
+	VMOVUPS      Y6, 384(SP)
+	VMOVUPS      Y2, 576(SP)
+	ADDQ         CX, R11
+	MOVQ         R11, R12
+	VMOVUPS      (R12), Y0
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y1
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y2
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y3
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y4
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y5
+	VADDPS       Y2, Y1, Y6
+	VSUBPS       Y2, Y1, Y1
+	VADDPS       Y0, Y6, Y0
+	VADDPS       Y3, Y0, Y0
+	VADDPS       Y4, Y0, Y0
+	VMOVAPS      Y1, Y2
+	VFMADD231PS  wgConstsAVX2<>+192(SB), Y3, Y2
+	VFNMADD231PS wgConstsAVX2<>+224(SB), Y4, Y2
+	VADDPS       Y5, Y2, Y2
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y3, Y1
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y4, Y1
+	VFMADD231PS  wgConstsAVX2<>+128(SB), Y3, Y6
+	VFMADD231PS  wgConstsAVX2<>+160(SB), Y4, Y6
+	VMOVUPS      Y0, 32(SP)
+	VMOVUPS      Y1, 224(SP)
+	VMOVUPS      Y6, 416(SP)
+	VMOVUPS      Y2, 608(SP)
+	ADDQ         CX, R11
+	MOVQ         R11, R12
+	VMOVUPS      (R12), Y0
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y1
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y2
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y3
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y4
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y5
+	VADDPS       Y2, Y1, Y6
+	VSUBPS       Y2, Y1, Y1
+	VADDPS       Y0, Y6, Y0
+	VADDPS       Y3, Y0, Y0
+	VADDPS       Y4, Y0, Y0
+	VMOVAPS      Y1, Y2
+	VFMADD231PS  wgConstsAVX2<>+192(SB), Y3, Y2
+	VFNMADD231PS wgConstsAVX2<>+224(SB), Y4, Y2
+	VADDPS       Y5, Y2, Y2
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y3, Y1
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y4, Y1
+	VFMADD231PS  wgConstsAVX2<>+128(SB), Y3, Y6
+	VFMADD231PS  wgConstsAVX2<>+160(SB), Y4, Y6
+	VMOVUPS      Y0, 64(SP)
+	VMOVUPS      Y1, 256(SP)
+	VMOVUPS      Y6, 448(SP)
+	VMOVUPS      Y2, 640(SP)
+	ADDQ         CX, R11
+	MOVQ         R11, R12
+	VMOVUPS      (R12), Y0
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y1
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y2
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y3
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y4
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y5
+	VADDPS       Y2, Y1, Y6
+	VSUBPS       Y2, Y1, Y1
+	VADDPS       Y0, Y6, Y0
+	VADDPS       Y3, Y0, Y0
+	VADDPS       Y4, Y0, Y0
+	VMOVAPS      Y1, Y2
+	VFMADD231PS  wgConstsAVX2<>+192(SB), Y3, Y2
+	VFNMADD231PS wgConstsAVX2<>+224(SB), Y4, Y2
+	VADDPS       Y5, Y2, Y2
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y3, Y1
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y4, Y1
+	VFMADD231PS  wgConstsAVX2<>+128(SB), Y3, Y6
+	VFMADD231PS  wgConstsAVX2<>+160(SB), Y4, Y6
+	VMOVUPS      Y0, 96(SP)
+	VMOVUPS      Y1, 288(SP)
+	VMOVUPS      Y6, 480(SP)
+	VMOVUPS      Y2, 672(SP)
+	ADDQ         CX, R11
+	MOVQ         R11, R12
+	VMOVUPS      (R12), Y0
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y1
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y2
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y3
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y4
+	ADDQ         DX, R12
+	VMOVUPS      (R12), Y5
+	VADDPS       Y2, Y1, Y6
+	VSUBPS       Y2, Y1, Y1
+	VADDPS       Y0, Y6, Y0
+	VADDPS       Y3, Y0, Y0
+	VADDPS       Y4, Y0, Y0
+	VMOVAPS      Y1, Y2
+	VFMADD231PS  wgConstsAVX2<>+192(SB), Y3, Y2
+	VFNMADD231PS wgConstsAVX2<>+224(SB), Y4, Y2
+	VADDPS       Y5, Y2, Y2
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y3, Y1
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y4, Y1
+	VFMADD231PS  wgConstsAVX2<>+128(SB), Y3, Y6
+	VFMADD231PS  wgConstsAVX2<>+160(SB), Y4, Y6
+	VMOVUPS      Y0, 128(SP)
+	VMOVUPS      Y1, 320(SP)
+	VMOVUPS      Y6, 512(SP)
+	VMOVUPS      Y2, 704(SP)
+	ADDQ         CX, R11
+	VMOVUPS      (R11), Y0
+	ADDQ         DX, R11
+	VMOVUPS      (R11), Y1
+	ADDQ         DX, R11
+	VMOVUPS      (R11), Y2
+	ADDQ         DX, R11
+	VMOVUPS      (R11), Y3
+	ADDQ         DX, R11
+	VMOVUPS      (R11), Y4
+	ADDQ         DX, R11
+	VMOVUPS      (R11), Y5
+	VADDPS       Y2, Y1, Y6
+	VSUBPS       Y2, Y1, Y1
+	VADDPS       Y0, Y6, Y0
+	VADDPS       Y3, Y0, Y0
+	VADDPS       Y4, Y0, Y0
+	VMOVAPS      Y1, Y2
+	VFMADD231PS  wgConstsAVX2<>+192(SB), Y3, Y2
+	VFNMADD231PS wgConstsAVX2<>+224(SB), Y4, Y2
+	VADDPS       Y5, Y2, Y2
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y3, Y1
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y4, Y1
+	VFMADD231PS  wgConstsAVX2<>+128(SB), Y3, Y6
+	VFMADD231PS  wgConstsAVX2<>+160(SB), Y4, Y6
+	VMOVUPS      Y0, 160(SP)
+	VMOVUPS      Y1, 352(SP)
+	VMOVUPS      Y6, 544(SP)
+	VMOVUPS      Y2, 736(SP)
+	LEAQ         128(BX), R11
+	VMOVUPS      (SP), Y0
+	VMOVUPS      32(SP), Y1
+	VMOVUPS      64(SP), Y2
+	VMOVUPS      96(SP), Y3
+	VMOVUPS      128(SP), Y4
+	VMOVUPS      160(SP), Y5
+	VADDPS       Y2, Y1, Y6
+	VSUBPS       Y2, Y1, Y1
+	VADDPS       Y0, Y6, Y0
+	VADDPS       Y3, Y0, Y0
+	VADDPS       Y4, Y0, Y0
+	VMOVAPS      Y1, Y2
+	VFMADD231PS  wgConstsAVX2<>+192(SB), Y3, Y2
+	VFNMADD231PS wgConstsAVX2<>+224(SB), Y4, Y2
+	VADDPS       Y5, Y2, Y2
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y3, Y1
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y4, Y1
+	VFMADD231PS  wgConstsAVX2<>+128(SB), Y3, Y6
+	VFMADD231PS  wgConstsAVX2<>+160(SB), Y4, Y6
+	TESTQ        $0x00000002, R9
+	JZ           wgOutput4AVX2_h1_r0_nobias
+	VBROADCASTSS (DI), Y3
+	VADDPS       Y3, Y0, Y0
+	VADDPS       Y3, Y1, Y1
+	VADDPS       Y3, Y6, Y6
+	VADDPS       Y3, Y2, Y2
+
+wgOutput4AVX2_h1_r0_nobias:
+	VUNPCKLPS  Y1, Y0, Y3
+	VUNPCKHPS  Y1, Y0, Y0
+	VUNPCKLPS  Y2, Y6, Y1
+	VUNPCKHPS  Y2, Y6, Y2
+	VUNPCKLPD  Y1, Y3, Y4
+	VUNPCKHPD  Y1, Y3, Y1
+	VUNPCKLPD  Y2, Y0, Y3
+	VUNPCKHPD  Y2, Y0, Y0
+	VPERM2F128 $0x20, Y1, Y4, Y2
+	VPERM2F128 $0x20, Y0, Y3, Y5
+	VPERM2F128 $0x31, Y1, Y4, Y1
+	VPERM2F128 $0x31, Y0, Y3, Y0
+	TESTQ      $0x00000004, R9
+	JZ         wgOutput4AVX2_h1_r0_act
+	VMOVUPS    896(SP), Y3
+	VMASKMOVPS (R11)(SI*1), Y3, Y3
+	VADDPS     Y3, Y2, Y2
+	VMOVUPS    928(SP), Y3
+	VMASKMOVPS 32(R11)(SI*1), Y3, Y3
+	VADDPS     Y3, Y5, Y5
+	VMOVUPS    960(SP), Y3
+	VMASKMOVPS 64(R11)(SI*1), Y3, Y3
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    992(SP), Y3
+	VMASKMOVPS 96(R11)(SI*1), Y3, Y3
+	VADDPS     Y3, Y0, Y0
+
+wgOutput4AVX2_h1_r0_act:
+	TESTQ   $0x00000008, R9
+	JZ      wgOutput4AVX2_h1_r0_store
+	VMOVUPS 1024(SP), Y3
+	VMAXPS  Y2, Y3, Y2
+	VMOVUPS 1056(SP), Y3
+	VMINPS  Y2, Y3, Y2
+	VMOVUPS 1024(SP), Y3
+	VMAXPS  Y5, Y3, Y5
+	VMOVUPS 1056(SP), Y3
+	VMINPS  Y5, Y3, Y5
+	VMOVUPS 1024(SP), Y3
+	VMAXPS  Y1, Y3, Y1
+	VMOVUPS 1056(SP), Y3
+	VMINPS  Y1, Y3, Y1
+	VMOVUPS 1024(SP), Y3
+	VMAXPS  Y0, Y3, Y0
+	VMOVUPS 1056(SP), Y3
+	VMINPS  Y0, Y3, Y0
+
+wgOutput4AVX2_h1_r0_store:
+	VMOVUPS      896(SP), Y3
+	VMASKMOVPS   Y2, Y3, (R11)
+	VMOVUPS      928(SP), Y2
+	VMASKMOVPS   Y5, Y2, 32(R11)
+	VMOVUPS      960(SP), Y2
+	VMASKMOVPS   Y1, Y2, 64(R11)
+	VMOVUPS      992(SP), Y1
+	VMASKMOVPS   Y0, Y1, 96(R11)
+	CMPQ         rows+56(FP), $0x01
+	JLE          wgOutput4AVX2_h1_next
+	ADDQ         R8, R11
+	VMOVUPS      192(SP), Y0
+	VMOVUPS      224(SP), Y1
+	VMOVUPS      256(SP), Y2
+	VMOVUPS      288(SP), Y3
+	VMOVUPS      320(SP), Y4
+	VMOVUPS      352(SP), Y5
+	VADDPS       Y2, Y1, Y6
+	VSUBPS       Y2, Y1, Y1
+	VADDPS       Y0, Y6, Y0
+	VADDPS       Y3, Y0, Y0
+	VADDPS       Y4, Y0, Y0
+	VMOVAPS      Y1, Y2
+	VFMADD231PS  wgConstsAVX2<>+192(SB), Y3, Y2
+	VFNMADD231PS wgConstsAVX2<>+224(SB), Y4, Y2
+	VADDPS       Y5, Y2, Y2
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y3, Y1
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y4, Y1
+	VFMADD231PS  wgConstsAVX2<>+128(SB), Y3, Y6
+	VFMADD231PS  wgConstsAVX2<>+160(SB), Y4, Y6
+	TESTQ        $0x00000002, R9
+	JZ           wgOutput4AVX2_h1_r1_nobias
+	VBROADCASTSS (DI), Y3
+	VADDPS       Y3, Y0, Y0
+	VADDPS       Y3, Y1, Y1
+	VADDPS       Y3, Y6, Y6
+	VADDPS       Y3, Y2, Y2
+
+wgOutput4AVX2_h1_r1_nobias:
+	VUNPCKLPS  Y1, Y0, Y3
+	VUNPCKHPS  Y1, Y0, Y0
+	VUNPCKLPS  Y2, Y6, Y1
+	VUNPCKHPS  Y2, Y6, Y2
+	VUNPCKLPD  Y1, Y3, Y4
+	VUNPCKHPD  Y1, Y3, Y1
+	VUNPCKLPD  Y2, Y0, Y3
+	VUNPCKHPD  Y2, Y0, Y0
+	VPERM2F128 $0x20, Y1, Y4, Y2
+	VPERM2F128 $0x20, Y0, Y3, Y5
+	VPERM2F128 $0x31, Y1, Y4, Y1
+	VPERM2F128 $0x31, Y0, Y3, Y0
+	TESTQ      $0x00000004, R9
+	JZ         wgOutput4AVX2_h1_r1_act
+	VMOVUPS    896(SP), Y3
+	VMASKMOVPS (R11)(SI*1), Y3, Y3
+	VADDPS     Y3, Y2, Y2
+	VMOVUPS    928(SP), Y3
+	VMASKMOVPS 32(R11)(SI*1), Y3, Y3
+	VADDPS     Y3, Y5, Y5
+	VMOVUPS    960(SP), Y3
+	VMASKMOVPS 64(R11)(SI*1), Y3, Y3
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    992(SP), Y3
+	VMASKMOVPS 96(R11)(SI*1), Y3, Y3
+	VADDPS     Y3, Y0, Y0
+
+wgOutput4AVX2_h1_r1_act:
+	TESTQ   $0x00000008, R9
+	JZ      wgOutput4AVX2_h1_r1_store
+	VMOVUPS 1024(SP), Y3
+	VMAXPS  Y2, Y3, Y2
+	VMOVUPS 1056(SP), Y3
+	VMINPS  Y2, Y3, Y2
+	VMOVUPS 1024(SP), Y3
+	VMAXPS  Y5, Y3, Y5
+	VMOVUPS 1056(SP), Y3
+	VMINPS  Y5, Y3, Y5
+	VMOVUPS 1024(SP), Y3
+	VMAXPS  Y1, Y3, Y1
+	VMOVUPS 1056(SP), Y3
+	VMINPS  Y1, Y3, Y1
+	VMOVUPS 1024(SP), Y3
+	VMAXPS  Y0, Y3, Y0
+	VMOVUPS 1056(SP), Y3
+	VMINPS  Y0, Y3, Y0
+
+wgOutput4AVX2_h1_r1_store:
+	VMOVUPS      896(SP), Y3
+	VMASKMOVPS   Y2, Y3, (R11)
+	VMOVUPS      928(SP), Y2
+	VMASKMOVPS   Y5, Y2, 32(R11)
+	VMOVUPS      960(SP), Y2
+	VMASKMOVPS   Y1, Y2, 64(R11)
+	VMOVUPS      992(SP), Y1
+	VMASKMOVPS   Y0, Y1, 96(R11)
+	CMPQ         rows+56(FP), $0x02
+	JLE          wgOutput4AVX2_h1_next
+	ADDQ         R8, R11
+	VMOVUPS      384(SP), Y0
+	VMOVUPS      416(SP), Y1
+	VMOVUPS      448(SP), Y2
+	VMOVUPS      480(SP), Y3
+	VMOVUPS      512(SP), Y4
+	VMOVUPS      544(SP), Y5
+	VADDPS       Y2, Y1, Y6
+	VSUBPS       Y2, Y1, Y1
+	VADDPS       Y0, Y6, Y0
+	VADDPS       Y3, Y0, Y0
+	VADDPS       Y4, Y0, Y0
+	VMOVAPS      Y1, Y2
+	VFMADD231PS  wgConstsAVX2<>+192(SB), Y3, Y2
+	VFNMADD231PS wgConstsAVX2<>+224(SB), Y4, Y2
+	VADDPS       Y5, Y2, Y2
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y3, Y1
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y4, Y1
+	VFMADD231PS  wgConstsAVX2<>+128(SB), Y3, Y6
+	VFMADD231PS  wgConstsAVX2<>+160(SB), Y4, Y6
+	TESTQ        $0x00000002, R9
+	JZ           wgOutput4AVX2_h1_r2_nobias
+	VBROADCASTSS (DI), Y3
+	VADDPS       Y3, Y0, Y0
+	VADDPS       Y3, Y1, Y1
+	VADDPS       Y3, Y6, Y6
+	VADDPS       Y3, Y2, Y2
+
+wgOutput4AVX2_h1_r2_nobias:
+	VUNPCKLPS  Y1, Y0, Y3
+	VUNPCKHPS  Y1, Y0, Y0
+	VUNPCKLPS  Y2, Y6, Y1
+	VUNPCKHPS  Y2, Y6, Y2
+	VUNPCKLPD  Y1, Y3, Y4
+	VUNPCKHPD  Y1, Y3, Y1
+	VUNPCKLPD  Y2, Y0, Y3
+	VUNPCKHPD  Y2, Y0, Y0
+	VPERM2F128 $0x20, Y1, Y4, Y2
+	VPERM2F128 $0x20, Y0, Y3, Y5
+	VPERM2F128 $0x31, Y1, Y4, Y1
+	VPERM2F128 $0x31, Y0, Y3, Y0
+	TESTQ      $0x00000004, R9
+	JZ         wgOutput4AVX2_h1_r2_act
+	VMOVUPS    896(SP), Y3
+	VMASKMOVPS (R11)(SI*1), Y3, Y3
+	VADDPS     Y3, Y2, Y2
+	VMOVUPS    928(SP), Y3
+	VMASKMOVPS 32(R11)(SI*1), Y3, Y3
+	VADDPS     Y3, Y5, Y5
+	VMOVUPS    960(SP), Y3
+	VMASKMOVPS 64(R11)(SI*1), Y3, Y3
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    992(SP), Y3
+	VMASKMOVPS 96(R11)(SI*1), Y3, Y3
+	VADDPS     Y3, Y0, Y0
+
+wgOutput4AVX2_h1_r2_act:
+	TESTQ   $0x00000008, R9
+	JZ      wgOutput4AVX2_h1_r2_store
+	VMOVUPS 1024(SP), Y3
+	VMAXPS  Y2, Y3, Y2
+	VMOVUPS 1056(SP), Y3
+	VMINPS  Y2, Y3, Y2
+	VMOVUPS 1024(SP), Y3
+	VMAXPS  Y5, Y3, Y5
+	VMOVUPS 1056(SP), Y3
+	VMINPS  Y5, Y3, Y5
+	VMOVUPS 1024(SP), Y3
+	VMAXPS  Y1, Y3, Y1
+	VMOVUPS 1056(SP), Y3
+	VMINPS  Y1, Y3, Y1
+	VMOVUPS 1024(SP), Y3
+	VMAXPS  Y0, Y3, Y0
+	VMOVUPS 1056(SP), Y3
+	VMINPS  Y0, Y3, Y0
+
+wgOutput4AVX2_h1_r2_store:
+	VMOVUPS      896(SP), Y3
+	VMASKMOVPS   Y2, Y3, (R11)
+	VMOVUPS      928(SP), Y2
+	VMASKMOVPS   Y5, Y2, 32(R11)
+	VMOVUPS      960(SP), Y2
+	VMASKMOVPS   Y1, Y2, 64(R11)
+	VMOVUPS      992(SP), Y1
+	VMASKMOVPS   Y0, Y1, 96(R11)
+	CMPQ         rows+56(FP), $0x03
+	JLE          wgOutput4AVX2_h1_next
+	ADDQ         R8, R11
+	VMOVUPS      576(SP), Y0
+	VMOVUPS      608(SP), Y1
+	VMOVUPS      640(SP), Y2
+	VMOVUPS      672(SP), Y3
+	VMOVUPS      704(SP), Y4
+	VMOVUPS      736(SP), Y5
+	VADDPS       Y2, Y1, Y6
+	VSUBPS       Y2, Y1, Y1
+	VADDPS       Y0, Y6, Y0
+	VADDPS       Y3, Y0, Y0
+	VADDPS       Y4, Y0, Y0
+	VMOVAPS      Y1, Y2
+	VFMADD231PS  wgConstsAVX2<>+192(SB), Y3, Y2
+	VFNMADD231PS wgConstsAVX2<>+224(SB), Y4, Y2
+	VADDPS       Y5, Y2, Y2
+	VFMADD231PS  wgConstsAVX2<>+64(SB), Y3, Y1
+	VFNMADD231PS wgConstsAVX2<>+0(SB), Y4, Y1
+	VFMADD231PS  wgConstsAVX2<>+128(SB), Y3, Y6
+	VFMADD231PS  wgConstsAVX2<>+160(SB), Y4, Y6
+	TESTQ        $0x00000002, R9
+	JZ           wgOutput4AVX2_h1_r3_nobias
+	VBROADCASTSS (DI), Y3
+	VADDPS       Y3, Y0, Y0
+	VADDPS       Y3, Y1, Y1
+	VADDPS       Y3, Y6, Y6
+	VADDPS       Y3, Y2, Y2
+
+wgOutput4AVX2_h1_r3_nobias:
+	VUNPCKLPS  Y1, Y0, Y3
+	VUNPCKHPS  Y1, Y0, Y0
+	VUNPCKLPS  Y2, Y6, Y1
+	VUNPCKHPS  Y2, Y6, Y2
+	VUNPCKLPD  Y1, Y3, Y4
+	VUNPCKHPD  Y1, Y3, Y1
+	VUNPCKLPD  Y2, Y0, Y3
+	VUNPCKHPD  Y2, Y0, Y0
+	VPERM2F128 $0x20, Y1, Y4, Y2
+	VPERM2F128 $0x20, Y0, Y3, Y5
+	VPERM2F128 $0x31, Y1, Y4, Y1
+	VPERM2F128 $0x31, Y0, Y3, Y0
+	TESTQ      $0x00000004, R9
+	JZ         wgOutput4AVX2_h1_r3_act
+	VMOVUPS    896(SP), Y3
+	VMASKMOVPS (R11)(SI*1), Y3, Y3
+	VADDPS     Y3, Y2, Y2
+	VMOVUPS    928(SP), Y3
+	VMASKMOVPS 32(R11)(SI*1), Y3, Y3
+	VADDPS     Y3, Y5, Y5
+	VMOVUPS    960(SP), Y3
+	VMASKMOVPS 64(R11)(SI*1), Y3, Y3
+	VADDPS     Y3, Y1, Y1
+	VMOVUPS    992(SP), Y3
+	VMASKMOVPS 96(R11)(SI*1), Y3, Y3
+	VADDPS     Y3, Y0, Y0
+
+wgOutput4AVX2_h1_r3_act:
+	TESTQ   $0x00000008, R9
+	JZ      wgOutput4AVX2_h1_r3_store
+	VMOVUPS 1024(SP), Y3
+	VMAXPS  Y2, Y3, Y2
+	VMOVUPS 1056(SP), Y3
+	VMINPS  Y2, Y3, Y2
+	VMOVUPS 1024(SP), Y3
+	VMAXPS  Y5, Y3, Y5
+	VMOVUPS 1056(SP), Y3
+	VMINPS  Y5, Y3, Y5
+	VMOVUPS 1024(SP), Y3
+	VMAXPS  Y1, Y3, Y1
+	VMOVUPS 1056(SP), Y3
+	VMINPS  Y1, Y3, Y1
+	VMOVUPS 1024(SP), Y3
+	VMAXPS  Y0, Y3, Y0
+	VMOVUPS 1056(SP), Y3
+	VMINPS  Y0, Y3, Y0
+
+wgOutput4AVX2_h1_r3_store:
+	VMOVUPS    896(SP), Y3
+	VMASKMOVPS Y2, Y3, (R11)
+	VMOVUPS    928(SP), Y2
+	VMASKMOVPS Y5, Y2, 32(R11)
+	VMOVUPS    960(SP), Y2
+	VMASKMOVPS Y1, Y2, 64(R11)
+	VMOVUPS    992(SP), Y1
+	VMASKMOVPS Y0, Y1, 96(R11)
+
+wgOutput4AVX2_h1_next:
+wgOutput4AVX2_h1_skip:
+	MOVQ ohw+48(FP), R11
+	LEAQ (BX)(R11*4), BX
+	MOVQ ldo+16(FP), R11
+	LEAQ (AX)(R11*4), AX
+	ADDQ $0x04, DI
+	DECQ R10
+	JNZ  wgOutput4AVX2_ch
+
+wgOutput4AVX2_done:
+	VZEROUPPER
+	RET

@@ -49,3 +49,23 @@ func wgOutput2AVX512(o *float32, os int, ldo int, nk int, y *float32, ldy int, o
 //
 //go:noescape
 func wgOutput4AVX512(o *float32, os int, ldo int, nk int, y *float32, ldy int, ohw int, rows int, cm uint64, z *float32, bias *float32, flags uint64, lo float32, hi float32)
+
+// wgInput2AVX2 is wgInput2AVX512 in AVX2/FMA, 8 tiles a vector.
+//
+//go:noescape
+func wgInput2AVX2(x *float32, off int, ld int, hw int, nc int, rows uint64, cm0 uint64, cm1 uint64, v *float32, d0 int, d1 int, msk uint64, xs int)
+
+// wgInput4AVX2 is wgInput4AVX512 in AVX2/FMA, 8 tiles a vector.
+//
+//go:noescape
+func wgInput4AVX2(x *float32, off int, ld int, hw int, nc int, rows uint64, cm0 uint64, cm1 uint64, v *float32, d0 int, d1 int, msk uint64, xs int)
+
+// wgOutput2AVX2 is wgOutput2AVX512 in AVX2/FMA, 8 tiles a vector.
+//
+//go:noescape
+func wgOutput2AVX2(o *float32, os int, ldo int, nk int, y *float32, ldy int, ohw int, rows int, cm uint64, z *float32, bias *float32, flags uint64, lo float32, hi float32)
+
+// wgOutput4AVX2 is wgOutput4AVX512 in AVX2/FMA, 8 tiles a vector.
+//
+//go:noescape
+func wgOutput4AVX2(o *float32, os int, ldo int, nk int, y *float32, ldy int, ohw int, rows int, cm uint64, z *float32, bias *float32, flags uint64, lo float32, hi float32)

@@ -32,6 +32,13 @@ func main() {
 	for _, m := range []int{2, 4} {
 		output(m)
 	}
+	tablesAVX2()
+	for _, m := range []int{2, 4} {
+		inputAVX2(m)
+	}
+	for _, m := range []int{2, 4} {
+		outputAVX2(m)
+	}
 	Generate()
 }
 
@@ -97,11 +104,19 @@ func c(name string) Mem {
 	return consts.Offset(4 * i)
 }
 
-// copyOf returns a new register holding v.
-func copyOf(v VecVirtual) VecVirtual {
-	r := ZMM()
-	VMOVAPS(v, r)
-	return r
+// vecISA is what the transforms' arithmetic needs of a vector width:
+// a new register, and acc += k·x and acc -= k·x for a named constant k.
+type vecISA struct {
+	vec       func() VecVirtual
+	fma, fnma func(k string, x, acc Op)
+}
+
+// zmm is AVX-512: the constants broadcast from wgConsts inside the
+// multiply-adds.
+var zmm = vecISA{
+	vec:  func() VecVirtual { return ZMM() },
+	fma:  func(k string, x, acc Op) { VFMADD231PS_BCST(c(k), x, acc) },
+	fnma: func(k string, x, acc Op) { VFNMADD231PS_BCST(c(k), x, acc) },
 }
 
 // bt applies Bᵀ to the α vectors d (each lane one column or tile),
@@ -110,10 +125,10 @@ func copyOf(v VecVirtual) VecVirtual {
 //	t0 = d0 - d2, t1 = d1 + d2, t2 = d2 - d1, t3 = d1 - d3
 //
 // and for m = 4 the rows of Bᵀ in winograd.go (points 0, 1, -1, 1/2, -2, ∞).
-func bt(m int, d []VecVirtual) []VecVirtual {
+func bt(v vecISA, m int, d []VecVirtual) []VecVirtual {
 	t := make([]VecVirtual, len(d))
 	for i := range t {
-		t[i] = ZMM()
+		t[i] = v.vec()
 	}
 	if m == 2 {
 		VSUBPS(d[2], d[0], t[0])
@@ -122,30 +137,30 @@ func bt(m int, d []VecVirtual) []VecVirtual {
 		VSUBPS(d[3], d[1], t[3])
 		return t
 	}
-	e31, e42 := ZMM(), ZMM()
+	e31, e42 := v.vec(), v.vec()
 	VSUBPS(d[1], d[3], e31)
 	VSUBPS(d[2], d[4], e42)
 	// t0 = d0 + d4 - 2 d2 + 1.5 e31
 	VADDPS(d[4], d[0], t[0])
-	VFNMADD231PS_BCST(c("2"), d[2], t[0])
-	VFMADD231PS_BCST(c("1.5"), e31, t[0])
+	v.fnma("2", d[2], t[0])
+	v.fma("1.5", e31, t[0])
 	// t1 = d4 - d1 + 0.5 d2 + 2.5 d3
 	VSUBPS(d[1], d[4], t[1])
-	VFMADD231PS_BCST(c("0.5"), d[2], t[1])
-	VFMADD231PS_BCST(c("2.5"), d[3], t[1])
+	v.fma("0.5", d[2], t[1])
+	v.fma("2.5", d[3], t[1])
 	// t2 = d4 + d1 - 2.5 d2 + 0.5 d3
 	VADDPS(d[1], d[4], t[2])
-	VFNMADD231PS_BCST(c("2.5"), d[2], t[2])
-	VFMADD231PS_BCST(c("0.5"), d[3], t[2])
+	v.fnma("2.5", d[2], t[2])
+	v.fma("0.5", d[3], t[2])
 	// t3 = e42 + 2 e31, t4 = e42 - 0.5 e31
 	VMOVAPS(e42, t[3])
-	VFMADD231PS_BCST(c("2"), e31, t[3])
+	v.fma("2", e31, t[3])
 	VMOVAPS(e42, t[4])
-	VFNMADD231PS_BCST(c("0.5"), e31, t[4])
+	v.fnma("0.5", e31, t[4])
 	// t5 = d1 + d5 - 2 d3 + 1.5 e42
 	VADDPS(d[5], d[1], t[5])
-	VFNMADD231PS_BCST(c("2"), d[3], t[5])
-	VFMADD231PS_BCST(c("1.5"), e42, t[5])
+	v.fnma("2", d[3], t[5])
+	v.fma("1.5", e42, t[5])
 	return t
 }
 
@@ -251,7 +266,7 @@ func input(m int) {
 			VXORPS(dv[r], dv[r], dv[r])
 			Label(l + "_next")
 		}
-		t := bt(m, dv)
+		t := bt(zmm, m, dv)
 		for i := range t {
 			VMOVUPS(t[i], frame.Offset((i*nv+j)*64))
 		}
@@ -265,7 +280,7 @@ func input(m int) {
 			e[j] = ZMM()
 			VMOVUPS(frame.Offset((i*nv+j)*64), e[j])
 		}
-		w := bt(m, deal(m, e))
+		w := bt(zmm, m, deal(m, e))
 		for j := range w {
 			VMOVUPS(w[j], K6, Mem{Base: q0, Index: xo, Scale: 1})
 			VMOVUPS(w[j], K7, Mem{Base: q1, Index: xo, Scale: 1})
@@ -294,10 +309,10 @@ func input(m int) {
 //	o2 = a + s3/4 + 4 s4,  o3 = b + s3/8 - 8 s4 + s5
 //
 // Only the first and the last of s may be memory operands.
-func at(m int, s []Op) []VecVirtual {
+func at(v vecISA, m int, s []Op) []VecVirtual {
 	o := make([]VecVirtual, m)
 	for i := range o {
-		o[i] = ZMM()
+		o[i] = v.vec()
 	}
 	s1, s2 := s[1].(VecVirtual), s[2].(VecVirtual)
 	if m == 2 {
@@ -314,13 +329,13 @@ func at(m int, s []Op) []VecVirtual {
 	VADDPS(s3, o[0], o[0])
 	VADDPS(s4, o[0], o[0])
 	VMOVAPS(o[1], o[3])
-	VFMADD231PS_BCST(c("0.125"), s3, o[3])
-	VFNMADD231PS_BCST(c("8"), s4, o[3])
+	v.fma("0.125", s3, o[3])
+	v.fnma("8", s4, o[3])
 	VADDPS(s[5], o[3], o[3])
-	VFMADD231PS_BCST(c("0.5"), s3, o[1])
-	VFNMADD231PS_BCST(c("2"), s4, o[1])
-	VFMADD231PS_BCST(c("0.25"), s3, o[2])
-	VFMADD231PS_BCST(c("4"), s4, o[2])
+	v.fma("0.5", s3, o[1])
+	v.fnma("2", s4, o[1])
+	v.fma("0.25", s3, o[2])
+	v.fma("4", s4, o[2])
 	return o
 }
 
@@ -413,7 +428,7 @@ func output(m int) {
 			VMOVUPS(Mem{Base: row}, r)
 			ops[i] = r
 		}
-		res := at(m, ops)
+		res := at(zmm, m, ops)
 		for r := range res {
 			s[r][j] = res[r]
 		}
@@ -439,7 +454,7 @@ func output(m int) {
 		for j := range ops {
 			ops[j] = s[r][j]
 		}
-		e := at(m, ops)
+		e := at(zmm, m, ops)
 		for _, v := range e {
 			VADDPS(b, v, v)
 		}
