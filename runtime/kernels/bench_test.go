@@ -59,9 +59,11 @@ var benchConvLayers = []struct {
 	{"dn-128-32x56_3x3", convCase{1, 128, 56, 56, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, []ir.ConvAlgo{ir.AlgoIm2col, ir.AlgoOCBlock}},
 	{"dn-128-32x28_3x3", convCase{1, 128, 28, 28, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, []ir.ConvAlgo{ir.AlgoIm2col, ir.AlgoOCBlock}},
 	{"dw128x56_3x3", convCase{1, 128, 56, 56, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 128}, []ir.ConvAlgo{ir.AlgoDepthwise}},
-	// ResNeXt-50 32x4d's grouped 3x3 layers: 4 and 16 channels a group.
+	// ResNeXt-50 32x4d's grouped 3x3 layers: 4 to 32 channels a group.
 	{"rx-128x56_3x3g32", convCase{1, 128, 56, 56, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 32}, []ir.ConvAlgo{ir.AlgoDirect}},
-	{"rx-512x14_3x3g32", convCase{1, 512, 14, 14, 512, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 32}, []ir.ConvAlgo{ir.AlgoDirect}},
+	{"rx-512x14_3x3g32", convCase{1, 512, 14, 14, 512, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 32}, []ir.ConvAlgo{ir.AlgoDirect, ir.AlgoOCBlock}},
+	{"rx-256x56_3x3s2g32", convCase{1, 256, 56, 56, 256, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 32}, []ir.ConvAlgo{ir.AlgoDirect, ir.AlgoOCBlock}},
+	{"rx-1024x14_3x3s2g32", convCase{1, 1024, 14, 14, 1024, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 32}, []ir.ConvAlgo{ir.AlgoDirect, ir.AlgoOCBlock}},
 }
 
 // BenchmarkConv runs ResNet-18's layer shapes (with bias and ReLU) per

@@ -9,11 +9,21 @@ package kernels
 //
 // (0 outside X), r0 = oh0*SH for the block's first output row oh0,
 // rowStride = SW*u. Output (oh, ow) of tap (c, kh, kw) reads
-// band[off(c, kh, kw) + (oh-oh0)*SH*rowStride + ow] with
+// band[off(c, kh, kw) + (oh-oh0)*rowStep + ow] with rowStep = SH*rowStride
+// and
 //
 //	off(c, kh, kw) = c*chans + kh*DH*rowStride + (kw*DW%SW)*u + kw*DW/SW
+//
+// A strided 1x1 convolution reads one row in SH and one phase in SW: its
+// band is compact, only those (pitch = SH, rowStride = u, rowStep = u),
+//
+//	band[c*chans + r*u + v] = X[c, r0+SH*r-PadT, SW*v-PadL]
+//
+// so that its taps read the band as a unit-stride layer reads X.
 type convBand struct {
 	u, rowStride, chans int     // floats of a phase row; band strides: a row (SW phases), a channel
+	rowStep             int     // floats from one output row's band to the next
+	pitch               int     // padded input rows a band row steps over: 1, or SH (compact)
 	offs                []int32 // off(p) for p = (c*KH+kh)*KW+kw
 	maxOff              int     // the largest offset
 	// rowUsed and phaseUsed mark the band's rows and phases some tap
@@ -26,10 +36,14 @@ type convBand struct {
 // read past the row) plus the taps' reach; false when it would exceed
 // implicitMaxBand floats.
 func newConvBand(k *Conv2D, cg, width, ohSize int) (convBand, bool) {
-	var b convBand
+	b := convBand{pitch: 1}
 	b.u = width + (k.KW-1)*k.DW/k.SW + 1
 	b.rowStride = k.SW * b.u
 	rows := (ohSize-1)*k.SH + (k.KH-1)*k.DH + 1
+	b.rowStep = k.SH * b.rowStride
+	if k.KH == 1 && k.KW == 1 && (k.SH > 1 || k.SW > 1) {
+		b.pitch, b.rowStride, b.rowStep, rows = k.SH, b.u, b.u, ohSize
+	}
 	b.chans = rows * b.rowStride
 	if convProduct(cg, b.chans) < 0 || cg*b.chans > implicitMaxBand {
 		return b, false
@@ -38,7 +52,7 @@ func newConvBand(k *Conv2D, cg, width, ohSize int) (convBand, bool) {
 	b.rowUsed, b.phaseUsed = make([]bool, rows), make([]bool, k.SW)
 	for oh := 0; oh < ohSize; oh++ {
 		for kh := 0; kh < k.KH; kh++ {
-			b.rowUsed[oh*k.SH+kh*k.DH] = true
+			b.rowUsed[(oh*k.SH+kh*k.DH)/b.pitch] = true
 		}
 	}
 	for kw := 0; kw < k.KW; kw++ {
@@ -152,7 +166,7 @@ func (t *convImplicit) Run(piece int, scratch []float32) {
 			step = k.OW
 		}
 		for oh := oh0; oh < oh1; oh++ {
-			x := band[(oh-oh0)*k.SH*t.rowStride:]
+			x := band[(oh-oh0)*t.rowStep:]
 			for j := 0; j < k.OW; j += step {
 				for q := 0; q*gemmMR < m; q++ {
 					rows := min(gemmMR, m-q*gemmMR)
@@ -175,8 +189,10 @@ func (t *convImplicit) Run(piece int, scratch []float32) {
 
 // fill writes rows [r0, r0+rows) (padded coordinates) of the cg channels
 // of input in into the band, phase-split and zero-padded: the rows and
-// phases some tap reads (the rest of the band is left as it was).
+// phases some tap reads (the rest of the band is left as it was; a
+// compact band holds one row in pitch).
 func (t *convBand) fill(k *Conv2D, cg int, band, in []float32, r0, rows int) {
+	rows = (rows-1)/t.pitch + 1
 	// Each phase's row holds input columns [lo, hi) of the phase, the
 	// same for every row.
 	var span [implicitMaxPhase][2]int
@@ -203,7 +219,7 @@ func (t *convBand) fill(k *Conv2D, cg int, band, in []float32, r0, rows int) {
 				continue
 			}
 			dst := band[c*t.chans+r*t.rowStride : c*t.chans+(r+1)*t.rowStride]
-			ih := r0 + r - k.PadT
+			ih := r0 + r*t.pitch - k.PadT
 			if ih < 0 || ih >= k.H {
 				clear(dst)
 				continue
@@ -249,7 +265,7 @@ func (t *convBand) fillRows(k *Conv2D, cg int, band, in []float32, r0, rows, lo,
 		plane := band[c*t.chans : c*t.chans+rows*u]
 		for r := 0; r < rows; r++ {
 			d := plane[r*u : (r+1)*u]
-			ih := r0 + r - k.PadT
+			ih := r0 + r*t.pitch - k.PadT
 			if !t.rowUsed[r] {
 				continue
 			}

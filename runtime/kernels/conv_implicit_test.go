@@ -33,6 +33,8 @@ func TestConvImplicit(t *testing.T) {
 		{1, 2, 12, 12, 3, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 1},
 		{1, 5, 10, 24, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},  // 16 + a full 8-wide tile
 		{1, 40, 6, 56, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, // ResNet's 56: 3 tiles + 8, per tile
+		{1, 8, 25, 27, 10, 1, 1, 2, 2, 1, 1, 0, 1, 1, 0, 1}, // 1x1 strided, padded: a compact band
+		{2, 4, 13, 40, 6, 1, 1, 3, 3, 1, 1, 0, 0, 0, 0, 1},  // 1x1, stride 3
 	}
 	acts := []ir.Activation{{}, actRelu, {Kind: ir.ActClip, Min: -0.3, Max: 0.4}}
 	forEachISA(t, func(t *testing.T) {

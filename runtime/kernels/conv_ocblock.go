@@ -139,7 +139,7 @@ func (t *convOCBlock) split() {
 // inPlaceBand returns the band that is the cg channels of X: no padding,
 // one phase (SW is 1).
 func inPlaceBand(k *Conv2D, cg int) convBand {
-	b := convBand{u: k.W, rowStride: k.W, chans: k.H * k.W}
+	b := convBand{u: k.W, rowStride: k.W, rowStep: k.SH * k.W, pitch: 1, chans: k.H * k.W}
 	b.setOffsets(k, cg)
 	return b
 }
@@ -198,7 +198,7 @@ func (t *convOCBlock) Run(piece int, scratch []float32) {
 		ng := piece / per // n*Group + grp
 		band := t.buf[(ng*t.cg+c0)*t.chans : (ng*t.cg+c1)*t.chans]
 		in := t.x[(ng*t.cg+c0)*k.H*k.W : (ng*t.cg+c1)*k.H*k.W]
-		t.fill(k, c1-c0, band, in, 0, len(t.rowUsed))
+		t.fill(k, c1-c0, band, in, 0, (len(t.rowUsed)-1)*t.pitch+1)
 		return
 	}
 	piece -= t.fills
@@ -247,14 +247,14 @@ func (t *convOCBlock) tiles(band []float32, n, grp, b, oh, oh1, r0 int) {
 	if t.bias != nil {
 		bias = t.bias[ch : ch+ocs]
 	}
-	x := band[(oh-r0)*k.SH*t.rowStride:]
+	x := band[(oh-r0)*t.rowStep:]
 	off := (n*k.M+ch)*t.ohw + oh*k.OW
 	var z []float32
 	if oh1-oh == 2 {
 		if t.z != nil {
 			z = t.z[off:]
 		}
-		x2 := band[(oh+1-r0)*k.SH*t.rowStride:]
+		x2 := band[(oh+1-r0)*t.rowStep:]
 		convOCRow(t.kk, a, t.offs, x, x2, k.OW, t.maxOff, t.y[off:], t.ohw, z, bias, ocs, 2*k.OW, t.flags, t.lo, t.hi)
 		return
 	}
