@@ -293,14 +293,7 @@ const wgAVX2Rate = 0.5
 // padded to whole panels of 16: the columns its products compute.
 func wgBlocks(tiles, perTile int) (blocks, lanes int) {
 	maxT := min(wgMaxTiles, max(wgVBudget/max(perTile, 1)/16*16, 16))
-	blocks = ceilDiv(tiles, maxT)
-	blockT := min(ceilDiv(tiles, blocks), tiles)
-	if blocks > 1 {
-		blockT = ceilDiv(blockT, 16) * 16
-		blocks = ceilDiv(tiles, blockT)
-	}
-	last := tiles - (blocks-1)*blockT
-	return blocks, (blocks-1)*ceilDiv(blockT, 16)*16 + ceilDiv(last, 16)*16
+	return ceilDiv(tiles, maxT), ceilDiv(tiles, 16) * 16
 }
 
 // tileFill is the fraction of the tiles of width w that n items fill.

@@ -85,8 +85,9 @@ type wgPlan struct {
 	k                     Conv2D
 	m, alpha, a2          int // output tile, input tile, transformed positions
 	tilesH, tilesW, tiles int // tiles per image along H and W; over all images
-	blockT, blocks        int // tiles per block (the last may have fewer); blocks
-	panels                int // 16-tile panels of a block
+	blockT, blocks        int // tiles of the largest block (16·panels, or all tiles); blocks
+	panels                int // 16-tile panels of the largest block
+	basePanels, extra     int // blocks have basePanels panels, the first extra one more
 	kc, kbs               int // channels per K-block (the last may have fewer); K-blocks
 	rows                  int // output channels per filter chunk: wgRows rounded up to the GEMM's tile
 	subs, perTask, splits int // filter chunks; filter chunks per piece; pieces per block
@@ -157,16 +158,12 @@ func newWGPlan(k *Conv2D) (*wgPlan, error) {
 	}
 	p.tiles = k.N * p.tilesH * p.tilesW
 
-	// Blocks: as few as fit wgMaxTiles and the V budget, then as even as
-	// panels of 16 allow.
-	maxT := min(wgMaxTiles, max(wgVBudget/(p.a2*k.C)/16*16, 16))
-	p.blocks = (p.tiles + maxT - 1) / maxT
-	p.blockT = min((p.tiles+p.blocks-1)/p.blocks, p.tiles)
-	if p.blocks > 1 {
-		p.blockT = (p.blockT + 15) / 16 * 16
-		p.blocks = (p.tiles + p.blockT - 1) / p.blockT
-	}
-	p.panels = (p.blockT + 15) / 16
+	// Blocks: as few as fit wgMaxTiles and the V budget, the panels of 16
+	// tiles dealt out evenly (196 tiles: 4, 3, 3 and 3 panels, not 4, 4, 4
+	// and 1, which left one of two workers idle for a quarter of the layer).
+	p.blocks, p.basePanels, p.extra = wgBlocking(p.tiles, p.a2*k.C)
+	p.panels = p.basePanels + btoi(p.extra > 0)
+	p.blockT = min(p.panels*16, p.tiles)
 	p.kbs = (k.C + wgKC - 1) / wgKC
 	p.kc = (k.C + p.kbs - 1) / p.kbs
 
@@ -190,6 +187,24 @@ func newWGPlan(k *Conv2D) (*wgPlan, error) {
 	}
 	p.oLen = min(p.rows, k.M)*p.a2*p.panels*16 + 16
 	return p, nil
+}
+
+// wgBlocking cuts tiles, perTile transformed floats each, into blocks: as
+// few as hold at most wgMaxTiles tiles and wgVBudget floats of V, with the
+// tiles' panels of 16 dealt out evenly, basePanels to each and one more to
+// the first extra. (passes/algo.go's wgBlocks mirrors it.)
+func wgBlocking(tiles, perTile int) (blocks, basePanels, extra int) {
+	maxT := min(wgMaxTiles, max(wgVBudget/max(perTile, 1)/16*16, 16))
+	panels := (tiles + 15) / 16
+	blocks = (tiles + maxT - 1) / maxT
+	return blocks, panels / blocks, panels % blocks
+}
+
+// block returns the first tile and the number of tiles of block blk.
+func (p *wgPlan) block(blk int) (t0, nt int) {
+	t0 = 16 * (blk*p.basePanels + min(blk, p.extra))
+	n := 16 * (p.basePanels + btoi(blk < p.extra))
+	return t0, min(n, p.tiles-t0)
 }
 
 // wgMaxLen bounds every element count a Winograd plan computes, so that
@@ -370,16 +385,15 @@ func (t *wgTask) Run(piece int, scratch []float32) {
 		per := t.fills / t.blocks
 		if piece < t.fills {
 			blk := piece / per
-			t0 := blk * t.blockT
+			t0, nt := t.block(blk)
 			c0 := piece % per * t.fillC
-			t.input(t.buf[blk*t.vLen:][:t.vLen], t0, min(t.tiles-t0, t.blockT), c0, min(t.k.C, c0+t.fillC))
+			t.input(t.buf[blk*t.vLen:][:t.vLen], t0, nt, c0, min(t.k.C, c0+t.fillC))
 			return
 		}
 		piece -= t.fills
 	}
 	blk, sp := piece/t.splits, piece%t.splits
-	t0 := blk * t.blockT
-	nt := min(t.tiles-t0, t.blockT)
+	t0, nt := t.block(blk)
 	var v, o []float32
 	if t.fills > 0 {
 		v, o = t.buf[blk*t.vLen:][:t.vLen], scratch[:t.oLen]

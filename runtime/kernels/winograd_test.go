@@ -420,13 +420,27 @@ func TestWinogradPlan(t *testing.T) {
 			}
 			name := fmt.Sprintf("%v %v (tiles %d, blocks %d of %d, splits %d of %d chunks of %d rows)",
 				algo, tc, p.tiles, p.blocks, p.blockT, p.splits, p.perTask, p.rows)
+			// The blocks cover the tiles once, in order, each but the last
+			// whole panels, none larger than blockT, sizes within a panel of
+			// each other.
+			next, smallest := 0, p.tiles
+			for blk := 0; blk < p.blocks; blk++ {
+				t0, nt := p.block(blk)
+				if t0 != next || nt < 1 || nt > p.blockT || (t0+nt < p.tiles && nt%nr != 0) {
+					t.Errorf("%s: block %d is tiles [%d, %d), after %d", name, blk, t0, t0+nt, next)
+				}
+				if t0+nt < p.tiles {
+					smallest = min(smallest, nt)
+				}
+				next = t0 + nt
+			}
 			switch {
-			case p.blockT < 1 || (p.blocks-1)*p.blockT >= p.tiles || p.blocks*p.blockT < p.tiles:
-				t.Errorf("%s: blocks do not cover the tiles once", name)
+			case next != p.tiles:
+				t.Errorf("%s: blocks end at tile %d of %d", name, next, p.tiles)
+			case p.blocks > 1 && p.blockT-smallest > nr:
+				t.Errorf("%s: blocks of %d to %d tiles, want within a panel", name, smallest, p.blockT)
 			case p.perTask < 1 || (p.splits-1)*p.perTask >= p.subs || p.splits*p.perTask < p.subs:
 				t.Errorf("%s: splits do not cover the %d filter chunks once", name, p.subs)
-			case p.blockT != p.tiles && p.blockT%nr != 0:
-				t.Errorf("%s: block of %d tiles, want a multiple of %d", name, p.blockT, nr)
 			case p.blocks*p.splits < 2 && k.M >= 2*wgMinRows:
 				t.Errorf("%s: %d pieces, want at least 2", name, p.blocks*p.splits)
 			}
