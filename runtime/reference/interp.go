@@ -18,6 +18,7 @@ var families = []func(ir.Op) kernel{
 	shapeKernel,
 	stochasticKernel,
 	fusedKernel,
+	trainKernel,
 }
 
 // Kernel returns the reference kernel of op, or nil when the interpreter has

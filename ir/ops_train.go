@@ -1,0 +1,372 @@
+package ir
+
+// Training ops: the losses, the gradients of the forward ops, and the
+// optimizer updates that passes.Backward builds a training step from. Like
+// the fused ops they are not ONNX operators; their OpType names say so
+// ("cnnc.ConvGradData"). Each gradient op keeps the forward op it
+// differentiates, so that the geometry has one definition. The reference
+// interpreter (runtime/reference/train.go) is their living definition.
+
+// SoftmaxCrossEntropy is the mean over the batch of the cross-entropy of
+// softmax(Logits) against integer class labels, computed stably through
+// log-softmax: loss = -1/N · Σn log softmax(Logits[n])[Labels[n]]. Inputs:
+// Logits [N, K] (f32) and Labels [N] (i64, each in [0, K)). Output: the
+// scalar loss, f32 of shape [].
+type SoftmaxCrossEntropy struct{}
+
+// SoftmaxCrossEntropyGrad is the gradient of SoftmaxCrossEntropy with
+// respect to the logits: dLogits[n, k] = dLoss · (softmax(Logits[n])[k] -
+// [k = Labels[n]]) / N. Inputs: Logits, Labels and dLoss (f32 []). Output:
+// dLogits, shaped as Logits.
+type SoftmaxCrossEntropyGrad struct{}
+
+// MSELoss is the mean squared error, mean over every element of (Pred -
+// Target)². Inputs: Pred and Target of one shape (f32). Output: f32 [].
+type MSELoss struct{}
+
+// MSELossGrad is the gradient of MSELoss with respect to Pred: dPred =
+// dLoss · 2 (Pred - Target) / numel. Inputs: Pred, Target and dLoss (f32
+// []). Output: dPred, shaped as Pred.
+type MSELossGrad struct{}
+
+// ConvGradData is the gradient of Conv (without its bias) with respect to
+// X: dX = the transposed convolution of dY with W. Inputs: dY [N, M, O...]
+// and W [M, C/group, K...]. Output: dX of shape X, which the op states
+// (the forward output size does not determine the input size).
+type ConvGradData struct {
+	Conv Conv
+	X    Shape
+}
+
+// ConvGradFilter is the gradient of Conv with respect to W: dW[m, c, k] =
+// Σ over n and output positions o of dY[n, m, o] · X[n, group(m)·C/group + c,
+// window(o, k)]. Inputs: X and dY. Output: dW of the stated shape W.
+type ConvGradFilter struct {
+	Conv Conv
+	W    Shape
+}
+
+// MaxPoolGrad is the gradient of MaxPool with respect to X: each dY
+// element goes to its window's first maximum (as MaxPool's Indices
+// define it). Inputs: X and dY. Output: dX, shaped as X.
+type MaxPoolGrad struct{ Pool MaxPool }
+
+// AveragePoolGrad is the gradient of AveragePool with respect to X: each
+// dY element spreads evenly over the elements its window averaged. Inputs:
+// X (for its shape) and dY. Output: dX, shaped as X.
+type AveragePoolGrad struct{ Pool AveragePool }
+
+// GlobalPoolGrad is the gradient of GlobalAveragePool (or, with Max, of
+// GlobalMaxPool: to each plane's first maximum). Inputs: X and dY [N, C,
+// 1...]. Output: dX, shaped as X.
+type GlobalPoolGrad struct{ Max bool }
+
+// ActGrad is the gradient of an element-wise activation, Op (Relu,
+// LeakyRelu, Sigmoid, Tanh or Clip), with respect to its input: dX = dY ·
+// f'(X), computed from X or Y, whichever the derivative is cheaper from.
+// Inputs: X, Y and dY of one shape. Output: dX. At a kink (Relu at 0,
+// Clip at a bound) the derivative is PyTorch's: 0 for Relu, 1 inside
+// Clip's closed range.
+type ActGrad struct{ Op Op }
+
+// SGD is one step of stochastic gradient descent with PyTorch's
+// torch.optim.SGD semantics (dampening 0): with d = dW + WeightDecay·W,
+// V' = Momentum·V + d, and W' = W - LR·(d + Momentum·V') under Nesterov,
+// else W' = W - LR·V' (W' = W - LR·d without momentum, V unused). A
+// zero V is PyTorch's first step. Inputs: W, dW, V (omitted without
+// momentum) and LR (f32 []). Outputs: W' and, with momentum, V'.
+type SGD struct {
+	Momentum, WeightDecay float32
+	Nesterov              bool
+}
+
+// Adam is one step of torch.optim.Adam (or AdamW, with Decoupled): with
+// g = dW (+ WeightDecay·W unless Decoupled), M' = β1·M + (1-β1)·g, V' =
+// β2·V + (1-β2)·g², and t the step number (from 1),
+// W' = W·(1 - LR·WeightDecay if Decoupled) - LR·(M'/(1-β1^t)) /
+// (sqrt(V'/(1-β2^t)) + Eps). Inputs: W, dW, M, V, LR and Step (f32 []).
+// Outputs: W', M', V'.
+type Adam struct {
+	Beta1, Beta2, Eps, WeightDecay float32
+	Decoupled                      bool
+}
+
+// OpType implements Op.
+func (*SoftmaxCrossEntropy) OpType() string     { return "cnnc.SoftmaxCrossEntropy" }
+func (*SoftmaxCrossEntropyGrad) OpType() string { return "cnnc.SoftmaxCrossEntropyGrad" }
+func (*MSELoss) OpType() string                 { return "cnnc.MSELoss" }
+func (*MSELossGrad) OpType() string             { return "cnnc.MSELossGrad" }
+func (*ConvGradData) OpType() string            { return "cnnc.ConvGradData" }
+func (*ConvGradFilter) OpType() string          { return "cnnc.ConvGradFilter" }
+func (*MaxPoolGrad) OpType() string             { return "cnnc.MaxPoolGrad" }
+func (*AveragePoolGrad) OpType() string         { return "cnnc.AveragePoolGrad" }
+func (*GlobalPoolGrad) OpType() string          { return "cnnc.GlobalPoolGrad" }
+func (*ActGrad) OpType() string                 { return "cnnc.ActGrad" }
+func (*SGD) OpType() string                     { return "cnnc.SGD" }
+func (*Adam) OpType() string                    { return "cnnc.Adam" }
+
+// scalarF32 is the type of a loss: f32 of shape [].
+var scalarF32 = Type{DType: Float32, Shape: Shape{}}
+
+// wantScalar checks that input i is an f32 scalar (shape [] or [1]).
+func wantScalar(in []Type, i int, what string) error {
+	if in[i].DType != Float32 {
+		return Invalidf("%s (input %d) has element type %v, want f32", what, i, in[i].DType)
+	}
+	if s := in[i].Shape; s != nil && s.NumElements() != 1 && s.Known() {
+		return Invalidf("%s (input %d) has shape %v, want a scalar", what, i, s)
+	}
+	return nil
+}
+
+// wantSameShape checks that inputs i and j are f32 of one shape, where
+// both are known.
+func wantSameShape(in []Type, i, j int) error {
+	if err := wantFloat(in, i); err != nil {
+		return err
+	}
+	if err := wantFloat(in, j); err != nil {
+		return err
+	}
+	a, b := in[i].Shape, in[j].Shape
+	if a.Known() && b.Known() && !a.Equal(b) {
+		return Invalidf("inputs %d and %d have shapes %v and %v, want one shape", i, j, a, b)
+	}
+	return nil
+}
+
+// crossEntropyInputs checks Logits [N, K] and Labels [N].
+func crossEntropyInputs(in []Type) error {
+	if err := wantFloat(in, 0); err != nil {
+		return err
+	}
+	if err := wantRank(in, 0, 2, 2); err != nil {
+		return Prefix(err, "logits")
+	}
+	if in[1].DType != Int64 {
+		return Invalidf("labels (input 1) have element type %v, want i64", in[1].DType)
+	}
+	if err := wantRank(in, 1, 1, 1); err != nil {
+		return Prefix(err, "labels")
+	}
+	l, y := in[0].Shape, in[1].Shape
+	if l != nil && y != nil && l[0] >= 0 && y[0] >= 0 && l[0] != y[0] {
+		return Invalidf("logits %v and labels %v disagree on the batch size", l, y)
+	}
+	return nil
+}
+
+// Infer implements Op.
+func (*SoftmaxCrossEntropy) Infer(in []Type, _ []*Tensor) ([]Type, error) {
+	if err := arity(in, 2, 2); err != nil {
+		return nil, err
+	}
+	if err := crossEntropyInputs(in); err != nil {
+		return nil, err
+	}
+	return []Type{scalarF32}, nil
+}
+
+// Infer implements Op.
+func (*SoftmaxCrossEntropyGrad) Infer(in []Type, _ []*Tensor) ([]Type, error) {
+	if err := arity(in, 3, 3); err != nil {
+		return nil, err
+	}
+	if err := crossEntropyInputs(in); err != nil {
+		return nil, err
+	}
+	if err := wantScalar(in, 2, "dLoss"); err != nil {
+		return nil, err
+	}
+	return same(in, 0), nil
+}
+
+// Infer implements Op.
+func (*MSELoss) Infer(in []Type, _ []*Tensor) ([]Type, error) {
+	if err := arity(in, 2, 2); err != nil {
+		return nil, err
+	}
+	if err := wantSameShape(in, 0, 1); err != nil {
+		return nil, err
+	}
+	return []Type{scalarF32}, nil
+}
+
+// Infer implements Op.
+func (*MSELossGrad) Infer(in []Type, _ []*Tensor) ([]Type, error) {
+	if err := arity(in, 3, 3); err != nil {
+		return nil, err
+	}
+	if err := wantSameShape(in, 0, 1); err != nil {
+		return nil, err
+	}
+	if err := wantScalar(in, 2, "dLoss"); err != nil {
+		return nil, err
+	}
+	return same(in, 0), nil
+}
+
+// Infer implements Op: dY and W against the forward convolution of an X
+// of shape c.X.
+func (c *ConvGradData) Infer(in []Type, _ []*Tensor) ([]Type, error) {
+	if err := arity(in, 2, 2); err != nil {
+		return nil, err
+	}
+	if !c.X.Known() {
+		return nil, Invalidf("X shape %v is not known", c.X)
+	}
+	fwd, err := c.Conv.Infer([]Type{{DType: Float32, Shape: c.X}, in[1]}, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := wantFloat(in, 0); err != nil {
+		return nil, err
+	}
+	if dy := in[0].Shape; dy.Known() && fwd[0].Shape.Known() && !dy.Equal(fwd[0].Shape) {
+		return nil, Invalidf("dY has shape %v, want the convolution's output %v", dy, fwd[0].Shape)
+	}
+	return []Type{{DType: Float32, Shape: c.X.Clone()}}, nil
+}
+
+// Infer implements Op: X and dY against the forward convolution with a W
+// of shape c.W.
+func (c *ConvGradFilter) Infer(in []Type, _ []*Tensor) ([]Type, error) {
+	if err := arity(in, 2, 2); err != nil {
+		return nil, err
+	}
+	if !c.W.Known() {
+		return nil, Invalidf("W shape %v is not known", c.W)
+	}
+	fwd, err := c.Conv.Infer([]Type{in[0], {DType: Float32, Shape: c.W}}, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := wantFloat(in, 1); err != nil {
+		return nil, err
+	}
+	if dy := in[1].Shape; dy.Known() && fwd[0].Shape.Known() && !dy.Equal(fwd[0].Shape) {
+		return nil, Invalidf("dY has shape %v, want the convolution's output %v", dy, fwd[0].Shape)
+	}
+	return []Type{{DType: Float32, Shape: c.W.Clone()}}, nil
+}
+
+// poolGradInfer checks X and dY against the forward pool op's output for X.
+func poolGradInfer(fwd Op, in []Type) ([]Type, error) {
+	if err := arity(in, 2, 2); err != nil {
+		return nil, err
+	}
+	out, err := fwd.Infer(in[:1], nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := wantFloat(in, 1); err != nil {
+		return nil, err
+	}
+	if dy := in[1].Shape; dy.Known() && out[0].Shape.Known() && !dy.Equal(out[0].Shape) {
+		return nil, Invalidf("dY has shape %v, want the pool's output %v", dy, out[0].Shape)
+	}
+	return same(in, 0), nil
+}
+
+// Infer implements Op.
+func (p *MaxPoolGrad) Infer(in []Type, _ []*Tensor) ([]Type, error) {
+	fwd := p.Pool
+	fwd.Indices = false
+	return poolGradInfer(&fwd, in)
+}
+
+// Infer implements Op.
+func (p *AveragePoolGrad) Infer(in []Type, _ []*Tensor) ([]Type, error) {
+	return poolGradInfer(&p.Pool, in)
+}
+
+// Infer implements Op.
+func (p *GlobalPoolGrad) Infer(in []Type, _ []*Tensor) ([]Type, error) {
+	if p.Max {
+		return poolGradInfer(&GlobalMaxPool{}, in)
+	}
+	return poolGradInfer(&GlobalAveragePool{}, in)
+}
+
+// Infer implements Op.
+func (a *ActGrad) Infer(in []Type, _ []*Tensor) ([]Type, error) {
+	switch a.Op.(type) {
+	case *Relu, *LeakyRelu, *Sigmoid, *Tanh, *Clip:
+	default:
+		return nil, Unsupportedf("gradient of %s", opName(a.Op))
+	}
+	if err := arity(in, 3, 3); err != nil {
+		return nil, err
+	}
+	for _, j := range []int{1, 2} {
+		if err := wantSameShape(in, 0, j); err != nil {
+			return nil, err
+		}
+	}
+	return same(in, 0), nil
+}
+
+// opName returns op's type, or "a missing op" for nil.
+func opName(op Op) string {
+	if op == nil {
+		return "a missing op"
+	}
+	return op.OpType()
+}
+
+// Infer implements Op.
+func (s *SGD) Infer(in []Type, _ []*Tensor) ([]Type, error) {
+	if err := arity(in, 2, 4); err != nil {
+		return nil, err
+	}
+	if !present(in, 3) {
+		return nil, Invalidf("required input 3 (LR) is missing")
+	}
+	if !(s.Momentum >= 0) || !(s.WeightDecay >= 0) {
+		return nil, Invalidf("momentum %v and weight decay %v, want >= 0", s.Momentum, s.WeightDecay)
+	}
+	if s.Nesterov && s.Momentum == 0 {
+		return nil, Invalidf("Nesterov momentum needs a momentum > 0")
+	}
+	if err := wantSameShape(in, 0, 1); err != nil {
+		return nil, err
+	}
+	if err := wantScalar(in, 3, "LR"); err != nil {
+		return nil, err
+	}
+	if s.Momentum == 0 {
+		if present(in, 2) {
+			return nil, Invalidf("a velocity without momentum")
+		}
+		return same(in, 0), nil
+	}
+	if !present(in, 2) {
+		return nil, Invalidf("momentum %v without a velocity (input 2)", s.Momentum)
+	}
+	if err := wantSameShape(in, 0, 2); err != nil {
+		return nil, err
+	}
+	return append(same(in, 0), same(in, 0)...), nil
+}
+
+// Infer implements Op.
+func (a *Adam) Infer(in []Type, _ []*Tensor) ([]Type, error) {
+	if err := arity(in, 6, 6); err != nil {
+		return nil, err
+	}
+	if !(a.Beta1 >= 0 && a.Beta1 < 1) || !(a.Beta2 >= 0 && a.Beta2 < 1) || !(a.Eps > 0) || !(a.WeightDecay >= 0) {
+		return nil, Invalidf("betas %v, %v (want [0, 1)), eps %v (want > 0), weight decay %v (want >= 0)", a.Beta1, a.Beta2, a.Eps, a.WeightDecay)
+	}
+	for _, j := range []int{1, 2, 3} {
+		if err := wantSameShape(in, 0, j); err != nil {
+			return nil, err
+		}
+	}
+	if err := wantScalar(in, 4, "LR"); err != nil {
+		return nil, err
+	}
+	if err := wantScalar(in, 5, "step"); err != nil {
+		return nil, err
+	}
+	return append(same(in, 0), append(same(in, 0), same(in, 0)...)...), nil
+}

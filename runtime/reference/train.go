@@ -1,0 +1,401 @@
+package reference
+
+import (
+	"math"
+
+	"github.com/cnnc/cnnc/ir"
+)
+
+// trainKernel returns the kernel of a training op (ir/ops_train.go): the
+// losses, the forward ops' gradients and the optimizer updates. Sums run
+// in float64, in a fixed order.
+func trainKernel(op ir.Op) kernel {
+	switch op.(type) {
+	case *ir.SoftmaxCrossEntropy:
+		return softmaxCrossEntropy
+	case *ir.SoftmaxCrossEntropyGrad:
+		return softmaxCrossEntropyGrad
+	case *ir.MSELoss:
+		return mseLoss
+	case *ir.MSELossGrad:
+		return mseLossGrad
+	case *ir.ConvGradData:
+		return convGradData
+	case *ir.ConvGradFilter:
+		return convGradFilter
+	case *ir.MaxPoolGrad:
+		return maxPoolGrad
+	case *ir.AveragePoolGrad:
+		return averagePoolGrad
+	case *ir.GlobalPoolGrad:
+		return globalPoolGrad
+	case *ir.ActGrad:
+		return actGrad
+	case *ir.SGD:
+		return sgd
+	case *ir.Adam:
+		return adam
+	}
+	return nil
+}
+
+// logSoftmaxRow returns the log-softmax of one row of logits, computed as
+// (x - max) - log Σ exp(x - max).
+func logSoftmaxRow(row []float32) []float64 {
+	m := math.Inf(-1)
+	for _, v := range row {
+		m = math.Max(m, float64(v))
+	}
+	sum := 0.0
+	for _, v := range row {
+		sum += math.Exp(float64(v) - m)
+	}
+	lse := m + math.Log(sum)
+	out := make([]float64, len(row))
+	for i, v := range row {
+		out[i] = float64(v) - lse
+	}
+	return out
+}
+
+// crossEntropyLabel returns label n as an index into k classes, or an
+// error naming it.
+func crossEntropyLabel(labels []int64, n, k int) (int, error) {
+	l := labels[n]
+	if l < 0 || l >= int64(k) {
+		return 0, ir.Invalidf("label %d of sample %d is not a class in [0, %d)", l, n, k)
+	}
+	return int(l), nil
+}
+
+func softmaxCrossEntropy(_ ir.Op, in, out []*ir.Tensor) error {
+	logits, labels := in[0], in[1].I64
+	n, k := logits.Shape[0], logits.Shape[1]
+	loss := 0.0
+	for i := 0; i < n; i++ {
+		l, err := crossEntropyLabel(labels, i, k)
+		if err != nil {
+			return err
+		}
+		loss -= logSoftmaxRow(logits.F32[i*k : (i+1)*k])[l]
+	}
+	if n > 0 {
+		loss /= float64(n)
+	}
+	out[0].F32[0] = float32(loss)
+	return nil
+}
+
+func softmaxCrossEntropyGrad(_ ir.Op, in, out []*ir.Tensor) error {
+	logits, labels, dLoss := in[0], in[1].I64, float64(in[2].F32[0])
+	n, k := logits.Shape[0], logits.Shape[1]
+	for i := 0; i < n; i++ {
+		l, err := crossEntropyLabel(labels, i, k)
+		if err != nil {
+			return err
+		}
+		ls := logSoftmaxRow(logits.F32[i*k : (i+1)*k])
+		d := out[0].F32[i*k : (i+1)*k]
+		for j := range d {
+			p := math.Exp(ls[j])
+			if j == l {
+				p--
+			}
+			d[j] = float32(dLoss * p / float64(n))
+		}
+	}
+	return nil
+}
+
+func mseLoss(_ ir.Op, in, out []*ir.Tensor) error {
+	p, t := in[0].F32, in[1].F32
+	sum := 0.0
+	for i := range p {
+		d := float64(p[i]) - float64(t[i])
+		sum += d * d
+	}
+	if len(p) > 0 {
+		sum /= float64(len(p))
+	}
+	out[0].F32[0] = float32(sum)
+	return nil
+}
+
+func mseLossGrad(_ ir.Op, in, out []*ir.Tensor) error {
+	p, t, dLoss := in[0].F32, in[1].F32, float64(in[2].F32[0])
+	for i := range p {
+		out[0].F32[i] = float32(dLoss * 2 * (float64(p[i]) - float64(t[i])) / float64(len(p)))
+	}
+	return nil
+}
+
+// convTaps calls f(p, k, j) for every output position p of g and every
+// kernel position k whose input element, at offset j of a spatial plane,
+// lies inside X: the pairs the forward convolution multiplies.
+func convTaps(g ir.Window, f func(p, k, j int)) {
+	kSize, outSize := convProduct(g.Kernel), convProduct(g.Out)
+	o, kpos, offs := make([]int, len(g.Out)), make([]int, len(g.Out)), make([]int, kSize)
+	for p := 0; p < outSize; p++ {
+		windowOffsets(g, o, kpos, offs)
+		for k, j := range offs {
+			if j >= 0 {
+				f(p, k, j)
+			}
+		}
+		convNext(o, g.Out)
+	}
+}
+
+// convGradData scatters each dY element, times the kernel, back into the
+// input positions its window read.
+func convGradData(op ir.Op, in, out []*ir.Tensor) error {
+	c := op.(*ir.ConvGradData)
+	dy, w, dx := in[0], in[1], out[0]
+	g, err := c.Conv.Geometry(c.X, w.Shape)
+	if err != nil {
+		return err
+	}
+	batch, ch, m := c.X[0], c.X[1], w.Shape[0]
+	cg, mg := ch/c.Conv.Group, m/c.Conv.Group
+	inSize, outSize, kSize := convProduct(g.In), convProduct(g.Out), convProduct(g.Kernel)
+	acc := make([]float64, len(dx.F32))
+	convTaps(g, func(p, k, j int) {
+		for n := 0; n < batch; n++ {
+			for oc := 0; oc < m; oc++ {
+				d := float64(dy.F32[(n*m+oc)*outSize+p])
+				first := oc / mg * cg
+				for ic := 0; ic < cg; ic++ {
+					acc[(n*ch+first+ic)*inSize+j] += d * float64(w.F32[(oc*cg+ic)*kSize+k])
+				}
+			}
+		}
+	})
+	for i, v := range acc {
+		dx.F32[i] = float32(v)
+	}
+	return nil
+}
+
+// convGradFilter sums, for each weight, dY times the input element the
+// weight multiplied, over the batch and the output positions.
+func convGradFilter(op ir.Op, in, out []*ir.Tensor) error {
+	c := op.(*ir.ConvGradFilter)
+	x, dy, dw := in[0], in[1], out[0]
+	g, err := c.Conv.Geometry(x.Shape, c.W)
+	if err != nil {
+		return err
+	}
+	batch, ch, m := x.Shape[0], x.Shape[1], c.W[0]
+	cg, mg := ch/c.Conv.Group, m/c.Conv.Group
+	inSize, outSize, kSize := convProduct(g.In), convProduct(g.Out), convProduct(g.Kernel)
+	acc := make([]float64, len(dw.F32))
+	convTaps(g, func(p, k, j int) {
+		for n := 0; n < batch; n++ {
+			for oc := 0; oc < m; oc++ {
+				d := float64(dy.F32[(n*m+oc)*outSize+p])
+				first := oc / mg * cg
+				for ic := 0; ic < cg; ic++ {
+					acc[(oc*cg+ic)*kSize+k] += d * float64(x.F32[(n*ch+first+ic)*inSize+j])
+				}
+			}
+		}
+	})
+	for i, v := range acc {
+		dw.F32[i] = float32(v)
+	}
+	return nil
+}
+
+// maxPoolGrad routes each dY element to its window's first maximum, the
+// element MaxPool's Indices name.
+func maxPoolGrad(op ir.Op, in, out []*ir.Tensor) error {
+	mp := op.(*ir.MaxPoolGrad).Pool
+	x, dy, dx := in[0], in[1], out[0]
+	g, err := mp.Geometry(x.Shape)
+	if err != nil {
+		return err
+	}
+	planes := x.Shape[0] * x.Shape[1]
+	inSize, outSize, kSize := convProduct(g.In), convProduct(g.Out), convProduct(g.Kernel)
+	acc := make([]float64, len(dx.F32))
+	o, kpos, offs := make([]int, len(g.Out)), make([]int, len(g.Out)), make([]int, kSize)
+	for p := 0; p < outSize; p++ {
+		windowOffsets(g, o, kpos, offs)
+		for nc := 0; nc < planes; nc++ {
+			best, at := math.Inf(-1), -1
+			for _, j := range offs {
+				if j < 0 {
+					continue
+				}
+				v := float64(x.F32[nc*inSize+j])
+				if at < 0 || v > best || (math.IsNaN(v) && !math.IsNaN(best)) {
+					best, at = v, j
+				}
+			}
+			if at >= 0 {
+				acc[nc*inSize+at] += float64(dy.F32[nc*outSize+p])
+			}
+		}
+		convNext(o, g.Out)
+	}
+	for i, v := range acc {
+		dx.F32[i] = float32(v)
+	}
+	return nil
+}
+
+// averagePoolGrad spreads each dY element over its window's elements
+// inside X, divided by the count the forward pool divided by.
+func averagePoolGrad(op ir.Op, in, out []*ir.Tensor) error {
+	ap := op.(*ir.AveragePoolGrad).Pool
+	x, dy, dx := in[0], in[1], out[0]
+	g, err := ap.Geometry(x.Shape)
+	if err != nil {
+		return err
+	}
+	planes := x.Shape[0] * x.Shape[1]
+	inSize, outSize, kSize := convProduct(g.In), convProduct(g.Out), convProduct(g.Kernel)
+	acc := make([]float64, len(dx.F32))
+	o, kpos, offs := make([]int, len(g.Out)), make([]int, len(g.Out)), make([]int, kSize)
+	for p := 0; p < outSize; p++ {
+		windowOffsets(g, o, kpos, offs)
+		count := 0
+		for _, j := range offs {
+			if j >= 0 || (j == inPadding && ap.CountIncludePad) {
+				count++
+			}
+		}
+		if count == 0 {
+			convNext(o, g.Out)
+			continue
+		}
+		for nc := 0; nc < planes; nc++ {
+			d := float64(dy.F32[nc*outSize+p]) / float64(count)
+			for _, j := range offs {
+				if j >= 0 {
+					acc[nc*inSize+j] += d
+				}
+			}
+		}
+		convNext(o, g.Out)
+	}
+	for i, v := range acc {
+		dx.F32[i] = float32(v)
+	}
+	return nil
+}
+
+// globalPoolGrad spreads each plane's dY over the plane (average) or
+// routes it to the plane's first maximum.
+func globalPoolGrad(op ir.Op, in, out []*ir.Tensor) error {
+	isMax := op.(*ir.GlobalPoolGrad).Max
+	x, dy, dx := in[0], in[1], out[0]
+	size := convProduct(x.Shape[2:])
+	for nc, d := range dy.F32 {
+		plane, dp := x.F32[nc*size:(nc+1)*size], dx.F32[nc*size:(nc+1)*size]
+		if !isMax {
+			for i := range dp {
+				dp[i] = float32(float64(d) / float64(size))
+			}
+			continue
+		}
+		clear(dp)
+		at := 0
+		for i, v := range plane {
+			if v > plane[at] || (v != v && plane[at] == plane[at]) {
+				at = i
+			}
+		}
+		if size > 0 {
+			dp[at] = d
+		}
+	}
+	return nil
+}
+
+// actGrad multiplies dY by the activation's derivative at each element.
+func actGrad(op ir.Op, in, out []*ir.Tensor) error {
+	x, y, dy, dx := in[0].F32, in[1].F32, in[2].F32, out[0].F32
+	switch f := op.(*ir.ActGrad).Op.(type) {
+	case *ir.Relu:
+		for i := range dx {
+			dx[i] = 0
+			if x[i] > 0 {
+				dx[i] = dy[i]
+			}
+		}
+	case *ir.LeakyRelu:
+		for i := range dx {
+			dx[i] = dy[i]
+			if !(x[i] > 0) {
+				dx[i] = float32(float64(dy[i]) * float64(f.Alpha))
+			}
+		}
+	case *ir.Sigmoid:
+		for i := range dx {
+			s := float64(y[i])
+			dx[i] = float32(float64(dy[i]) * s * (1 - s))
+		}
+	case *ir.Tanh:
+		for i := range dx {
+			t := float64(y[i])
+			dx[i] = float32(float64(dy[i]) * (1 - t*t))
+		}
+	case *ir.Clip:
+		for i := range dx {
+			dx[i] = 0
+			if x[i] >= f.Min && x[i] <= f.Max {
+				dx[i] = dy[i]
+			}
+		}
+	default:
+		return ir.Unsupportedf("gradient of %s", f.OpType())
+	}
+	return nil
+}
+
+// sgd applies one torch.optim.SGD step.
+func sgd(op ir.Op, in, out []*ir.Tensor) error {
+	s := op.(*ir.SGD)
+	w, dw, lr := in[0].F32, in[1].F32, float64(in[3].F32[0])
+	mom, wd := float64(s.Momentum), float64(s.WeightDecay)
+	for i := range w {
+		d := float64(dw[i]) + wd*float64(w[i])
+		if mom != 0 {
+			v := mom*float64(in[2].F32[i]) + d
+			out[1].F32[i] = float32(v)
+			if s.Nesterov {
+				d += mom * v
+			} else {
+				d = v
+			}
+		}
+		out[0].F32[i] = float32(float64(w[i]) - lr*d)
+	}
+	return nil
+}
+
+// adam applies one torch.optim.Adam (or AdamW) step.
+func adam(op ir.Op, in, out []*ir.Tensor) error {
+	a := op.(*ir.Adam)
+	w, dw, m, v := in[0].F32, in[1].F32, in[2].F32, in[3].F32
+	lr, step := float64(in[4].F32[0]), float64(in[5].F32[0])
+	if !(step >= 1) {
+		return ir.Invalidf("Adam step %v, want >= 1", step)
+	}
+	b1, b2, eps, wd := float64(a.Beta1), float64(a.Beta2), float64(a.Eps), float64(a.WeightDecay)
+	c1, c2 := 1-math.Pow(b1, step), 1-math.Pow(b2, step)
+	for i := range w {
+		wi, g := float64(w[i]), float64(dw[i])
+		if a.Decoupled {
+			wi *= 1 - lr*wd
+		} else {
+			g += wd * wi
+		}
+		mi := b1*float64(m[i]) + (1-b1)*g
+		vi := b2*float64(v[i]) + (1-b2)*g*g
+		out[1].F32[i], out[2].F32[i] = float32(mi), float32(vi)
+		out[0].F32[i] = float32(wi - lr*(mi/c1)/(math.Sqrt(vi/c2)+eps))
+	}
+	return nil
+}
