@@ -8,16 +8,19 @@ package ir
 // interpreter (runtime/reference/train.go) is their living definition.
 
 // SoftmaxCrossEntropy is the mean over the batch of the cross-entropy of
-// softmax(Logits) against integer class labels, computed stably through
-// log-softmax: loss = -1/N · Σn log softmax(Logits[n])[Labels[n]]. Inputs:
-// Logits [N, K] (f32) and Labels [N] (i64, each in [0, K)). Output: the
-// scalar loss, f32 of shape [].
+// softmax(Logits) against the labels, computed stably through
+// log-softmax: loss = -1/N · Σn Σk T[n, k] · log softmax(Logits[n])[k],
+// where the target T is one-hot for class labels. Inputs: Logits [N, K]
+// (f32) and Labels, either classes [N] (i64, each in [0, K)) or target
+// probabilities [N, K] (f32; a one-hot row is a class label), as
+// torch.nn.CrossEntropyLoss takes either. Output: the scalar loss, f32 of
+// shape [].
 type SoftmaxCrossEntropy struct{}
 
 // SoftmaxCrossEntropyGrad is the gradient of SoftmaxCrossEntropy with
-// respect to the logits: dLogits[n, k] = dLoss · (softmax(Logits[n])[k] -
-// [k = Labels[n]]) / N. Inputs: Logits, Labels and dLoss (f32 []). Output:
-// dLogits, shaped as Logits.
+// respect to the logits: dLogits[n, k] = dLoss · (softmax(Logits[n])[k] ·
+// Σj T[n, j] - T[n, k]) / N. Inputs: Logits, Labels (either form) and
+// dLoss (f32 []). Output: dLogits, shaped as Logits.
 type SoftmaxCrossEntropyGrad struct{}
 
 // MSELoss is the mean squared error, mean over every element of (Pred -
@@ -135,7 +138,8 @@ func wantSameShape(in []Type, i, j int) error {
 	return nil
 }
 
-// crossEntropyInputs checks Logits [N, K] and Labels [N].
+// crossEntropyInputs checks Logits [N, K] and Labels, classes [N] or
+// probabilities [N, K].
 func crossEntropyInputs(in []Type) error {
 	if err := wantFloat(in, 0); err != nil {
 		return err
@@ -143,14 +147,20 @@ func crossEntropyInputs(in []Type) error {
 	if err := wantRank(in, 0, 2, 2); err != nil {
 		return Prefix(err, "logits")
 	}
-	if in[1].DType != Int64 {
-		return Invalidf("labels (input 1) have element type %v, want i64", in[1].DType)
-	}
-	if err := wantRank(in, 1, 1, 1); err != nil {
-		return Prefix(err, "labels")
+	switch in[1].DType {
+	case Int64:
+		if err := wantRank(in, 1, 1, 1); err != nil {
+			return Prefix(err, "class labels")
+		}
+	case Float32:
+		if err := wantSameShape(in, 0, 1); err != nil {
+			return Prefix(err, "target probabilities")
+		}
+	default:
+		return Invalidf("labels (input 1) have element type %v, want i64 classes or f32 probabilities", in[1].DType)
 	}
 	l, y := in[0].Shape, in[1].Shape
-	if l != nil && y != nil && l[0] >= 0 && y[0] >= 0 && l[0] != y[0] {
+	if l != nil && y != nil && len(l) > 0 && len(y) > 0 && l[0] >= 0 && y[0] >= 0 && l[0] != y[0] {
 		return Invalidf("logits %v and labels %v disagree on the batch size", l, y)
 	}
 	return nil

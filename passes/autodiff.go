@@ -13,7 +13,10 @@ type Loss uint8
 
 const (
 	// LossCrossEntropy is softmax cross-entropy of the model's output
-	// (logits [N, K]) against integer labels [N] (ir.SoftmaxCrossEntropy).
+	// (logits [N, K]) against target probabilities [N, K], one-hot rows
+	// for class labels (ir.SoftmaxCrossEntropy). Float targets keep the
+	// step's inputs float: the compiled runtime specializes integer inputs
+	// by value.
 	LossCrossEntropy Loss = iota
 	// LossMSE is the mean squared error of the model's output against a
 	// target of its shape (ir.MSELoss).
@@ -64,6 +67,13 @@ type Param struct {
 // Feeding each Out back into its In runs the next step.
 type TrainStep struct {
 	Graph *ir.Graph
+	// Eval is the inference graph with the parameters as inputs and the
+	// loss as a second output: its inputs are the model's, the labels,
+	// then each parameter in Params' order. It evaluates the model as
+	// trained so far without recompiling. (A cross-entropy target row of
+	// zeros adds nothing to the loss's sum: padding for a last partial
+	// batch.)
+	Eval *ir.Graph
 	// Labels, LR and Step index those inputs (Step is -1 without Adam).
 	Labels, LR, Step int
 	// Params lists the trainable parameters in the model's order.
@@ -116,7 +126,7 @@ func Backward(g *ir.Graph, o TrainOptions) (*TrainStep, error) {
 	out := c.Outputs[0]
 
 	// The loss, from the model's output and the labels.
-	lossOp, labelType := ir.Op(&ir.SoftmaxCrossEntropy{}), ir.Type{DType: ir.Int64, Shape: ir.Shape{out.Type.Shape[0]}}
+	lossOp, labelType := ir.Op(&ir.SoftmaxCrossEntropy{}), out.Type
 	if o.Loss == LossMSE {
 		lossOp, labelType = &ir.MSELoss{}, out.Type
 	} else if len(out.Type.Shape) != 2 {
@@ -274,7 +284,39 @@ func Backward(g *ir.Graph, o TrainOptions) (*TrainStep, error) {
 	if err := ir.Verify(c); err != nil {
 		return nil, fmt.Errorf("backward: %w", err)
 	}
+	e := g.Clone()
+	if err := e.InferTypes(); err != nil {
+		return nil, err
+	}
+	byName := map[string]*ir.Value{}
+	for _, v := range e.Constants() {
+		byName[v.Name] = v
+	}
+	ev := &autodiff{g: e, names: ad.names}
+	evLabels := ev.input("labels", labelType)
+	evLoss, err := ev.node("loss", cloneLoss(lossOp), 1, e.Outputs[0], evLabels)
+	if err != nil {
+		return nil, err
+	}
+	e.Outputs = []*ir.Value{e.Outputs[0], evLoss[0]}
+	for _, p := range step.Params {
+		v := byName[p.Name]
+		v.Const = nil
+		e.Inputs = append(e.Inputs, v)
+	}
+	step.Eval = e
+	if err := ir.Verify(step.Eval); err != nil {
+		return nil, fmt.Errorf("backward: the evaluation graph: %w", err)
+	}
 	return step, nil
+}
+
+// cloneLoss returns a new loss op of the same kind.
+func cloneLoss(op ir.Op) ir.Op {
+	if _, ok := op.(*ir.MSELoss); ok {
+		return &ir.MSELoss{}
+	}
+	return &ir.SoftmaxCrossEntropy{}
 }
 
 // cloneOp returns a shallow copy of an optimizer op, one per update node.

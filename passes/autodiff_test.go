@@ -141,9 +141,9 @@ func trainFeeds(t *testing.T, step *TrainStep, classes int, lr float32) map[stri
 			tt.F32[0] = lr
 		case i == step.Step:
 			tt.F32[0] = 1
-		case i == step.Labels && v.Type.DType == ir.Int64:
-			for j := range tt.I64 {
-				tt.I64[j] = int64(r.IntN(classes))
+		case i == step.Labels && classes > 0:
+			for j := 0; j < v.Type.Shape[0]; j++ {
+				tt.F32[j*classes+r.IntN(classes)] = 1
 			}
 		case strings.Contains(v.Name, ".state"):
 		default:

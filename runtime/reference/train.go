@@ -58,26 +58,38 @@ func logSoftmaxRow(row []float32) []float64 {
 	return out
 }
 
-// crossEntropyLabel returns label n as an index into k classes, or an
-// error naming it.
-func crossEntropyLabel(labels []int64, n, k int) (int, error) {
-	l := labels[n]
-	if l < 0 || l >= int64(k) {
-		return 0, ir.Invalidf("label %d of sample %d is not a class in [0, %d)", l, n, k)
+// crossEntropyTarget returns sample i's target distribution over k
+// classes: one-hot for class labels (i64), else the given row (f32).
+func crossEntropyTarget(labels *ir.Tensor, i, k int) ([]float64, error) {
+	t := make([]float64, k)
+	if labels.DType == ir.Int64 {
+		l := labels.I64[i]
+		if l < 0 || l >= int64(k) {
+			return nil, ir.Invalidf("label %d of sample %d is not a class in [0, %d)", l, i, k)
+		}
+		t[l] = 1
+		return t, nil
 	}
-	return int(l), nil
+	for j, v := range labels.F32[i*k : (i+1)*k] {
+		t[j] = float64(v)
+	}
+	return t, nil
 }
 
 func softmaxCrossEntropy(_ ir.Op, in, out []*ir.Tensor) error {
-	logits, labels := in[0], in[1].I64
+	logits := in[0]
 	n, k := logits.Shape[0], logits.Shape[1]
 	loss := 0.0
 	for i := 0; i < n; i++ {
-		l, err := crossEntropyLabel(labels, i, k)
+		t, err := crossEntropyTarget(in[1], i, k)
 		if err != nil {
 			return err
 		}
-		loss -= logSoftmaxRow(logits.F32[i*k : (i+1)*k])[l]
+		for j, ls := range logSoftmaxRow(logits.F32[i*k : (i+1)*k]) {
+			if t[j] != 0 {
+				loss -= t[j] * ls
+			}
+		}
 	}
 	if n > 0 {
 		loss /= float64(n)
@@ -87,21 +99,21 @@ func softmaxCrossEntropy(_ ir.Op, in, out []*ir.Tensor) error {
 }
 
 func softmaxCrossEntropyGrad(_ ir.Op, in, out []*ir.Tensor) error {
-	logits, labels, dLoss := in[0], in[1].I64, float64(in[2].F32[0])
+	logits, dLoss := in[0], float64(in[2].F32[0])
 	n, k := logits.Shape[0], logits.Shape[1]
 	for i := 0; i < n; i++ {
-		l, err := crossEntropyLabel(labels, i, k)
+		t, err := crossEntropyTarget(in[1], i, k)
 		if err != nil {
 			return err
+		}
+		mass := 0.0
+		for _, v := range t {
+			mass += v
 		}
 		ls := logSoftmaxRow(logits.F32[i*k : (i+1)*k])
 		d := out[0].F32[i*k : (i+1)*k]
 		for j := range d {
-			p := math.Exp(ls[j])
-			if j == l {
-				p--
-			}
-			d[j] = float32(dLoss * p / float64(n))
+			d[j] = float32(dLoss * (math.Exp(ls[j])*mass - t[j]) / float64(n))
 		}
 	}
 	return nil

@@ -1,0 +1,56 @@
+package train
+
+import "math/rand/v2"
+
+// shuffler deals out a seeded permutation of the training set per epoch,
+// as a DataLoader with shuffle=True and a seeded generator does.
+type shuffler struct {
+	order []int
+	rng   *rand.Rand
+}
+
+func newShuffler(n int, seed uint64) *shuffler {
+	s := &shuffler{order: make([]int, n), rng: rand.New(rand.NewPCG(seed, 0x747261696e))}
+	for i := range s.order {
+		s.order[i] = i
+	}
+	return s
+}
+
+// next returns the next epoch's order (valid until the following call).
+func (s *shuffler) next() []int {
+	s.rng.Shuffle(len(s.order), func(i, j int) { s.order[i], s.order[j] = s.order[j], s.order[i] })
+	return s.order
+}
+
+// batch is one training batch: images, one-hot targets and classes.
+type batch struct {
+	x, y   []float32
+	labels []int64
+}
+
+// prefetch assembles the steps batches of order in a goroutine, one
+// batch ahead of the consumer, so that the next batch is ready when a
+// step ends. Closing stop ends the goroutine early.
+func prefetch(d *Dataset, order []int, size, steps int, stop <-chan struct{}) <-chan batch {
+	ch := make(chan batch, 1)
+	order = append([]int(nil), order[:steps*size]...)
+	go func() {
+		defer close(ch)
+		per := d.C * d.H * d.W
+		for s := 0; s < steps; s++ {
+			b := batch{x: make([]float32, size*per), y: make([]float32, size*d.Classes), labels: make([]int64, size)}
+			for i, j := range order[s*size : (s+1)*size] {
+				copy(b.x[i*per:(i+1)*per], d.Image(j))
+				b.labels[i] = d.Labels[j]
+				b.y[i*d.Classes+int(d.Labels[j])] = 1
+			}
+			select {
+			case ch <- b:
+			case <-stop:
+				return
+			}
+		}
+	}()
+	return ch
+}

@@ -1,0 +1,330 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/cnnc/cnnc/ir"
+	"github.com/cnnc/cnnc/passes"
+	"github.com/cnnc/cnnc/runtime"
+)
+
+// Config configures Fit. The zero value of a field takes its default.
+type Config struct {
+	// Epochs is the number of passes over the training set (default 1).
+	Epochs int
+	// Batch is the batch size (default 64). The graph's batch dimension is
+	// set to it; the last partial batch of an epoch is skipped.
+	Batch int
+	// LR is the initial learning rate (default 0.01).
+	LR float32
+	// Optimizer is an *ir.SGD or *ir.Adam with the hyperparameters (the
+	// learning rate is LR); nil means SGD with momentum 0.9.
+	Optimizer ir.Op
+	// Loss is the loss (default cross-entropy).
+	Loss passes.Loss
+	// Seed seeds the shuffling (and the augmentations).
+	Seed uint64
+	// Threads is the number of worker threads (0: GOMAXPROCS).
+	Threads int
+	// Progress, when set, is called after every training step and at the
+	// end of every epoch.
+	Progress func(Progress)
+}
+
+// Progress reports where Fit is: after a step (Step counts within the
+// epoch, from 1) or, with Done, at the end of an epoch with its metrics.
+type Progress struct {
+	Epoch, Epochs int
+	Step, Steps   int
+	// Loss and Acc are the running means over the epoch's steps so far.
+	Loss, Acc float64
+	// Images is the number of images trained on in the epoch, Elapsed the
+	// time it took.
+	Images  int
+	Elapsed time.Duration
+	// Done marks the end of an epoch; Metrics then holds its line.
+	Done    bool
+	Metrics Metrics
+}
+
+// Metrics is one epoch's line of the training history.
+type Metrics struct {
+	Epoch               int
+	TrainLoss, TrainAcc float64
+	TestLoss, TestAcc   float64
+	Seconds             float64
+	LR                  float32
+}
+
+// Result is what Fit returns: the history and the trained model.
+type Result struct {
+	History []Metrics
+	// Model is the inference graph with the trained weights as constants.
+	Model *ir.Graph
+}
+
+// Fit trains the inference graph g (whose first output is the logits)
+// on trainSet, evaluating on testSet (when non-nil) after each epoch, and
+// returns the history and the trained model. It compiles one training
+// step (passes.Backward) and runs it with the compiled runtime, each
+// step's updated parameters fed into the next.
+func Fit(ctx context.Context, g *ir.Graph, trainSet, testSet *Dataset, cfg Config) (*Result, error) {
+	cfg.defaults()
+	if len(g.Inputs) != 1 {
+		return nil, fmt.Errorf("train: the model has %d inputs, want 1 (the images)", len(g.Inputs))
+	}
+	in := g.Inputs[0]
+	if s := in.Type.Shape; len(s) != 4 || (s[1] >= 0 && s[1] != trainSet.C) || (s[2] >= 0 && s[2] != trainSet.H) || (s[3] >= 0 && s[3] != trainSet.W) {
+		return nil, fmt.Errorf("train: model input %q is %v, and %s images are %d×%d×%d", in.Name, s, trainSet.Name, trainSet.C, trainSet.H, trainSet.W)
+	}
+	if trainSet.N < cfg.Batch {
+		return nil, fmt.Errorf("train: %d training images, fewer than a batch of %d", trainSet.N, cfg.Batch)
+	}
+	fixed, err := withBatch(g, cfg.Batch)
+	if err != nil {
+		return nil, err
+	}
+	step, err := passes.Backward(fixed, passes.TrainOptions{Loss: cfg.Loss, Optimizer: cfg.Optimizer})
+	if err != nil {
+		return nil, err
+	}
+	tr, err := newTrainer(step, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer tr.close()
+	res := &Result{}
+	order := newShuffler(trainSet.N, cfg.Seed)
+	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
+		m, err := tr.epoch(ctx, trainSet, order.next(), epoch)
+		if err != nil {
+			return nil, err
+		}
+		if testSet != nil {
+			if m.TestLoss, m.TestAcc, err = tr.evaluate(testSet); err != nil {
+				return nil, err
+			}
+		}
+		res.History = append(res.History, m)
+		if cfg.Progress != nil {
+			cfg.Progress(Progress{Epoch: epoch, Epochs: cfg.Epochs, Done: true, Metrics: m})
+		}
+	}
+	res.Model = tr.trained(g)
+	return res, nil
+}
+
+func (c *Config) defaults() {
+	if c.Epochs <= 0 {
+		c.Epochs = 1
+	}
+	if c.Batch <= 0 {
+		c.Batch = 64
+	}
+	if c.LR == 0 {
+		c.LR = 0.01
+	}
+	if c.Optimizer == nil {
+		c.Optimizer = &ir.SGD{Momentum: 0.9}
+	}
+}
+
+// withBatch returns g with its input's batch dimension set to n, shapes
+// re-inferred.
+func withBatch(g *ir.Graph, n int) (*ir.Graph, error) {
+	c := g.Clone()
+	s := c.Inputs[0].Type.Shape
+	if s[0] >= 0 && s[0] != n {
+		return nil, fmt.Errorf("train: the model's batch size is fixed at %d; build it with a symbolic batch (zoo: Batch -1) to train at %d", s[0], n)
+	}
+	s[0] = n
+	c.Inputs[0].DimNames = nil
+	if err := c.InferTypes(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// trainer holds a compiled training step, the evaluation model and the
+// current parameters and optimizer states.
+type trainer struct {
+	cfg        Config
+	step       *passes.TrainStep
+	sess, eval *runtime.Session
+	models     []*runtime.Model
+	feeds      []*ir.Tensor // the step's inputs, in order
+	evalFeeds  []*ir.Tensor
+	batch      int
+	steps      int // optimizer steps taken (Adam's t)
+}
+
+func newTrainer(step *passes.TrainStep, cfg Config) (*trainer, error) {
+	t := &trainer{cfg: cfg, step: step, batch: cfg.Batch}
+	m, err := runtime.Compile(step.Graph, runtime.CompileOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("train: compiling the training step: %w", err)
+	}
+	t.models = append(t.models, m)
+	if t.sess, err = m.NewSession(runtime.SessionOptions{Threads: cfg.Threads}); err != nil {
+		t.close()
+		return nil, err
+	}
+	for _, v := range step.Graph.Inputs {
+		x, err := ir.NewTensor(v.Type.DType, v.Type.Shape)
+		if err != nil {
+			t.close()
+			return nil, err
+		}
+		t.feeds = append(t.feeds, x)
+	}
+	for _, p := range step.Params {
+		copy(t.feeds[p.In].F32, p.Init.F32)
+	}
+	t.feeds[step.LR].F32[0] = cfg.LR
+	return t, nil
+}
+
+func (t *trainer) close() {
+	for _, s := range []*runtime.Session{t.sess, t.eval} {
+		if s != nil {
+			s.Close()
+		}
+	}
+	for _, m := range t.models {
+		m.Close()
+	}
+}
+
+// epoch trains on the batches of order and returns the epoch's metrics
+// (without the test ones).
+func (t *trainer) epoch(ctx context.Context, d *Dataset, order []int, epoch int) (Metrics, error) {
+	start := time.Now()
+	steps := len(order) / t.batch
+	x, y := t.feeds[0], t.feeds[t.step.Labels]
+	stop := make(chan struct{})
+	defer close(stop)
+	batches := prefetch(d, order, t.batch, steps, stop)
+	var lossSum float64
+	var correct, seen int
+	for i := 0; i < steps; i++ {
+		if err := ctx.Err(); err != nil {
+			return Metrics{}, err
+		}
+		b := <-batches
+		copy(x.F32, b.x)
+		copy(y.F32, b.y)
+		t.steps++
+		if t.step.Step >= 0 {
+			t.feeds[t.step.Step].F32[0] = float32(t.steps)
+		}
+		outs, err := t.sess.Run(ctx, t.feeds...)
+		if err != nil {
+			return Metrics{}, fmt.Errorf("train: step %d of epoch %d: %w", i+1, epoch, err)
+		}
+		loss := float64(outs[0].F32[0])
+		if math.IsNaN(loss) || math.IsInf(loss, 0) {
+			return Metrics{}, fmt.Errorf("train: the loss is %v at step %d of epoch %d: lower the learning rate (%v)", loss, i+1, epoch, t.cfg.LR)
+		}
+		lossSum += loss
+		correct += countCorrect(outs[1].F32, b.labels, d.Classes)
+		seen += t.batch
+		for _, p := range t.step.Params {
+			copy(t.feeds[p.In].F32, outs[p.Out].F32)
+			for k, s := range p.State {
+				copy(t.feeds[s].F32, outs[p.StateOut[k]].F32)
+			}
+		}
+		if t.cfg.Progress != nil {
+			t.cfg.Progress(Progress{Epoch: epoch, Epochs: t.cfg.Epochs, Step: i + 1, Steps: steps,
+				Loss: lossSum / float64(i+1), Acc: float64(correct) / float64(seen), Images: seen, Elapsed: time.Since(start)})
+		}
+	}
+	return Metrics{Epoch: epoch, TrainLoss: lossSum / float64(max(steps, 1)), TrainAcc: float64(correct) / float64(max(seen, 1)),
+		Seconds: time.Since(start).Seconds(), LR: t.feeds[t.step.LR].F32[0]}, nil
+}
+
+// countCorrect counts the rows of logits whose largest entry (the first,
+// on ties) is the label.
+func countCorrect(logits []float32, labels []int64, classes int) int {
+	n := 0
+	for i, l := range labels {
+		row := logits[i*classes : (i+1)*classes]
+		best := 0
+		for j, v := range row {
+			if v > row[best] {
+				best = j
+			}
+		}
+		if int64(best) == l {
+			n++
+		}
+	}
+	return n
+}
+
+// evaluate returns the mean cross-entropy and the accuracy of the model
+// as trained so far on d, in batches of the training batch size (the
+// last one padded).
+func (t *trainer) evaluate(d *Dataset) (loss, acc float64, err error) {
+	if t.eval == nil {
+		m, err := runtime.Compile(t.step.Eval, runtime.CompileOptions{Batch: t.batch})
+		if err != nil {
+			return 0, 0, fmt.Errorf("train: compiling the evaluation model: %w", err)
+		}
+		t.models = append(t.models, m)
+		if t.eval, err = m.NewSession(runtime.SessionOptions{Threads: t.cfg.Threads}); err != nil {
+			return 0, 0, err
+		}
+		for _, v := range t.step.Eval.Inputs {
+			s := v.Type.Shape.Clone()
+			if len(s) > 0 && s[0] < 0 {
+				s[0] = t.batch
+			}
+			x, err := ir.NewTensor(v.Type.DType, s)
+			if err != nil {
+				return 0, 0, err
+			}
+			t.evalFeeds = append(t.evalFeeds, x)
+		}
+	}
+	for i, p := range t.step.Params {
+		copy(t.evalFeeds[2+i].F32, t.feeds[p.In].F32)
+	}
+	x, y := t.evalFeeds[0], t.evalFeeds[1]
+	per := d.C * d.H * d.W
+	correct, total := 0, 0.0
+	for i := 0; i < d.N; i += t.batch {
+		n := min(t.batch, d.N-i)
+		copy(x.F32, d.Images[i*per:(i+n)*per])
+		clear(x.F32[n*per:])
+		clear(y.F32)
+		for j, l := range d.Labels[i : i+n] {
+			y.F32[j*d.Classes+int(l)] = 1
+		}
+		outs, err := t.eval.Run(context.Background(), t.evalFeeds...)
+		if err != nil {
+			return 0, 0, fmt.Errorf("train: evaluating on %s: %w", d.Name, err)
+		}
+		correct += countCorrect(outs[0].F32[:n*d.Classes], d.Labels[i:i+n], d.Classes)
+		// The loss is the mean over the batch, padding rows adding 0.
+		total += float64(outs[1].F32[0]) * float64(t.batch)
+	}
+	return total / float64(d.N), float64(correct) / float64(d.N), nil
+}
+
+// trained returns g with the current parameters as its constants.
+func (t *trainer) trained(g *ir.Graph) *ir.Graph {
+	c := g.Clone()
+	w := ir.Weights(c)
+	for _, p := range t.step.Params {
+		w[p.Name] = t.feeds[p.In].Clone()
+	}
+	if err := ir.LoadWeights(c, w); err != nil {
+		panic(errors.Join(errors.New("train: the trained weights do not fit their own model"), err))
+	}
+	return c
+}
