@@ -100,6 +100,14 @@ var fileTypes = [...]any{
 	(*kernels.LRN)(nil),
 	(*kernels.Copy)(nil),
 	(*kernels.Reference)(nil),
+	(*kernels.PackConv)(nil),
+	(*kernels.PackGemm)(nil),
+	(*kernels.ConvGradData)(nil),
+	(*kernels.ConvGradFilter)(nil),
+	(*kernels.PoolGrad)(nil),
+	(*kernels.ActGrad)(nil),
+	(*kernels.ChannelSum)(nil),
+	(*kernels.SGD)(nil),
 
 	// ir/ops_const.go
 	(*ir.Constant)(nil),
@@ -150,6 +158,19 @@ var fileTypes = [...]any{
 	(*ir.Pad)(nil),
 	// ir/ops_stochastic.go
 	(*ir.StochasticDepth)(nil),
+	// ir/ops_train.go
+	(*ir.SoftmaxCrossEntropy)(nil),
+	(*ir.SoftmaxCrossEntropyGrad)(nil),
+	(*ir.MSELoss)(nil),
+	(*ir.MSELossGrad)(nil),
+	(*ir.ConvGradData)(nil),
+	(*ir.ConvGradFilter)(nil),
+	(*ir.MaxPoolGrad)(nil),
+	(*ir.AveragePoolGrad)(nil),
+	(*ir.GlobalPoolGrad)(nil),
+	(*ir.ActGrad)(nil),
+	(*ir.SGD)(nil),
+	(*ir.Adam)(nil),
 	// ir/ops_unary.go
 	(*ir.Relu)(nil),
 	(*ir.LeakyRelu)(nil),

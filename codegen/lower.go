@@ -403,6 +403,22 @@ func (l *lowering) node(n *ir.Node) error {
 		return l.softmax(n, op.Axis, op.Coerce2D, true)
 	case *ir.LRN:
 		return l.lrn(n, op)
+	case *ir.MaxPoolGrad:
+		win, err := op.Pool.Geometry(input(n, 0).Type.Shape)
+		return l.poolGrad(n, win, err, &kernels.PoolGrad{Pool: kernels.Pool2D{Max: true}})
+	case *ir.AveragePoolGrad:
+		win, err := op.Pool.Geometry(input(n, 0).Type.Shape)
+		return l.poolGrad(n, win, err, &kernels.PoolGrad{Pool: kernels.Pool2D{CountIncludePad: op.Pool.CountIncludePad}})
+	case *ir.ActGrad:
+		return l.actGrad(n, op)
+	case *ir.SGD:
+		return l.sgd(n, op)
+	case *ir.ReduceSum:
+		return l.reduceSum(n, op)
+	case *ir.ConvGradData:
+		return l.convGrad(n, &op.Conv, op.X, input(n, 1).Type.Shape, func(k *kernels.Conv2D) Kernel { return &kernels.ConvGradData{Conv: *k} })
+	case *ir.ConvGradFilter:
+		return l.convGrad(n, &op.Conv, input(n, 0).Type.Shape, op.W, func(k *kernels.Conv2D) Kernel { return &kernels.ConvGradFilter{Conv: *k} })
 	}
 	return l.reference(n)
 }
@@ -437,23 +453,7 @@ func (l *lowering) alias(n *ir.Node, a *ir.Value) error {
 // reference lowers n to the reference interpreter's kernel, with all its
 // operands as they are.
 func (l *lowering) reference(n *ir.Node) error {
-	var in, out []operandRef
-	for _, v := range n.Inputs {
-		o, err := l.operand(v, nil)
-		if err != nil {
-			return err
-		}
-		in = append(in, o)
-	}
-	for _, v := range n.Outputs {
-		o, err := l.result(v, nil)
-		if err != nil {
-			return err
-		}
-		out = append(out, o)
-	}
-	l.emit(n, &kernels.Reference{Op: n.Op}, in, out)
-	return nil
+	return l.emitAll(n, &kernels.Reference{Op: n.Op})
 }
 
 // graphOutputs gives each graph output its operand: constants from the

@@ -269,6 +269,37 @@ func checkKernelOperands(st Step) error {
 	case *kernels.LRN:
 		in = []want{{"X", k.N * k.C * k.Inner, false}}
 		out = []want{{"Y", k.N * k.C * k.Inner, false}}
+	case *kernels.PackConv:
+		c := &k.Conv
+		in = []want{{"W", c.M * c.C / c.Group * c.KH * c.KW, false}}
+		out = []want{{"packed W", kernels.PackedConvLen(c), false}}
+	case *kernels.PackGemm:
+		in = []want{{"B", k.Gemm.K * k.Gemm.N, false}}
+		out = []want{{"packed B", kernels.PackedGemmLen(&k.Gemm), false}}
+	case *kernels.ConvGradData:
+		c := &k.Conv
+		in = []want{{"dY", c.N * c.M * c.OH * c.OW, false}, {"W", c.M * c.C / c.Group * c.KH * c.KW, false}}
+		out = []want{{"dX", c.N * c.C * c.H * c.W, false}}
+	case *kernels.ConvGradFilter:
+		c := &k.Conv
+		in = []want{{"X", c.N * c.C * c.H * c.W, false}, {"dY", c.N * c.M * c.OH * c.OW, false}}
+		out = []want{{"dW", c.M * c.C / c.Group * c.KH * c.KW, false}}
+	case *kernels.PoolGrad:
+		p := &k.Pool
+		in = []want{{"X", p.N * p.C * p.H * p.W, false}, {"dY", p.N * p.C * p.OH * p.OW, false}}
+		out = []want{{"dX", p.N * p.C * p.H * p.W, false}}
+	case *kernels.ActGrad:
+		in = []want{{"X", k.Len, false}, {"Y", k.Len, false}, {"dY", k.Len, false}}
+		out = []want{{"dX", k.Len, false}}
+	case *kernels.ChannelSum:
+		in = []want{{"X", k.Outer * k.Channels * k.Inner, false}}
+		out = []want{{"Y", k.Channels, false}}
+	case *kernels.SGD:
+		in = []want{{"W", k.Len, false}, {"dW", k.Len, false}, {"V", k.Len, k.Momentum == 0}, {"LR", 1, false}}
+		out = []want{{"W'", k.Len, false}}
+		if k.Momentum != 0 {
+			out = append(out, want{"V'", k.Len, false})
+		}
 	case *kernels.Reference:
 		return checkReferenceOperands(k, st)
 	default:

@@ -12,8 +12,10 @@ import (
 // the kernels then see [N, C, 1, L] views of the same bytes.
 
 // conv lowers a Conv or FusedConv to kernels.Conv2D with its weights
-// packed, or to the reference kernel when W is computed at run time or the
-// convolution has more than two spatial axes.
+// packed at compile time, or, when W is computed at run time (a training
+// step's parameter), to a kernels.PackConv step packing it into the arena
+// before each run's Conv2D; a convolution with more than two spatial
+// axes runs the reference kernel.
 func (l *lowering) conv(n *ir.Node, c *ir.Conv, act ir.Activation, algo ir.ConvAlgo) error {
 	if len(n.Inputs) < 2 || n.Inputs[0] == nil || n.Inputs[1] == nil || len(n.Outputs) != 1 {
 		return l.reference(n)
@@ -25,29 +27,26 @@ func (l *lowering) conv(n *ir.Node, c *ir.Conv, act ir.Activation, algo ir.ConvA
 		}
 	}
 	wt, xs, ws := l.constOf(w), x.Type.Shape, w.Type.Shape
-	if wt == nil || wt.DType != ir.Float32 || (len(xs) != 3 && len(xs) != 4) || len(ws) != len(xs) {
+	if (wt != nil && wt.DType != ir.Float32) || w.Type.DType != ir.Float32 || (len(xs) != 3 && len(xs) != 4) || len(ws) != len(xs) {
 		return l.reference(n)
 	}
-	win, err := c.Geometry(xs, ws)
+	k, win, err := conv2D(c, xs, ws)
 	if err != nil {
 		return err
 	}
-	k := &kernels.Conv2D{N: xs[0], C: xs[1], M: ws[0], Group: c.Group, Act: act}
-	if len(xs) == 4 {
-		k.H, k.W, k.OH, k.OW = xs[2], xs[3], win.Out[0], win.Out[1]
-		k.KH, k.KW, k.SH, k.SW = win.Kernel[0], win.Kernel[1], win.Strides[0], win.Strides[1]
-		k.DH, k.DW, k.PadT, k.PadL = win.Dilations[0], win.Dilations[1], win.PadBegin[0], win.PadBegin[1]
-	} else {
-		k.H, k.W, k.OH, k.OW = 1, xs[2], 1, win.Out[0]
-		k.KH, k.KW, k.SH, k.SW = 1, win.Kernel[0], 1, win.Strides[0]
-		k.DH, k.DW, k.PadT, k.PadL = 1, win.Dilations[0], 0, win.PadBegin[0]
-	}
+	k.Act = act
 	if k.Algo, err = convAlgo(k, algo, win); err != nil {
 		return err
 	}
-	pw, err := kernels.PackConvWeights(k, wt.F32)
-	if err != nil {
-		return ir.Prefix(err, "packing W %q", w.Name)
+	var wo operandRef
+	if wt != nil {
+		pw, err := kernels.PackConvWeights(k, wt.F32)
+		if err != nil {
+			return ir.Prefix(err, "packing W %q", w.Name)
+		}
+		wo = l.packed(w.Name, pw)
+	} else if wo, err = l.packAtRunTime(n, w, &kernels.PackConv{Conv: *k}, kernels.PackedConvLen(k)); err != nil {
+		return err
 	}
 	yShape := ir.Shape{k.N, k.M, k.OH, k.OW}
 	xo, err := l.operand(x, ir.Shape{k.N, k.C, k.H, k.W})
@@ -66,8 +65,63 @@ func (l *lowering) conv(n *ir.Node, c *ir.Conv, act ir.Activation, algo ir.ConvA
 	if err != nil {
 		return err
 	}
-	l.emit(n, k, []operandRef{xo, l.packed(w.Name, pw), bo, zo}, []operandRef{yo})
+	l.emit(n, k, []operandRef{xo, wo, bo, zo}, []operandRef{yo})
 	return nil
+}
+
+// conv2D returns the kernels.Conv2D geometry of convolution c on X of
+// shape xs (3-D or 4-D) and W of shape ws, with its window.
+func conv2D(c *ir.Conv, xs, ws ir.Shape) (*kernels.Conv2D, ir.Window, error) {
+	win, err := c.Geometry(xs, ws)
+	if err != nil {
+		return nil, win, err
+	}
+	k := &kernels.Conv2D{N: xs[0], C: xs[1], M: ws[0], Group: c.Group}
+	if len(xs) == 4 {
+		k.H, k.W, k.OH, k.OW = xs[2], xs[3], win.Out[0], win.Out[1]
+		k.KH, k.KW, k.SH, k.SW = win.Kernel[0], win.Kernel[1], win.Strides[0], win.Strides[1]
+		k.DH, k.DW, k.PadT, k.PadL = win.Dilations[0], win.Dilations[1], win.PadBegin[0], win.PadBegin[1]
+	} else {
+		k.H, k.W, k.OH, k.OW = 1, xs[2], 1, win.Out[0]
+		k.KH, k.KW, k.SH, k.SW = 1, win.Kernel[0], 1, win.Strides[0]
+		k.DH, k.DW, k.PadT, k.PadL = 1, win.Dilations[0], 0, win.PadBegin[0]
+	}
+	return k, win, nil
+}
+
+// convGrad lowers a ConvGradData or ConvGradFilter of a 1-D or 2-D
+// convolution c (X of shape xs, W of shape ws) to its kernel, kern making
+// it from the geometry; more spatial axes run the reference kernel.
+func (l *lowering) convGrad(n *ir.Node, c *ir.Conv, xs, ws ir.Shape, kern func(*kernels.Conv2D) Kernel) error {
+	if (len(xs) != 3 && len(xs) != 4) || len(ws) != len(xs) || len(n.Inputs) != 2 || len(n.Outputs) != 1 {
+		return l.reference(n)
+	}
+	k, _, err := conv2D(c, xs, ws)
+	if err != nil {
+		return err
+	}
+	return l.emitAll(n, kern(k))
+}
+
+// packAtRunTime emits a step of k (kernels.PackConv or PackGemm) packing
+// the weights w computed at run time into an arena buffer of size floats,
+// and returns that buffer's operand for the step that reads it.
+func (l *lowering) packAtRunTime(n *ir.Node, w *ir.Value, k Kernel, size int) (operandRef, error) {
+	if size <= 0 {
+		return none, ir.Invalidf("weights %q cannot be packed for %s", w.Name, n.Op.OpType())
+	}
+	wo, err := l.operand(w, nil)
+	if err != nil {
+		return none, err
+	}
+	packed := &ir.Value{Name: w.Name + ".packed", Type: ir.Type{DType: ir.Float32, Shape: ir.Shape{size}}}
+	po, err := l.result(packed, nil)
+	if err != nil {
+		return none, err
+	}
+	l.steps = append(l.steps, Step{Node: n.Name, Op: "pack", Kernel: k, In: []Operand{wo.Operand}, Out: []Operand{po.Operand}})
+	l.sbufs = append(l.sbufs, stepBufs{in: []int{wo.buf}, out: []int{po.buf}})
+	return po, nil
 }
 
 // input returns input i of n, nil when absent.
@@ -110,14 +164,23 @@ func convAlgo(k *kernels.Conv2D, want ir.ConvAlgo, win ir.Window) (ir.ConvAlgo, 
 	return want, nil
 }
 
-// gemm lowers a Gemm or FusedGemm with a constant B to kernels.Gemm: Alpha
-// and TransB fold into the packed B, Beta*C into a bias when C is a
-// constant of shape [N], [1, N] or one element. Other forms (TransA, B or
-// C computed at run time, C varying along M) run the reference kernel.
+// gemm lowers a Gemm or FusedGemm to kernels.Gemm: Alpha and TransB fold
+// into the packed B, Beta*C into a bias when C is a constant of shape [N],
+// [1, N] or one element. A B computed at run time (a training step's) is
+// packed by a kernels.PackGemm step before each run's Gemm, and a C
+// computed at run time of shape [N] with Beta 1 is the bias as it is.
+// Other forms (TransA, other C, C varying along M) run the reference
+// kernel.
 func (l *lowering) gemm(n *ir.Node, gm *ir.Gemm, act ir.Activation) error {
 	a, b := input(n, 0), input(n, 1)
 	bt := l.constOf(b)
-	if a == nil || gm.TransA || bt == nil || bt.DType != ir.Float32 || len(n.Outputs) != 1 {
+	if a == nil || b == nil || gm.TransA || b.Type.DType != ir.Float32 || len(n.Outputs) != 1 {
+		return l.reference(n)
+	}
+	if bt == nil {
+		return l.gemmRunTime(n, gm, act)
+	}
+	if bt.DType != ir.Float32 {
 		return l.reference(n)
 	}
 	for _, v := range []*ir.Value{a, b, n.Outputs[0]} {
@@ -159,6 +222,43 @@ func (l *lowering) gemm(n *ir.Node, gm *ir.Gemm, act ir.Activation) error {
 		}
 	}
 	return l.emitGemm(n, a, b.Name, bkn, gm.TransB, biasName, bias, &kernels.Gemm{M: m, N: nn, K: kk, Act: act})
+}
+
+// gemmRunTime lowers a Gemm whose B is computed at run time: a PackGemm
+// step, then the Gemm with the optional runtime or constant bias C [N]
+// (Beta 1).
+func (l *lowering) gemmRunTime(n *ir.Node, gm *ir.Gemm, act ir.Activation) error {
+	a, b, c := input(n, 0), input(n, 1), input(n, 2)
+	for _, v := range []*ir.Value{a, b, n.Outputs[0]} {
+		if err := checkKnown(v); err != nil {
+			return err
+		}
+	}
+	ys := n.Outputs[0].Type.Shape
+	k := &kernels.Gemm{M: ys[0], N: ys[1], K: a.Type.Shape[1], Act: act}
+	if c != nil && gm.Beta != 0 && (gm.Beta != 1 || c.Type.Shape.NumElements() != k.N || len(c.Type.Shape) != 1) {
+		return l.reference(n)
+	}
+	pb, err := l.packAtRunTime(n, b, &kernels.PackGemm{Gemm: *k, Alpha: gm.Alpha, TransB: gm.TransB}, kernels.PackedGemmLen(k))
+	if err != nil {
+		return err
+	}
+	xo, err := l.operand(a, nil)
+	if err != nil {
+		return err
+	}
+	bo := none
+	if c != nil && gm.Beta != 0 {
+		if bo, err = l.operand(c, nil); err != nil {
+			return err
+		}
+	}
+	yo, err := l.result(n.Outputs[0], nil)
+	if err != nil {
+		return err
+	}
+	l.emit(n, k, []operandRef{xo, pb, bo}, []operandRef{yo})
+	return nil
 }
 
 // matmul lowers a MatMul of a 2-D A by a constant 2-D B to kernels.Gemm,
@@ -240,7 +340,24 @@ func (l *lowering) pool(n *ir.Node, win ir.Window, k *kernels.Pool2D) error {
 	if err := checkKnown(x); err != nil {
 		return err
 	}
-	xs := x.Type.Shape
+	if !poolGeom(k, x.Type.Shape, win) {
+		return l.reference(n)
+	}
+	xo, err := l.operand(x, ir.Shape{k.N, k.C, k.H, k.W})
+	if err != nil {
+		return err
+	}
+	yo, err := l.result(n.Outputs[0], ir.Shape{k.N, k.C, k.OH, k.OW})
+	if err != nil {
+		return err
+	}
+	l.emit(n, k, []operandRef{xo}, []operandRef{yo})
+	return nil
+}
+
+// poolGeom fills in k's geometry for X of shape xs and the window win:
+// two spatial axes, or one as H = 1; false for more.
+func poolGeom(k *kernels.Pool2D, xs ir.Shape, win ir.Window) bool {
 	switch len(xs) {
 	case 4:
 		k.H, k.W, k.OH, k.OW = xs[2], xs[3], win.Out[0], win.Out[1]
@@ -253,19 +370,10 @@ func (l *lowering) pool(n *ir.Node, win ir.Window, k *kernels.Pool2D) error {
 		k.DH, k.DW = 1, win.Dilations[0]
 		k.PadL, k.PadR = win.PadBegin[0], win.PadEnd[0]
 	default:
-		return l.reference(n)
+		return false
 	}
 	k.N, k.C = xs[0], xs[1]
-	xo, err := l.operand(x, ir.Shape{k.N, k.C, k.H, k.W})
-	if err != nil {
-		return err
-	}
-	yo, err := l.result(n.Outputs[0], ir.Shape{k.N, k.C, k.OH, k.OW})
-	if err != nil {
-		return err
-	}
-	l.emit(n, k, []operandRef{xo}, []operandRef{yo})
-	return nil
+	return true
 }
 
 // globalPool lowers GlobalAveragePool and GlobalMaxPool to

@@ -118,7 +118,7 @@ var convCases = []lowerCase{
 			x2, w := b.Input("x2", 1, 4, 5, 5), b.Input("w2", 8, 4, 1, 1)
 			b.Output(y, b.Node1("wvar", &ir.Conv{Group: 1}, x2, w))
 		},
-		steps: "c3d reference Conv; wvar reference Conv",
+		steps: "c3d reference Conv; wvar packconv; wvar conv2d",
 	},
 }
 
@@ -217,6 +217,6 @@ var gemmCases = []lowerCase{
 			y4 := b.Node1("mm3", &ir.MatMul{}, b.Input("x3", 2, 3, 4), b.Const("b3", gemmB64))
 			b.Output(y3, y4)
 		},
-		steps: "transA reference Gemm; cmn reference Gemm; bvar reference Gemm; mm3 reference MatMul",
+		steps: "transA reference Gemm; cmn reference Gemm; bvar packgemm; bvar gemm; mm3 reference MatMul",
 	},
 }

@@ -66,10 +66,10 @@ type GlobalPoolGrad struct{ Max bool }
 
 // ActGrad is the gradient of an element-wise activation, Op (Relu,
 // LeakyRelu, Sigmoid, Tanh or Clip), with respect to its input: dX = dY ·
-// f'(X), computed from X or Y, whichever the derivative is cheaper from.
-// Inputs: X, Y and dY of one shape. Output: dX. At a kink (Relu at 0,
-// Clip at a bound) the derivative is PyTorch's: 0 for Relu, 1 inside
-// Clip's closed range.
+// f'(X). Inputs: X, Y and dY of one shape. Output: dX. Relu, Sigmoid and
+// Tanh read only Y (so X may be given as Y), LeakyRelu and Clip only X.
+// At a kink the derivative is PyTorch's: 0 for Relu at 0, and for Clip
+// 1 only strictly inside (Min, Max).
 type ActGrad struct{ Op Op }
 
 // SGD is one step of stochastic gradient descent with PyTorch's

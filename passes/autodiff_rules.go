@@ -40,7 +40,13 @@ func (a *autodiff) rule(n *ir.Node, dys []*ir.Value, want []bool) ([]*ir.Value, 
 		}
 	case *ir.Gemm:
 		return a.gemmRule(n, op, dy, want)
-	case *ir.Relu, *ir.LeakyRelu, *ir.Sigmoid, *ir.Tanh, *ir.Clip:
+	case *ir.Relu, *ir.Sigmoid, *ir.Tanh:
+		// These derivatives read Y alone (Relu's: Y > 0, as PyTorch's
+		// threshold_backward), so X need not outlive the forward node,
+		// which leaves the convolution before it free to fuse it.
+		y := n.Outputs[0]
+		dx[0], err = a.node1(name, &ir.ActGrad{Op: op}, y, y, dy)
+	case *ir.LeakyRelu, *ir.Clip:
 		dx[0], err = a.node1(name, &ir.ActGrad{Op: op}, n.Inputs[0], n.Outputs[0], dy)
 	case *ir.MaxPool:
 		p := *op
@@ -140,7 +146,7 @@ func (a *autodiff) gemmRule(n *ir.Node, op *ir.Gemm, dy *ir.Value, want []bool) 
 		} else {
 			g.TransB = !op.TransB
 		}
-		if dx[0], err = a.node1(name+".a", g, l, r); err != nil {
+		if dx[0], err = a.gemm(name+".a", g, l, r); err != nil {
 			return nil, err
 		}
 	}
@@ -154,7 +160,7 @@ func (a *autodiff) gemmRule(n *ir.Node, op *ir.Gemm, dy *ir.Value, want []bool) 
 		} else {
 			g.TransA = !op.TransA
 		}
-		if dx[1], err = a.node1(name+".b", g, l, r); err != nil {
+		if dx[1], err = a.gemm(name+".b", g, l, r); err != nil {
 			return nil, err
 		}
 	}
@@ -171,6 +177,20 @@ func (a *autodiff) gemmRule(n *ir.Node, op *ir.Gemm, dy *ir.Value, want []bool) 
 		}
 	}
 	return dx, nil
+}
+
+// gemm appends the Gemm g of l and r, transposing l explicitly when g
+// wants it transposed: the runtime's GEMM kernel packs B, any layout, but
+// reads A as it is.
+func (a *autodiff) gemm(name string, g *ir.Gemm, l, r *ir.Value) (*ir.Value, error) {
+	if g.TransA {
+		t, err := a.node1(name+".t", &ir.Transpose{Perm: []int{1, 0}}, l)
+		if err != nil {
+			return nil, err
+		}
+		l, g.TransA = t, false
+	}
+	return a.node1(name, g, l, r)
 }
 
 // reshape returns v reshaped to shape.

@@ -132,30 +132,52 @@ func PackConvWeights(k *Conv2D, w []float32) ([]float32, error) {
 	if err := convCheck(k); err != nil {
 		return nil, err
 	}
+	out := make([]float32, PackedConvLen(k))
+	if err := packConvInto(k, out, w, make([]float32, packConvScratch(k))); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// packConvScratch returns the floats of scratch packConvInto needs.
+func packConvScratch(k *Conv2D) int {
+	if k.Algo == ir.AlgoWinograd2 || k.Algo == ir.AlgoWinograd4 {
+		if p, err := newWGPlan(k); err == nil {
+			return p.a2 * min(p.rows, k.M) * k.C
+		}
+	}
+	return 0
+}
+
+// packConvInto writes PackConvWeights(k, w) into dst (PackedConvLen(k)
+// floats), with scratch of packConvScratch(k) floats; it allocates
+// nothing.
+func packConvInto(k *Conv2D, dst, w, scratch []float32) error {
 	cg, mg := k.C/k.Group, k.M/k.Group
 	kk := cg * k.KH * k.KW
 	if want := k.M * kk; len(w) != want {
-		return nil, ir.Invalidf("conv2d: weights have %d elements, want %d (%d×%d×%d×%d)", len(w), want, k.M, cg, k.KH, k.KW)
+		return ir.Invalidf("conv2d: weights have %d elements, want %d (%d×%d×%d×%d)", len(w), want, k.M, cg, k.KH, k.KW)
+	}
+	if len(dst) != PackedConvLen(k) {
+		return ir.Invalidf("conv2d: packed weights have %d elements, want %d", len(dst), PackedConvLen(k))
 	}
 	switch k.Algo {
 	case ir.AlgoGEMM1x1, ir.AlgoIm2col:
 		per := packedALen(mg, kk)
-		out := make([]float32, k.Group*per)
 		for g := 0; g < k.Group; g++ {
-			packA(out[g*per:(g+1)*per], w[g*mg*kk:], mg, kk, kk, 1)
+			packA(dst[g*per:(g+1)*per], w[g*mg*kk:], mg, kk, kk, 1)
 		}
-		return out, nil
 	case ir.AlgoWinograd2, ir.AlgoWinograd4:
-		return packWinograd(k, w)
+		return packWinogradInto(k, dst, w, scratch)
 	case ir.AlgoOCBlock:
 		per := ocPackedLen(mg, kk)
-		out := make([]float32, k.Group*per)
 		for g := 0; g < k.Group; g++ {
-			packOC(out[g*per:(g+1)*per], w[g*mg*kk:(g+1)*mg*kk], mg, kk)
+			packOC(dst[g*per:(g+1)*per], w[g*mg*kk:(g+1)*mg*kk], mg, kk)
 		}
-		return out, nil
+	default:
+		copy(dst, w)
 	}
-	return append([]float32(nil), w...), nil
+	return nil
 }
 
 // Bind implements Kernel. in is X, the packed W, the optional B and the

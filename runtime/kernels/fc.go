@@ -47,12 +47,8 @@ func PackGemmB(k *Gemm, b []float32) ([]float32, error) {
 	if len(b) != k.K*k.N {
 		return nil, ir.Invalidf("gemm: B has %d elements, want %d (%d×%d)", len(b), k.K*k.N, k.K, k.N)
 	}
-	np := gemmRoundUp(k.N, gemmNR)
-	out := make([]float32, np*k.K)
-	for p0 := 0; p0 < k.K; p0 += gemmKC {
-		kc := min(gemmKC, k.K-p0)
-		packB(out[p0*np:(p0+kc)*np], b[p0*k.N:], kc, k.N, k.N)
-	}
+	out := make([]float32, PackedGemmLen(k))
+	packGemmInto(k, out, b, false, 1)
 	return out, nil
 }
 
@@ -67,19 +63,8 @@ func PackGemmBT(k *Gemm, bt []float32) ([]float32, error) {
 	if len(bt) != k.K*k.N {
 		return nil, ir.Invalidf("gemm: B has %d elements, want %d (%d×%d)", len(bt), k.K*k.N, k.N, k.K)
 	}
-	np := gemmRoundUp(k.N, gemmNR)
-	out := make([]float32, np*k.K)
-	for p0 := 0; p0 < k.K; p0 += gemmKC {
-		kc := min(gemmKC, k.K-p0)
-		dst := out[p0*np : (p0+kc)*np]
-		for j := 0; j < k.N; j++ {
-			panel := dst[j/gemmNR*gemmNR*kc:]
-			jj := j % gemmNR
-			for p, v := range bt[j*k.K+p0 : j*k.K+p0+kc] {
-				panel[p*gemmNR+jj] = v
-			}
-		}
-	}
+	out := make([]float32, PackedGemmLen(k))
+	packGemmInto(k, out, bt, true, 1)
 	return out, nil
 }
 

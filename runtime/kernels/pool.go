@@ -26,36 +26,9 @@ func (k *Pool2D) Bind(in, out []*ir.Tensor) (Task, error) {
 	if err := miscArity(k, in, out, 1, 1); err != nil {
 		return nil, err
 	}
-	err := miscFields(k,
-		miscField{"N", k.N, 0}, miscField{"C", k.C, 0}, miscField{"H", k.H, 0}, miscField{"W", k.W, 0},
-		miscField{"OH", k.OH, 0}, miscField{"OW", k.OW, 0},
-		miscField{"KH", k.KH, 1}, miscField{"KW", k.KW, 1},
-		miscField{"SH", k.SH, 1}, miscField{"SW", k.SW, 1},
-		miscField{"DH", k.DH, 1}, miscField{"DW", k.DW, 1},
-		miscField{"PadT", k.PadT, 0}, miscField{"PadL", k.PadL, 0},
-		miscField{"PadB", k.PadB, 0}, miscField{"PadR", k.PadR, 0})
+	nx, ny, err := k.check()
 	if err != nil {
 		return nil, err
-	}
-	if k.Max && k.CountIncludePad {
-		return nil, ir.Invalidf("%s kernel: CountIncludePad is set for a max pool, want it only for an average", k.Name())
-	}
-	if !k.Max && (k.DH != 1 || k.DW != 1) {
-		return nil, ir.Invalidf("%s kernel: average pool has dilations %d×%d, want 1×1", k.Name(), k.DH, k.DW)
-	}
-	if err := poolCheckSize(k, "OH", k.OH, "H", k.H, k.KH, k.SH, k.DH, k.PadT, k.PadB); err != nil {
-		return nil, err
-	}
-	if err := poolCheckSize(k, "OW", k.OW, "W", k.W, k.KW, k.SW, k.DW, k.PadL, k.PadR); err != nil {
-		return nil, err
-	}
-	nx, ok := miscProduct(k.N, k.C, k.H, k.W)
-	if !ok {
-		return nil, ir.Invalidf("%s kernel: X [%d,%d,%d,%d] exceeds %d elements", k.Name(), k.N, k.C, k.H, k.W, ir.MaxElements)
-	}
-	ny, ok := miscProduct(k.N, k.C, k.OH, k.OW)
-	if !ok {
-		return nil, ir.Invalidf("%s kernel: Y [%d,%d,%d,%d] exceeds %d elements", k.Name(), k.N, k.C, k.OH, k.OW, ir.MaxElements)
 	}
 	x, err := miscF32(k, "input 0 (X)", in[0], nx)
 	if err != nil {
@@ -68,6 +41,47 @@ func (k *Pool2D) Bind(in, out []*ir.Tensor) (Task, error) {
 	if err := miscDisjoint(k, "X", x, y); err != nil {
 		return nil, err
 	}
+	return k.bind(x, y), nil
+}
+
+// check validates k's geometry and returns the element counts of X and Y.
+func (k *Pool2D) check() (nx, ny int, err error) {
+	err = miscFields(k,
+		miscField{"N", k.N, 0}, miscField{"C", k.C, 0}, miscField{"H", k.H, 0}, miscField{"W", k.W, 0},
+		miscField{"OH", k.OH, 0}, miscField{"OW", k.OW, 0},
+		miscField{"KH", k.KH, 1}, miscField{"KW", k.KW, 1},
+		miscField{"SH", k.SH, 1}, miscField{"SW", k.SW, 1},
+		miscField{"DH", k.DH, 1}, miscField{"DW", k.DW, 1},
+		miscField{"PadT", k.PadT, 0}, miscField{"PadL", k.PadL, 0},
+		miscField{"PadB", k.PadB, 0}, miscField{"PadR", k.PadR, 0})
+	if err != nil {
+		return 0, 0, err
+	}
+	if k.Max && k.CountIncludePad {
+		return 0, 0, ir.Invalidf("%s kernel: CountIncludePad is set for a max pool, want it only for an average", k.Name())
+	}
+	if !k.Max && (k.DH != 1 || k.DW != 1) {
+		return 0, 0, ir.Invalidf("%s kernel: average pool has dilations %d×%d, want 1×1", k.Name(), k.DH, k.DW)
+	}
+	if err := poolCheckSize(k, "OH", k.OH, "H", k.H, k.KH, k.SH, k.DH, k.PadT, k.PadB); err != nil {
+		return 0, 0, err
+	}
+	if err := poolCheckSize(k, "OW", k.OW, "W", k.W, k.KW, k.SW, k.DW, k.PadL, k.PadR); err != nil {
+		return 0, 0, err
+	}
+	nx, ok := miscProduct(k.N, k.C, k.H, k.W)
+	if !ok {
+		return 0, 0, ir.Invalidf("%s kernel: X [%d,%d,%d,%d] exceeds %d elements", k.Name(), k.N, k.C, k.H, k.W, ir.MaxElements)
+	}
+	ny, ok = miscProduct(k.N, k.C, k.OH, k.OW)
+	if !ok {
+		return 0, 0, ir.Invalidf("%s kernel: Y [%d,%d,%d,%d] exceeds %d elements", k.Name(), k.N, k.C, k.OH, k.OW, ir.MaxElements)
+	}
+	return nx, ny, nil
+}
+
+// bind returns the task pooling x into y (sizes checked).
+func (k *Pool2D) bind(x, y []float32) *pool2DTask {
 	t := &pool2DTask{k: *k, x: x, y: y}
 	t.ohA, t.ohB = poolInterior(k.OH, k.H, k.KH, k.SH, k.DH, k.PadT)
 	t.owA, t.owB = poolInterior(k.OW, k.W, k.KW, k.SW, k.DW, k.PadL)
@@ -92,7 +106,7 @@ func (k *Pool2D) Bind(in, out []*ir.Tensor) (Task, error) {
 		rows = int(max(1, poolWork/rowCost))
 	}
 	t.miscGrid = newMiscGrid(k.N*k.C, k.OH, rows)
-	return t, nil
+	return t
 }
 
 // poolCheckSize checks the output size o (named oName) of one axis of

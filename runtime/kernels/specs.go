@@ -147,6 +147,81 @@ type Copy struct {
 	Len int
 }
 
+// PackConv packs a convolution's weights at run time, for a Conv2D whose
+// W is computed rather than a constant (a training step's parameter):
+// the packed weights are what PackConvWeights(&Conv, W) returns. Operands:
+// In W [M, C/Group, KH, KW]; Out the packed weights (PackedConvLen(&Conv)
+// floats).
+type PackConv struct {
+	Conv Conv2D
+}
+
+// PackGemm packs a fully connected layer's B at run time, for a Gemm
+// whose B is computed: Out = PackGemmB(&Gemm, Alpha·B), or with TransB
+// PackGemmBT(&Gemm, Alpha·B). Operands: In B [K, N] ([N, K] with TransB);
+// Out the packed B (PackedGemmLen(&Gemm) floats).
+type PackGemm struct {
+	Gemm   Gemm
+	Alpha  float32
+	TransB bool
+}
+
+// ConvGradData is the gradient of a Conv2D (without bias and activation)
+// with respect to X: dX = the transposed convolution of dY with W.
+// Operands: In dY [N, M, OH, OW] and W [M, C/Group, KH, KW] as stored (not
+// packed); Out dX [N, C, H, W]. Conv's Algo and Act are ignored.
+type ConvGradData struct {
+	Conv Conv2D
+}
+
+// ConvGradFilter is the gradient of a Conv2D with respect to W:
+//
+//	dW[m, c, kh, kw] = sum over n, oh, ow of dY[n, m, oh, ow] ·
+//	    X[n, g*C/Group + c, oh*SH - PadT + kh*DH, ow*SW - PadL + kw*DW]
+//
+// (g = m / (M/Group); positions outside X read 0). Operands: In X [N, C,
+// H, W] and dY [N, M, OH, OW]; Out dW [M, C/Group, KH, KW]. Conv's Algo
+// and Act are ignored.
+type ConvGradFilter struct {
+	Conv Conv2D
+}
+
+// PoolGrad is the gradient of a Pool2D with respect to X: each dY
+// element goes to its window's first maximum (Max) or spreads over the
+// window's elements divided by the forward count (average). Operands: In
+// X [N, C, H, W] and dY [N, C, OH, OW]; Out dX [N, C, H, W].
+type PoolGrad struct {
+	Pool Pool2D
+}
+
+// ActGrad is the gradient of an activation over Len elements: dX = dY ·
+// f'(X), Op one of UnRelu and UnSigmoid, UnTanh (from Y), UnLeakyRelu
+// (Alpha) and UnClip (Min, Max; 1 strictly inside) from X. Operands: In
+// X, Y and dY; Out dX.
+type ActGrad struct {
+	Op       UnaryOp
+	Len      int
+	Alpha    float32
+	Min, Max float32
+}
+
+// ChannelSum sums X [Outer, Channels, Inner] over Outer and Inner: a
+// bias's gradient. Operands: In X; Out Y [Channels].
+type ChannelSum struct {
+	Outer, Channels, Inner int
+}
+
+// SGD is torch.optim.SGD's step over Len elements (ir.SGD): with d = dW +
+// WeightDecay·W, V' = Momentum·V + d and W' = W - LR·(Nesterov ? d +
+// Momentum·V' : V'), or W' = W - LR·d without momentum. Operands: In W,
+// dW, V (omitted without momentum) and LR [1]; Out W' and, with momentum,
+// V'.
+type SGD struct {
+	Len                   int
+	Momentum, WeightDecay float32
+	Nesterov              bool
+}
+
 // Reference runs the reference interpreter's kernel for Op: the fallback
 // for ops the runtime has no fast kernel for. Operands: the op's inputs and
 // outputs, any dtype. Unlike the other kernels it may allocate while
@@ -168,6 +243,16 @@ func (*Softmax) Name() string    { return "softmax" }
 func (*LRN) Name() string        { return "lrn" }
 func (*Copy) Name() string       { return "copy" }
 func (*Reference) Name() string  { return "reference" }
+func (*PackConv) Name() string   { return "packconv" }
+func (*PackGemm) Name() string   { return "packgemm" }
+
+// Name implements Kernel.
+func (*ConvGradData) Name() string   { return "convgraddata" }
+func (*ConvGradFilter) Name() string { return "convgradfilter" }
+func (*PoolGrad) Name() string       { return "poolgrad" }
+func (*ActGrad) Name() string        { return "actgrad" }
+func (*ChannelSum) Name() string     { return "channelsum" }
+func (*SGD) Name() string            { return "sgd" }
 
 // PackConvWeights returns W [M, C/Group, KH, KW] (row-major, float32) in
 // the layout k's Algo reads, to be stored in the plan. It fails when w's

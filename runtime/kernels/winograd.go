@@ -225,7 +225,7 @@ func wgProduct(dims ...int) (int, bool) {
 }
 
 // winogradPackedLen returns the length of the filters packed by
-// packWinograd for k, or 0 when k is not a convolution Winograd computes
+// PackConvWeights for k, or 0 when k is not a convolution Winograd computes
 // (bindWinograd then says why).
 func winogradPackedLen(k *Conv2D) int {
 	p, err := newWGPlan(k)
@@ -253,20 +253,21 @@ var (
 	}
 )
 
-// packWinograd transforms W [M, C, 3, 3] (Group 1) into the Winograd domain
+// packWinogradInto transforms W [M, C, 3, 3] (Group 1) into the Winograd domain,
+// into out (scratch u holds one chunk of the transformed filters),
 // and packs it for the batched GEMMs: for each chunk of the plan's rows
 // output channels (wgRows rounded up to the GEMM's row tile; the last
 // chunk may have fewer), for each transformed position ξ,
 // packA of the chunk's rows of U_ξ [M, C], U_ξ[k, c] = (G g_kc Gᵀ)_ξ
 // computed in float64 and rounded once to float32.
-func packWinograd(k *Conv2D, w []float32) ([]float32, error) {
+func packWinogradInto(k *Conv2D, out, w, u []float32) error {
 	p, err := newWGPlan(k)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	C, M := k.C, k.M
 	if len(w) != M*C*9 {
-		return nil, ir.Invalidf("conv2d: weights have %d elements, want %d (%dx%dx3x3)", len(w), M*C*9, M, C)
+		return ir.Invalidf("conv2d: weights have %d elements, want %d (%dx%dx3x3)", len(w), M*C*9, M, C)
 	}
 	var g [][3]float64
 	if p.m == 2 {
@@ -275,9 +276,8 @@ func packWinograd(k *Conv2D, w []float32) ([]float32, error) {
 		g = wgG4[:]
 	}
 	a := p.alpha
-	out := make([]float32, p.packedLen)
-	rows := min(p.rows, M)
-	u := make([]float32, p.a2*rows*C) // one chunk, [ξ][row][c]
+	clear(out)
+	u = u[:p.a2*min(p.rows, M)*C] // one chunk, [ξ][row][c]
 	var tmp [6][3]float64
 	for s := 0; s < p.subs; s++ {
 		r0 := s * p.rows
@@ -304,7 +304,7 @@ func packWinograd(k *Conv2D, w []float32) ([]float32, error) {
 			packA(dst[xi*pal:(xi+1)*pal], u[xi*mr*C:(xi+1)*mr*C], mr, C, C, 1)
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // bindWinograd returns the task computing k (3x3, stride 1, dilation 1,

@@ -173,12 +173,12 @@ func wgRun(task Task, workers int, rng *rand.Rand) {
 // the output, which it checks are untouched.
 func wgCompute(t *testing.T, k *Conv2D, d wgData, workers int, rng *rand.Rand) []float32 {
 	t.Helper()
-	pw, err := packWinograd(k, d.w)
+	pw, err := PackConvWeights(k, d.w)
 	if err != nil {
-		t.Fatalf("packWinograd: %v", err)
+		t.Fatalf("PackConvWeights: %v", err)
 	}
 	if len(pw) != winogradPackedLen(k) {
-		t.Fatalf("packWinograd returned %d floats, winogradPackedLen says %d", len(pw), winogradPackedLen(k))
+		t.Fatalf("PackConvWeights returned %d floats, winogradPackedLen says %d", len(pw), winogradPackedLen(k))
 	}
 	const guard = 17
 	out := k.N * k.M * k.OH * k.OW
@@ -385,7 +385,7 @@ func TestWinogradDeterministic(t *testing.T) {
 			}
 		}
 		// In place: Z is Y.
-		pw, _ := packWinograd(k, d.w)
+		pw, _ := PackConvWeights(k, d.w)
 		y := append([]float32(nil), d.z...)
 		task, err := bindWinograd(k, d.x, pw, d.bias, y, y)
 		if err != nil {
@@ -539,17 +539,17 @@ func TestWinogradErrors(t *testing.T) {
 		if err := winogradCheck(&k); !wgIsIRError(err) {
 			t.Errorf("%s: winogradCheck error %v, want an *ir.Error", b.name, err)
 		}
-		if _, err := packWinograd(&k, w); !wgIsIRError(err) {
-			t.Errorf("%s: packWinograd error %v, want an *ir.Error", b.name, err)
+		if err := packWinogradInto(&k, nil, w, nil); !wgIsIRError(err) {
+			t.Errorf("%s: packWinogradInto error %v, want an *ir.Error", b.name, err)
 		}
 		if _, err := bindWinograd(&k, nil, nil, nil, nil, nil); !wgIsIRError(err) {
 			t.Errorf("%s: bindWinograd error %v, want an *ir.Error", b.name, err)
 		}
 	}
-	if _, err := packWinograd(good, w[1:]); !wgIsIRError(err) {
+	if _, err := PackConvWeights(good, w[1:]); !wgIsIRError(err) {
 		t.Errorf("short weights: error %v, want an *ir.Error", err)
 	}
-	pw, err := packWinograd(good, w)
+	pw, err := PackConvWeights(good, w)
 	if err != nil {
 		t.Fatal(err)
 	}

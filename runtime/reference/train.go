@@ -332,7 +332,7 @@ func actGrad(op ir.Op, in, out []*ir.Tensor) error {
 	case *ir.Relu:
 		for i := range dx {
 			dx[i] = 0
-			if x[i] > 0 {
+			if y[i] > 0 {
 				dx[i] = dy[i]
 			}
 		}
@@ -356,7 +356,7 @@ func actGrad(op ir.Op, in, out []*ir.Tensor) error {
 	case *ir.Clip:
 		for i := range dx {
 			dx[i] = 0
-			if x[i] >= f.Min && x[i] <= f.Max {
+			if x[i] > f.Min && x[i] < f.Max {
 				dx[i] = dy[i]
 			}
 		}

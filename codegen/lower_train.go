@@ -1,0 +1,115 @@
+package codegen
+
+import (
+	"github.com/cnnc/cnnc/ir"
+	"github.com/cnnc/cnnc/runtime/kernels"
+)
+
+// Lowering of the training ops (ir/ops_train.go) that have kernels: the
+// pools' and activations' gradients, the SGD update, and the ReduceSum
+// of a bias gradient. The losses and Adam run the reference kernel.
+
+// poolGrad lowers a MaxPoolGrad or AveragePoolGrad to kernels.PoolGrad.
+func (l *lowering) poolGrad(n *ir.Node, win ir.Window, err error, k *kernels.PoolGrad) error {
+	if err != nil {
+		return err
+	}
+	if len(n.Inputs) != 2 || len(n.Outputs) != 1 || !poolGeom(&k.Pool, n.Inputs[0].Type.Shape, win) {
+		return l.reference(n)
+	}
+	return l.emitAll(n, k)
+}
+
+// emitAll emits k reading n's inputs and writing its outputs as they are.
+func (l *lowering) emitAll(n *ir.Node, k Kernel) error {
+	var in, out []operandRef
+	for _, v := range n.Inputs {
+		o, err := l.operand(v, nil)
+		if err != nil {
+			return err
+		}
+		in = append(in, o)
+	}
+	for _, v := range n.Outputs {
+		o, err := l.result(v, nil)
+		if err != nil {
+			return err
+		}
+		out = append(out, o)
+	}
+	l.emit(n, k, in, out)
+	return nil
+}
+
+// actGrad lowers an ActGrad to kernels.ActGrad.
+func (l *lowering) actGrad(n *ir.Node, op *ir.ActGrad) error {
+	if len(n.Inputs) != 3 || len(n.Outputs) != 1 {
+		return l.reference(n)
+	}
+	k := &kernels.ActGrad{Len: n.Outputs[0].Type.Shape.NumElements()}
+	switch f := op.Op.(type) {
+	case *ir.Relu:
+		k.Op = kernels.UnRelu
+	case *ir.LeakyRelu:
+		k.Op, k.Alpha = kernels.UnLeakyRelu, f.Alpha
+	case *ir.Sigmoid:
+		k.Op = kernels.UnSigmoid
+	case *ir.Tanh:
+		k.Op = kernels.UnTanh
+	case *ir.Clip:
+		k.Op, k.Min, k.Max = kernels.UnClip, f.Min, f.Max
+	default:
+		return l.reference(n)
+	}
+	return l.emitAll(n, k)
+}
+
+// sgd lowers an SGD update to kernels.SGD.
+func (l *lowering) sgd(n *ir.Node, op *ir.SGD) error {
+	if len(n.Inputs) != 4 || n.Inputs[0] == nil {
+		return l.reference(n)
+	}
+	return l.emitAll(n, &kernels.SGD{Len: n.Inputs[0].Type.Shape.NumElements(), Momentum: op.Momentum, WeightDecay: op.WeightDecay, Nesterov: op.Nesterov})
+}
+
+// reduceSum lowers a ReduceSum over every axis but one (a bias gradient:
+// axes 0, 2, 3 of [N, C, H, W], or 0 of [N, C]) to kernels.ChannelSum, and
+// any other to the reference kernel.
+func (l *lowering) reduceSum(n *ir.Node, op *ir.ReduceSum) error {
+	if len(n.Inputs) != 1 || len(n.Outputs) != 1 || n.Inputs[0] == nil {
+		return l.reference(n)
+	}
+	xs := n.Inputs[0].Type.Shape
+	kept := -1
+	reduced := make([]bool, len(xs))
+	for _, a := range op.Axes {
+		if a < 0 {
+			a += len(xs)
+		}
+		if a < 0 || a >= len(xs) || reduced[a] {
+			return l.reference(n)
+		}
+		reduced[a] = true
+	}
+	for i, r := range reduced {
+		if !r {
+			if kept >= 0 {
+				return l.reference(n)
+			}
+			kept = i
+		}
+	}
+	if kept < 0 || len(op.Axes) == 0 {
+		return l.reference(n)
+	}
+	k := &kernels.ChannelSum{Outer: 1, Channels: xs[kept], Inner: 1}
+	for i, d := range xs {
+		switch {
+		case i < kept:
+			k.Outer *= d
+		case i > kept:
+			k.Inner *= d
+		}
+	}
+	return l.emitAll(n, k)
+}

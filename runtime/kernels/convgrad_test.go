@@ -1,0 +1,65 @@
+package kernels
+
+import (
+	"math"
+	"math/rand"
+	"testing"
+
+	"github.com/cnnc/cnnc/ir"
+	"github.com/cnnc/cnnc/runtime/reference"
+)
+
+// convGradCases cover strides, dilations, asymmetric padding, groups,
+// depthwise, 1-D (H = 1), K-blocks past gemmKC (P > 256) and more than one
+// column block of dW.
+var convGradCases = []convCase{
+	// n, c, h, w, m, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, g
+	{2, 3, 7, 6, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+	{1, 4, 9, 11, 6, 3, 2, 2, 3, 1, 1, 1, 0, 2, 1, 2},
+	{3, 2, 8, 8, 5, 3, 3, 1, 1, 2, 2, 2, 1, 0, 2, 1},
+	{2, 6, 5, 5, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 6},
+	{2, 1, 28, 28, 6, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 1},  // LeNet's C1: 784 positions
+	{4, 6, 14, 14, 16, 5, 5, 1, 1, 1, 1, 0, 0, 0, 0, 1}, // C3
+	{1, 40, 6, 6, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},   // 360 taps: two column blocks
+	{2, 3, 1, 20, 4, 1, 5, 1, 2, 1, 1, 0, 2, 0, 1, 1},   // 1-D
+	{1, 2, 4, 4, 3, 5, 5, 1, 1, 1, 1, 3, 3, 3, 3, 1},    // windows in the padding
+}
+
+// TestConvGrad checks ConvGradData and ConvGradFilter against the
+// reference interpreter's kernels at every instruction-set level.
+func TestConvGrad(t *testing.T) {
+	forEachISA(t, func(t *testing.T) {
+		r := rand.New(rand.NewSource(5))
+		for _, cc := range convGradCases {
+			k := cc.kernel(ir.AlgoAuto, ir.Activation{})
+			op := ir.Conv{Strides: []int{cc.sh, cc.sw}, Dilations: []int{cc.dh, cc.dw}, Pads: []int{cc.pt, cc.pl, cc.pb, cc.pr}, Group: cc.g}
+			xs, ws := ir.Shape{cc.n, cc.c, cc.h, cc.w}, ir.Shape{cc.m, cc.c / cc.g, cc.kh, cc.kw}
+			x := ir.FromFloat32(xs, gemmRandSlice(r, xs.NumElements()))
+			w := ir.FromFloat32(ws, gemmRandSlice(r, ws.NumElements()))
+			dy := ir.FromFloat32(ir.Shape{cc.n, cc.m, k.OH, k.OW}, gemmRandSlice(r, cc.n*cc.m*k.OH*k.OW))
+			check := func(name string, kern Kernel, ref ir.Op, in []*ir.Tensor, outShape ir.Shape) {
+				want, _ := ir.NewTensor(ir.Float32, outShape)
+				if err := reference.Kernel(ref)(ref, in, []*ir.Tensor{want}); err != nil {
+					t.Fatal(err)
+				}
+				got, _ := ir.NewTensor(ir.Float32, outShape)
+				for i := range got.F32 {
+					got.F32[i] = float32(math.NaN()) // every element must be written
+				}
+				task, err := kern.Bind(in, []*ir.Tensor{got})
+				if err != nil {
+					t.Fatalf("%v %s: %v", cc, name, err)
+				}
+				runTask(task, r)
+				for i, v := range got.F32 {
+					if d := math.Abs(float64(v - want.F32[i])); !(d <= 1e-4*(1+math.Abs(float64(want.F32[i])))) {
+						t.Errorf("%v %s[%d] = %v, reference %v", cc, name, i, v, want.F32[i])
+						return
+					}
+				}
+			}
+			check("dX", &ConvGradData{Conv: *k}, &ir.ConvGradData{Conv: op, X: xs}, []*ir.Tensor{dy, w}, xs)
+			check("dW", &ConvGradFilter{Conv: *k}, &ir.ConvGradFilter{Conv: op, W: ws}, []*ir.Tensor{x, dy}, ws)
+		}
+	})
+}

@@ -1,0 +1,104 @@
+package kernels
+
+import "github.com/cnnc/cnnc/ir"
+
+// Weights packed at run time: a training step's parameters are inputs,
+// so their packing, which an inference plan does once at compile time, is
+// a step of its own before each use.
+
+// Bind implements Kernel.
+func (k *PackConv) Bind(in, out []*ir.Tensor) (Task, error) {
+	if err := convCheck(&k.Conv); err != nil {
+		return nil, err
+	}
+	if len(in) != 1 || len(out) != 1 {
+		return nil, ir.Invalidf("packconv: %d inputs and %d outputs, want 1 and 1", len(in), len(out))
+	}
+	c := &k.Conv
+	w, err := convOperand("packconv", "W", in[0], c.M*(c.C/c.Group)*c.KH*c.KW, false)
+	if err != nil {
+		return nil, err
+	}
+	pw, err := convOperand("packconv", "packed W", out[0], PackedConvLen(c), false)
+	if err != nil {
+		return nil, err
+	}
+	return &packConvTask{k: c, w: w, pw: pw, scratch: packConvScratch(c)}, nil
+}
+
+// packConvTask is a bound PackConv: one piece.
+type packConvTask struct {
+	k       *Conv2D
+	w, pw   []float32
+	scratch int
+}
+
+func (t *packConvTask) Tasks() int   { return 1 }
+func (t *packConvTask) Scratch() int { return t.scratch }
+func (t *packConvTask) Run(_ int, scratch []float32) {
+	// Bind checked every length packConvInto checks.
+	if err := packConvInto(t.k, t.pw, t.w, scratch[:t.scratch]); err != nil {
+		panic("kernels: packconv: " + err.Error())
+	}
+}
+
+// Bind implements Kernel.
+func (k *PackGemm) Bind(in, out []*ir.Tensor) (Task, error) {
+	if err := gemmCheck(&k.Gemm); err != nil {
+		return nil, err
+	}
+	if len(in) != 1 || len(out) != 1 {
+		return nil, ir.Invalidf("packgemm: %d inputs and %d outputs, want 1 and 1", len(in), len(out))
+	}
+	g := &k.Gemm
+	b, err := convOperand("packgemm", "B", in[0], g.K*g.N, false)
+	if err != nil {
+		return nil, err
+	}
+	pb, err := convOperand("packgemm", "packed B", out[0], PackedGemmLen(g), false)
+	if err != nil {
+		return nil, err
+	}
+	return &packGemmTask{k: k, b: b, pb: pb}, nil
+}
+
+// packGemmTask is a bound PackGemm: one piece.
+type packGemmTask struct {
+	k     *PackGemm
+	b, pb []float32
+}
+
+func (t *packGemmTask) Tasks() int   { return 1 }
+func (t *packGemmTask) Scratch() int { return 0 }
+func (t *packGemmTask) Run(int, []float32) {
+	packGemmInto(&t.k.Gemm, t.pb, t.b, t.k.TransB, t.k.Alpha)
+}
+
+// packGemmInto writes PackGemmB(k, alpha·b), or with trans PackGemmBT,
+// into dst (PackedGemmLen(k) floats; the padding columns are zeroed).
+func packGemmInto(k *Gemm, dst, b []float32, trans bool, alpha float32) {
+	np := gemmRoundUp(k.N, gemmNR)
+	if !trans && alpha == 1 {
+		for p0 := 0; p0 < k.K; p0 += gemmKC {
+			kc := min(gemmKC, k.K-p0)
+			packB(dst[p0*np:(p0+kc)*np], b[p0*k.N:], kc, k.N, k.N)
+		}
+		return
+	}
+	clear(dst)
+	for p0 := 0; p0 < k.K; p0 += gemmKC {
+		kc := min(gemmKC, k.K-p0)
+		blk := dst[p0*np : (p0+kc)*np]
+		for j := 0; j < k.N; j++ {
+			panel := blk[j/gemmNR*gemmNR*kc:]
+			jj := j % gemmNR
+			for p := 0; p < kc; p++ {
+				v := b[(p0+p)*k.N+j]
+				if trans {
+					v = b[j*k.K+p0+p]
+				}
+				panel[p*gemmNR+jj] = alpha * v
+			}
+		}
+	}
+}

@@ -1,0 +1,284 @@
+package kernels
+
+import "github.com/cnnc/cnnc/ir"
+
+// The training step's element-wise and pooling kernels: the gradients of
+// the pools and activations, the bias gradient (a sum per channel) and
+// the SGD update. Each is the reference interpreter's kernel of its ir op
+// (runtime/reference/train.go) in float32, split into pieces.
+
+// trainChunk is the elements of an element-wise piece: big enough to
+// amortize a piece, small enough for two workers on layer-sized tensors.
+const trainChunk = 1 << 14
+
+// Bind implements Kernel. in is X and dY; out is dX.
+func (k *PoolGrad) Bind(in, out []*ir.Tensor) (Task, error) {
+	p := &k.Pool
+	if err := miscArity(k, in, out, 2, 1); err != nil {
+		return nil, err
+	}
+	nx, ny, err := p.check()
+	if err != nil {
+		return nil, err
+	}
+	x, err := miscF32(k, "input 0 (X)", in[0], nx)
+	if err != nil {
+		return nil, err
+	}
+	dy, err := miscF32(k, "input 1 (dY)", in[1], ny)
+	if err != nil {
+		return nil, err
+	}
+	dx, err := miscF32(k, "output 0 (dX)", out[0], nx)
+	if err != nil {
+		return nil, err
+	}
+	t := &poolGradTask{k: p, x: x, dy: dy, dx: dx}
+	per := max(1, trainChunk/max(1, p.H*p.W))
+	t.per, t.tasks = per, (p.N*p.C+per-1)/per
+	return t, nil
+}
+
+// poolGradTask is a bound PoolGrad: a piece is a block of (n, c) planes.
+type poolGradTask struct {
+	k          *Pool2D
+	x, dy, dx  []float32
+	per, tasks int
+}
+
+func (t *poolGradTask) Tasks() int   { return max(t.tasks, 1) }
+func (t *poolGradTask) Scratch() int { return 0 }
+
+func (t *poolGradTask) Run(piece int, _ []float32) {
+	k := t.k
+	in, out := k.H*k.W, k.OH*k.OW
+	for p := piece * t.per; p < min(k.N*k.C, (piece+1)*t.per); p++ {
+		xp, dyp, dxp := t.x[p*in:(p+1)*in], t.dy[p*out:(p+1)*out], t.dx[p*in:(p+1)*in]
+		clear(dxp)
+		for oh := 0; oh < k.OH; oh++ {
+			ih0 := oh*k.SH - k.PadT
+			khLo, khHi := poolRange(ih0, k.H, k.DH, k.KH)
+			for ow := 0; ow < k.OW; ow++ {
+				iw0 := ow*k.SW - k.PadL
+				kwLo, kwHi := poolRange(iw0, k.W, k.DW, k.KW)
+				d := dyp[oh*k.OW+ow]
+				if k.Max {
+					// The window's first maximum, as MaxPool's Indices; a NaN
+					// is the maximum once met.
+					at := -1
+					for kh := khLo; kh < khHi; kh++ {
+						row := (ih0 + kh*k.DH) * k.W
+						for kw := kwLo; kw < kwHi; kw++ {
+							i := row + iw0 + kw*k.DW
+							if v := xp[i]; at < 0 || v > xp[at] || (v != v && xp[at] == xp[at]) {
+								at = i
+							}
+						}
+					}
+					if at >= 0 {
+						dxp[at] += d
+					}
+					continue
+				}
+				count := (khHi - khLo) * (kwHi - kwLo)
+				if k.CountIncludePad {
+					h := min(ih0+k.KH, k.H+k.PadB) - max(ih0, -k.PadT)
+					w := min(iw0+k.KW, k.W+k.PadR) - max(iw0, -k.PadL)
+					count = h * w
+				}
+				if count <= 0 {
+					continue
+				}
+				d /= float32(count)
+				for kh := khLo; kh < khHi; kh++ {
+					row := dxp[(ih0+kh)*k.W : (ih0+kh+1)*k.W]
+					for kw := kwLo; kw < kwHi; kw++ {
+						row[iw0+kw] += d
+					}
+				}
+			}
+		}
+	}
+}
+
+// Bind implements Kernel. in is X, Y and dY; out is dX.
+func (k *ActGrad) Bind(in, out []*ir.Tensor) (Task, error) {
+	if err := miscArity(k, in, out, 3, 1); err != nil {
+		return nil, err
+	}
+	switch k.Op {
+	case UnRelu, UnLeakyRelu, UnSigmoid, UnTanh, UnClip:
+	default:
+		return nil, ir.Invalidf("%s kernel: activation %d has no gradient kernel", k.Name(), k.Op)
+	}
+	var ops [4][]float32
+	for i, name := range []string{"input 0 (X)", "input 1 (Y)", "input 2 (dY)"} {
+		var err error
+		if ops[i], err = miscF32(k, name, in[i], k.Len); err != nil {
+			return nil, err
+		}
+	}
+	dx, err := miscF32(k, "output 0 (dX)", out[0], k.Len)
+	if err != nil {
+		return nil, err
+	}
+	return &actGradTask{k: k, x: ops[0], y: ops[1], dy: ops[2], dx: dx}, nil
+}
+
+// actGradTask is a bound ActGrad: a piece is a chunk of elements.
+type actGradTask struct {
+	k            *ActGrad
+	x, y, dy, dx []float32
+}
+
+func (t *actGradTask) Tasks() int   { return max(1, (t.k.Len+trainChunk-1)/trainChunk) }
+func (t *actGradTask) Scratch() int { return 0 }
+
+func (t *actGradTask) Run(piece int, _ []float32) {
+	lo, hi := piece*trainChunk, min(t.k.Len, (piece+1)*trainChunk)
+	x, y, dy, dx := t.x[lo:hi], t.y[lo:hi], t.dy[lo:hi], t.dx[lo:hi]
+	switch k := t.k; k.Op {
+	case UnRelu:
+		for i := range dx {
+			dx[i] = 0
+			if y[i] > 0 {
+				dx[i] = dy[i]
+			}
+		}
+	case UnLeakyRelu:
+		for i := range dx {
+			dx[i] = dy[i]
+			if !(x[i] > 0) {
+				dx[i] = dy[i] * k.Alpha
+			}
+		}
+	case UnSigmoid:
+		for i := range dx {
+			dx[i] = dy[i] * y[i] * (1 - y[i])
+		}
+	case UnTanh:
+		for i := range dx {
+			dx[i] = dy[i] * (1 - y[i]*y[i])
+		}
+	case UnClip:
+		for i := range dx {
+			dx[i] = 0
+			if x[i] > k.Min && x[i] < k.Max {
+				dx[i] = dy[i]
+			}
+		}
+	}
+}
+
+// Bind implements Kernel. in is X [Outer, Channels, Inner]; out is Y
+// [Channels].
+func (k *ChannelSum) Bind(in, out []*ir.Tensor) (Task, error) {
+	if err := miscArity(k, in, out, 1, 1); err != nil {
+		return nil, err
+	}
+	if err := miscFields(k, miscField{"Outer", k.Outer, 0}, miscField{"Channels", k.Channels, 1}, miscField{"Inner", k.Inner, 0}); err != nil {
+		return nil, err
+	}
+	n, ok := miscProduct(k.Outer, k.Channels, k.Inner)
+	if !ok {
+		return nil, ir.Invalidf("%s kernel: X exceeds %d elements", k.Name(), ir.MaxElements)
+	}
+	x, err := miscF32(k, "input 0 (X)", in[0], n)
+	if err != nil {
+		return nil, err
+	}
+	y, err := miscF32(k, "output 0 (Y)", out[0], k.Channels)
+	if err != nil {
+		return nil, err
+	}
+	return &channelSumTask{k: k, x: x, y: y}, nil
+}
+
+// channelSumTask is a bound ChannelSum: a piece is one channel, summed in
+// float64 in a fixed order.
+type channelSumTask struct {
+	k    *ChannelSum
+	x, y []float32
+}
+
+func (t *channelSumTask) Tasks() int   { return t.k.Channels }
+func (t *channelSumTask) Scratch() int { return 0 }
+
+func (t *channelSumTask) Run(c int, _ []float32) {
+	k := t.k
+	var s float64
+	for o := 0; o < k.Outer; o++ {
+		var r float32 // a row's partial sum, then carried in float64
+		for _, v := range t.x[(o*k.Channels+c)*k.Inner:][:k.Inner] {
+			r += v
+		}
+		s += float64(r)
+	}
+	t.y[c] = float32(s)
+}
+
+// Bind implements Kernel. in is W, dW, V (omitted without momentum) and
+// LR [1]; out is W' and, with momentum, V'.
+func (k *SGD) Bind(in, out []*ir.Tensor) (Task, error) {
+	mom := k.Momentum != 0
+	nout := 1 + btoi(mom)
+	if len(in) != 4 || len(out) != nout {
+		return nil, ir.Invalidf("%s kernel: %d inputs and %d outputs, want 4 and %d", k.Name(), len(in), len(out), nout)
+	}
+	if !(k.Momentum >= 0) || !(k.WeightDecay >= 0) || (k.Nesterov && !mom) {
+		return nil, ir.Invalidf("%s kernel: momentum %v, weight decay %v, Nesterov %v", k.Name(), k.Momentum, k.WeightDecay, k.Nesterov)
+	}
+	t := &sgdTask{k: k}
+	var err error
+	if t.w, err = miscF32(k, "input 0 (W)", in[0], k.Len); err != nil {
+		return nil, err
+	}
+	if t.dw, err = miscF32(k, "input 1 (dW)", in[1], k.Len); err != nil {
+		return nil, err
+	}
+	if mom {
+		if t.v, err = miscF32(k, "input 2 (V)", in[2], k.Len); err != nil {
+			return nil, err
+		}
+		if t.v2, err = miscF32(k, "output 1 (V')", out[1], k.Len); err != nil {
+			return nil, err
+		}
+	} else if in[2] != nil {
+		return nil, ir.Invalidf("%s kernel: a velocity without momentum", k.Name())
+	}
+	if t.lr, err = miscF32(k, "input 3 (LR)", in[3], 1); err != nil {
+		return nil, err
+	}
+	if t.w2, err = miscF32(k, "output 0 (W')", out[0], k.Len); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// sgdTask is a bound SGD: a piece is a chunk of elements.
+type sgdTask struct {
+	k                    *SGD
+	w, dw, v, lr, w2, v2 []float32
+}
+
+func (t *sgdTask) Tasks() int   { return max(1, (t.k.Len+trainChunk-1)/trainChunk) }
+func (t *sgdTask) Scratch() int { return 0 }
+
+func (t *sgdTask) Run(piece int, _ []float32) {
+	k := t.k
+	lo, hi := piece*trainChunk, min(k.Len, (piece+1)*trainChunk)
+	lr, mom, wd := t.lr[0], k.Momentum, k.WeightDecay
+	for i := lo; i < hi; i++ {
+		d := t.dw[i] + wd*t.w[i]
+		if mom != 0 {
+			v := mom*t.v[i] + d
+			t.v2[i] = v
+			if k.Nesterov {
+				d += mom * v
+			} else {
+				d = v
+			}
+		}
+		t.w2[i] = t.w[i] - lr*d
+	}
+}

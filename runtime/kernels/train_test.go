@@ -1,0 +1,159 @@
+package kernels
+
+import (
+	"math"
+	"math/rand"
+	"testing"
+
+	"github.com/cnnc/cnnc/ir"
+	"github.com/cnnc/cnnc/runtime/reference"
+)
+
+// checkAgainstReference runs kern and the reference kernel of ref on the
+// same inputs and compares every output element (NaN-filled first, so
+// that each must be written).
+func checkAgainstReference(t *testing.T, name string, kern Kernel, ref ir.Op, in []*ir.Tensor, outs []ir.Shape, r *rand.Rand) {
+	t.Helper()
+	var want, got []*ir.Tensor
+	for _, s := range outs {
+		w, _ := ir.NewTensor(ir.Float32, s)
+		g, _ := ir.NewTensor(ir.Float32, s)
+		for i := range g.F32 {
+			g.F32[i] = float32(math.NaN())
+		}
+		want, got = append(want, w), append(got, g)
+	}
+	if err := reference.Kernel(ref)(ref, in, want); err != nil {
+		t.Fatalf("%s: reference: %v", name, err)
+	}
+	task, err := kern.Bind(in, got)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	runTask(task, r)
+	for o := range got {
+		for i, v := range got[o].F32 {
+			w := want[o].F32[i]
+			if d := math.Abs(float64(v - w)); !(d <= 1e-5*(1+math.Abs(float64(w)))) {
+				t.Errorf("%s: output %d[%d] = %v, reference %v", name, o, i, v, w)
+				break
+			}
+		}
+	}
+}
+
+// TestPoolGrad checks PoolGrad against the reference MaxPoolGrad and
+// AveragePoolGrad: overlapping windows, padding, ceil mode, dilation,
+// count_include_pad, ties (the first maximum takes the gradient).
+func TestPoolGrad(t *testing.T) {
+	r := rand.New(rand.NewSource(3))
+	for _, tc := range []struct {
+		xs                    ir.Shape
+		kernel, strides, pads []int
+		dil                   []int
+		ceil, countPad, ties  bool
+	}{
+		{xs: ir.Shape{2, 3, 8, 8}, kernel: []int{2, 2}, strides: []int{2, 2}},
+		{xs: ir.Shape{1, 2, 9, 7}, kernel: []int{3, 3}, strides: []int{2, 2}, pads: []int{1, 1, 1, 1}},
+		{xs: ir.Shape{1, 2, 7, 7}, kernel: []int{3, 2}, strides: []int{2, 1}, pads: []int{1, 0, 0, 1}, ceil: true, countPad: true},
+		{xs: ir.Shape{2, 1, 6, 6}, kernel: []int{2, 2}, strides: []int{1, 1}, ties: true},
+		{xs: ir.Shape{1, 2, 1, 12}, kernel: []int{1, 3}, strides: []int{1, 2}, pads: []int{0, 1, 0, 1}},
+	} {
+		x := ir.FromFloat32(tc.xs, gemmRandSlice(r, tc.xs.NumElements()))
+		if tc.ties {
+			for i := range x.F32 {
+				x.F32[i] = float32(i % 3)
+			}
+		}
+		mp := ir.MaxPool{Kernel: tc.kernel, Strides: tc.strides, Pads: tc.pads, Dilations: tc.dil, CeilMode: tc.ceil}
+		ap := ir.AveragePool{Kernel: tc.kernel, Strides: tc.strides, Pads: tc.pads, CeilMode: tc.ceil, CountIncludePad: tc.countPad}
+		for _, max := range []bool{true, false} {
+			var fwd ir.Op = &ap
+			var ref ir.Op = &ir.AveragePoolGrad{Pool: ap}
+			if max {
+				fwd, ref = &mp, &ir.MaxPoolGrad{Pool: mp}
+			}
+			ys, err := fwd.Infer([]ir.Type{x.Type()}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dy := ir.FromFloat32(ys[0].Shape, gemmRandSlice(r, ys[0].Shape.NumElements()))
+			var win ir.Window
+			if max {
+				win, err = mp.Geometry(tc.xs)
+			} else {
+				win, err = ap.Geometry(tc.xs)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			k := &PoolGrad{Pool: Pool2D{Max: max, CountIncludePad: tc.countPad && !max,
+				N: tc.xs[0], C: tc.xs[1], H: tc.xs[2], W: tc.xs[3], OH: win.Out[0], OW: win.Out[1],
+				KH: win.Kernel[0], KW: win.Kernel[1], SH: win.Strides[0], SW: win.Strides[1], DH: win.Dilations[0], DW: win.Dilations[1],
+				PadT: win.PadBegin[0], PadL: win.PadBegin[1], PadB: win.PadEnd[0], PadR: win.PadEnd[1]}}
+			checkAgainstReference(t, ref.OpType(), k, ref, []*ir.Tensor{x, dy}, []ir.Shape{tc.xs}, r)
+		}
+	}
+}
+
+// TestActGrad checks ActGrad against the reference for each activation,
+// with values at the kinks.
+func TestActGrad(t *testing.T) {
+	r := rand.New(rand.NewSource(4))
+	n := 3*trainChunk + 5 // several pieces and a short one
+	for _, tc := range []struct {
+		k   *ActGrad
+		fwd ir.Op
+	}{
+		{&ActGrad{Op: UnRelu}, &ir.Relu{}},
+		{&ActGrad{Op: UnLeakyRelu, Alpha: 0.1}, &ir.LeakyRelu{Alpha: 0.1}},
+		{&ActGrad{Op: UnSigmoid}, &ir.Sigmoid{}},
+		{&ActGrad{Op: UnTanh}, &ir.Tanh{}},
+		{&ActGrad{Op: UnClip, Min: -0.5, Max: 0.5}, &ir.Clip{Min: -0.5, Max: 0.5}},
+	} {
+		tc.k.Len = n
+		x := ir.FromFloat32(ir.Shape{n}, gemmRandSlice(r, n))
+		x.F32[0], x.F32[1], x.F32[2] = 0, -0.5, 0.5
+		y, _ := ir.NewTensor(ir.Float32, ir.Shape{n})
+		if err := reference.Kernel(tc.fwd)(tc.fwd, []*ir.Tensor{x}, []*ir.Tensor{y}); err != nil {
+			t.Fatal(err)
+		}
+		dy := ir.FromFloat32(ir.Shape{n}, gemmRandSlice(r, n))
+		checkAgainstReference(t, tc.fwd.OpType(), tc.k, &ir.ActGrad{Op: tc.fwd}, []*ir.Tensor{x, y, dy}, []ir.Shape{{n}}, r)
+	}
+}
+
+// TestChannelSum checks a bias gradient's sum against ReduceSum.
+func TestChannelSum(t *testing.T) {
+	r := rand.New(rand.NewSource(5))
+	for _, s := range []ir.Shape{{4, 6, 5, 5}, {128, 10}, {3, 7, 1}} {
+		axes := []int{0}
+		for i := 2; i < len(s); i++ {
+			axes = append(axes, i)
+		}
+		x := ir.FromFloat32(s, gemmRandSlice(r, s.NumElements()))
+		inner := 1
+		for _, d := range s[2:] {
+			inner *= d
+		}
+		checkAgainstReference(t, "channelsum", &ChannelSum{Outer: s[0], Channels: s[1], Inner: inner},
+			&ir.ReduceSum{Axes: axes}, []*ir.Tensor{x}, []ir.Shape{{s[1]}}, r)
+	}
+}
+
+// TestSGD checks the update against the reference for plain, momentum
+// and Nesterov steps with weight decay.
+func TestSGD(t *testing.T) {
+	r := rand.New(rand.NewSource(6))
+	n := trainChunk + 3
+	for _, op := range []ir.SGD{{}, {WeightDecay: 5e-4}, {Momentum: 0.9, WeightDecay: 5e-4}, {Momentum: 0.9, Nesterov: true}} {
+		w, dw := ir.FromFloat32(ir.Shape{n}, gemmRandSlice(r, n)), ir.FromFloat32(ir.Shape{n}, gemmRandSlice(r, n))
+		lr := ir.FromFloat32(ir.Shape{}, []float32{0.1})
+		in, outs := []*ir.Tensor{w, dw, nil, lr}, []ir.Shape{{n}}
+		if op.Momentum != 0 {
+			in[2] = ir.FromFloat32(ir.Shape{n}, gemmRandSlice(r, n))
+			outs = append(outs, ir.Shape{n})
+		}
+		checkAgainstReference(t, "sgd", &SGD{Len: n, Momentum: op.Momentum, WeightDecay: op.WeightDecay, Nesterov: op.Nesterov}, &op, in, outs, r)
+	}
+}
