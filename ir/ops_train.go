@@ -72,6 +72,26 @@ type GlobalPoolGrad struct{ Max bool }
 // 1 only strictly inside (Min, Max).
 type ActGrad struct{ Op Op }
 
+// BatchNormTrain is batch normalization in training mode, as
+// torch.nn.BatchNorm2d (and 1d) computes it: each channel c of X [N, C,
+// ...] is normalized by the mean μ and biased variance σ² of its values
+// over the batch and the spatial axes, Y = (X - μ)/sqrt(σ² + Epsilon) ·
+// scale[c] + B[c], and the running statistics move toward the batch's
+// with ONNX's momentum: mean' = Momentum·mean + (1-Momentum)·μ, var' =
+// Momentum·var + (1-Momentum)·σ²·n/(n-1) (the unbiased variance, n the
+// values per channel). Inputs: X, scale, B, mean, var (the last four
+// [C]). Outputs: Y, mean', var', and μ and 1/sqrt(σ² + Epsilon) [C] for
+// the gradient.
+type BatchNormTrain struct {
+	Epsilon, Momentum float32
+}
+
+// BatchNormGrad is the gradient of BatchNormTrain: with x̂ the normalized
+// X, n values per channel, dB = Σ dY, dScale = Σ dY·x̂ and dX = scale ·
+// invStd / n · (n·dY - dB - x̂·dScale), the sums per channel. Inputs: X,
+// scale, μ, invStd and dY. Outputs: dX, dScale, dB.
+type BatchNormGrad struct{}
+
 // SGD is one step of stochastic gradient descent with PyTorch's
 // torch.optim.SGD semantics (dampening 0): with d = dW + WeightDecay·W,
 // V' = Momentum·V + d, and W' = W - LR·(d + Momentum·V') under Nesterov,
@@ -106,6 +126,8 @@ func (*AveragePoolGrad) OpType() string         { return "cnnc.AveragePoolGrad" 
 func (*GlobalPoolGrad) OpType() string          { return "cnnc.GlobalPoolGrad" }
 func (*ActGrad) OpType() string                 { return "cnnc.ActGrad" }
 func (*SGD) OpType() string                     { return "cnnc.SGD" }
+func (*BatchNormTrain) OpType() string          { return "cnnc.BatchNormTrain" }
+func (*BatchNormGrad) OpType() string           { return "cnnc.BatchNormGrad" }
 func (*Adam) OpType() string                    { return "cnnc.Adam" }
 
 // scalarF32 is the type of a loss: f32 of shape [].
@@ -379,4 +401,47 @@ func (a *Adam) Infer(in []Type, _ []*Tensor) ([]Type, error) {
 		return nil, err
 	}
 	return append(same(in, 0), append(same(in, 0), same(in, 0)...)...), nil
+}
+
+// channelVector is the type of a per-channel vector of X's channels.
+func channelVector(x Shape) Type {
+	return Type{DType: Float32, Shape: Shape{convDim(x, 1)}}
+}
+
+// Infer implements Op.
+func (b *BatchNormTrain) Infer(in []Type, vals []*Tensor) ([]Type, error) {
+	if !(b.Momentum >= 0 && b.Momentum <= 1) || !(b.Epsilon >= 0) {
+		return nil, Invalidf("momentum %v (want [0, 1]) and epsilon %v (want >= 0)", b.Momentum, b.Epsilon)
+	}
+	y, err := (&BatchNormalization{}).Infer(in, vals)
+	if err != nil {
+		return nil, err
+	}
+	c := channelVector(in[0].Shape)
+	return []Type{y[0], c, c, c, c}, nil
+}
+
+// Infer implements Op.
+func (*BatchNormGrad) Infer(in []Type, _ []*Tensor) ([]Type, error) {
+	if err := arity(in, 5, 5); err != nil {
+		return nil, err
+	}
+	if err := wantSameShape(in, 0, 4); err != nil {
+		return nil, err
+	}
+	x := in[0].Shape
+	if x != nil && len(x) < 2 {
+		return nil, Invalidf("X has shape %v, want rank >= 2 (batch, channels, ...)", x)
+	}
+	ch := convDim(x, 1)
+	for i, name := range []string{"scale", "mean", "invStd"} {
+		if err := wantFloat(in, i+1); err != nil {
+			return nil, err
+		}
+		if s := in[i+1].Shape; s != nil && (len(s) != 1 || (ch >= 0 && s[0] >= 0 && s[0] != ch)) {
+			return nil, Invalidf("%s has shape %v, want [%d] (the channels of X %v)", name, s, ch, x)
+		}
+	}
+	c := channelVector(x)
+	return []Type{same(in, 0)[0], c, c}, nil
 }

@@ -60,16 +60,28 @@ type Param struct {
 	State, StateOut []int
 }
 
+// Buffer is state a training step updates without a gradient: a batch
+// norm's running mean or variance.
+type Buffer struct {
+	// Name is the constant's name in the model ("bn1.running_mean").
+	Name string
+	// Init is its value in the model.
+	Init *ir.Tensor
+	// In and Out index it among the step's inputs and outputs.
+	In, Out int
+}
+
 // TrainStep is the graph of one training step and the roles of its inputs
 // and outputs. Its inputs are the model's inputs, then Labels, LR, Step
-// (Adam only), and each parameter and its optimizer state; its outputs are
-// the loss, the model's output, then the updated parameters and states.
-// Feeding each Out back into its In runs the next step.
+// (Adam only), the buffers, and each parameter and its optimizer state;
+// its outputs are the loss, the model's output, the updated buffers, then
+// the updated parameters and states. Feeding each Out back into its In
+// runs the next step.
 type TrainStep struct {
 	Graph *ir.Graph
 	// Eval is the inference graph with the parameters as inputs and the
 	// loss as a second output: its inputs are the model's, the labels,
-	// then each parameter in Params' order. It evaluates the model as
+	// each parameter in Params' order, then each buffer in Buffers'. It evaluates the model as
 	// trained so far without recompiling. (A cross-entropy target row of
 	// zeros adds nothing to the loss's sum: padding for a last partial
 	// batch.)
@@ -78,6 +90,8 @@ type TrainStep struct {
 	Labels, LR, Step int
 	// Params lists the trainable parameters in the model's order.
 	Params []Param
+	// Buffers lists the batch norms' running statistics.
+	Buffers []Buffer
 }
 
 // Backward builds a training step for the inference graph g: the forward
@@ -140,6 +154,37 @@ func Backward(g *ir.Graph, o TrainOptions) (*TrainStep, error) {
 	if _, ok := opt.(*ir.Adam); ok {
 		stepNum = ad.input("step", ir.Type{DType: ir.Float32, Shape: ir.Shape{}})
 		step.Step = len(c.Inputs) - 1
+	}
+	// Batch norms train on the batch's statistics; their running ones
+	// become buffers.
+	var bufVals []*ir.Value
+	bufOuts := map[*ir.Value]*ir.Value{}
+	for _, n := range c.Nodes {
+		bn, ok := n.Op.(*ir.BatchNormalization)
+		if !ok {
+			continue
+		}
+		if len(n.Inputs) != 5 || len(n.Outputs) != 1 {
+			return nil, ir.AtNode(ir.Unsupportedf("training a batch norm with %d inputs and %d outputs", len(n.Inputs), len(n.Outputs)), n.Name, n.Op.OpType())
+		}
+		n.Op = &ir.BatchNormTrain{Epsilon: bn.Epsilon, Momentum: bn.Momentum}
+		for k, suffix := range []string{"running_mean", "running_var", "save_mean", "save_invstd"} {
+			n.Outputs = append(n.Outputs, &ir.Value{Name: ad.unique(n.Name + "." + suffix), Type: channelType(n.Inputs[0])})
+			if k < 2 {
+				stat := n.Inputs[3+k]
+				if stat == nil || stat.Const == nil || bufOuts[stat] != nil {
+					return nil, ir.AtNode(ir.Unsupportedf("running statistic %d is not a constant of its own", k), n.Name, "BatchNormalization")
+				}
+				bufOuts[stat] = n.Outputs[1+k]
+				bufVals = append(bufVals, stat)
+			}
+		}
+	}
+	for _, v := range bufVals {
+		step.Buffers = append(step.Buffers, Buffer{Name: v.Name, Init: v.Const})
+		v.Const = nil
+		c.Inputs = append(c.Inputs, v)
+		step.Buffers[len(step.Buffers)-1].In = len(c.Inputs) - 1
 	}
 	forward := slices.Clone(c.Nodes)
 	loss, err := ad.node("loss", lossOp, 1, out, labels)
@@ -227,6 +272,10 @@ func Backward(g *ir.Graph, o TrainOptions) (*TrainStep, error) {
 
 	// The updates; the parameters become inputs.
 	c.Outputs = []*ir.Value{loss[0], out}
+	for i, v := range bufVals {
+		c.Outputs = append(c.Outputs, bufOuts[v])
+		step.Buffers[i].Out = len(c.Outputs) - 1
+	}
 	for _, p := range params {
 		dw, err := ad.sum(p)
 		if err != nil {
@@ -304,11 +353,21 @@ func Backward(g *ir.Graph, o TrainOptions) (*TrainStep, error) {
 		v.Const = nil
 		e.Inputs = append(e.Inputs, v)
 	}
+	for _, b := range step.Buffers {
+		v := byName[b.Name]
+		v.Const = nil
+		e.Inputs = append(e.Inputs, v)
+	}
 	step.Eval = e
 	if err := ir.Verify(step.Eval); err != nil {
 		return nil, fmt.Errorf("backward: the evaluation graph: %w", err)
 	}
 	return step, nil
+}
+
+// channelType is the type of a per-channel vector of x's channels.
+func channelType(x *ir.Value) ir.Type {
+	return ir.Type{DType: ir.Float32, Shape: ir.Shape{x.Type.Shape[1]}}
 }
 
 // cloneLoss returns a new loss op of the same kind.
@@ -348,7 +407,7 @@ func differentiable(op ir.Op, i int) bool {
 		return i <= 2
 	case *ir.Reshape, *ir.Dropout, *ir.Squeeze, *ir.Unsqueeze:
 		return i == 0
-	case *ir.BatchNormalization:
+	case *ir.BatchNormalization, *ir.BatchNormTrain:
 		return i <= 2
 	}
 	return true

@@ -40,6 +40,16 @@ func (a *autodiff) rule(n *ir.Node, dys []*ir.Value, want []bool) ([]*ir.Value, 
 		}
 	case *ir.Gemm:
 		return a.gemmRule(n, op, dy, want)
+	case *ir.BatchNormTrain:
+		g, err := a.node(name, &ir.BatchNormGrad{}, 3, n.Inputs[0], n.Inputs[1], n.Outputs[3], n.Outputs[4], dy)
+		if err != nil {
+			return nil, err
+		}
+		for i := range 3 {
+			if want[i] {
+				dx[i] = g[i]
+			}
+		}
 	case *ir.Relu, *ir.Sigmoid, *ir.Tanh:
 		// These derivatives read Y alone (Relu's: Y > 0, as PyTorch's
 		// threshold_backward), so X need not outlive the forward node,

@@ -57,6 +57,16 @@ var gradModels = []struct {
 		c = b.Node1("flatten", &ir.Flatten{Axis: 1}, c)
 		return b.Node1("fc", &ir.Gemm{Alpha: 1, Beta: 1, TransA: false, TransB: true}, c, b.Uniform("fc.weight", 0.5, 4, 6), b.Uniform("fc.bias", 0.5, 4))
 	}},
+	{"conv-batchnorm-relu", LossCrossEntropy, 3, func(b *ir.Builder) *ir.Value {
+		x := b.Input("x", 4, 2, 5, 5)
+		y := b.Node1("conv", &ir.Conv{Pads: []int{1, 1, 1, 1}, Group: 1}, x, b.Uniform("conv.weight", 0.5, 3, 2, 3, 3))
+		y = b.Node1("bn", &ir.BatchNormalization{Epsilon: 1e-5, Momentum: 0.9}, y,
+			b.Uniform("bn.weight", 1, 3), b.Uniform("bn.bias", 1, 3), b.Uniform("bn.running_mean", 1, 3), b.Fill("bn.running_var", 1, 3))
+		y = b.Node1("tanh", &ir.Tanh{}, y)
+		y = b.Node1("gap", &ir.GlobalAveragePool{}, y)
+		y = b.Node1("flatten", &ir.Flatten{Axis: 1}, y)
+		return b.Node1("fc", &ir.Gemm{Alpha: 1, Beta: 1, TransB: true}, y, b.Uniform("fc.weight", 0.5, 3, 3), b.Uniform("fc.bias", 0.5, 3))
+	}},
 	{"gemm-transposes", LossCrossEntropy, 4, func(b *ir.Builder) *ir.Value {
 		x := b.Input("x", 6, 3) // used as Aᵀ: A' = xᵀ is [3, 6]
 		y := b.Node1("g1", &ir.Gemm{Alpha: 1.3, Beta: 1, TransA: true, TransB: true}, x, b.Uniform("g1.weight", 0.5, 5, 6), b.Uniform("g1.bias", 0.5, 5))
@@ -129,6 +139,10 @@ func trainFeeds(t *testing.T, step *TrainStep, classes int, lr float32) map[stri
 	for i := range step.Params {
 		owner[step.Params[i].In] = &step.Params[i]
 	}
+	buffer := map[int]*ir.Tensor{}
+	for _, b := range step.Buffers {
+		buffer[b.In] = b.Init
+	}
 	for i, v := range step.Graph.Inputs {
 		tt, err := ir.NewTensor(v.Type.DType, v.Type.Shape)
 		if err != nil {
@@ -137,6 +151,8 @@ func trainFeeds(t *testing.T, step *TrainStep, classes int, lr float32) map[stri
 		switch p := owner[i]; {
 		case p != nil:
 			copy(tt.F32, p.Init.F32)
+		case buffer[i] != nil:
+			copy(tt.F32, buffer[i].F32)
 		case i == step.LR:
 			tt.F32[0] = lr
 		case i == step.Step:

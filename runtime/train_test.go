@@ -18,7 +18,7 @@ import (
 // feeds: the runtime-packed convolutions and fully connected layers, and
 // the gradient ops, agree with the definition.
 func TestTrainStepMatchesReference(t *testing.T) {
-	for _, m := range []*zoo.Model{zoo.LeNetReLU, zoo.LeNet} {
+	for _, m := range []*zoo.Model{zoo.LeNetReLU, zoo.LeNet, zoo.LeNetBN} {
 		for _, threads := range []int{1, 2} {
 			g, err := m.Build(zoo.Options{Batch: 8})
 			if err != nil {
@@ -74,11 +74,17 @@ func stepFeeds(step *passes.TrainStep) ([]*ir.Tensor, map[string]*ir.Tensor) {
 	for i := range step.Params {
 		param[step.Params[i].In] = &step.Params[i]
 	}
+	buffer := map[int]*ir.Tensor{}
+	for _, b := range step.Buffers {
+		buffer[b.In] = b.Init
+	}
 	for i, v := range step.Graph.Inputs {
 		x, _ := ir.NewTensor(v.Type.DType, v.Type.Shape)
 		switch p := param[i]; {
 		case p != nil:
 			copy(x.F32, p.Init.F32)
+		case buffer[i] != nil:
+			copy(x.F32, buffer[i].F32)
 		case i == step.LR:
 			x.F32[0] = 0.05
 		case i == step.Labels:

@@ -184,6 +184,9 @@ func newTrainer(step *passes.TrainStep, cfg Config) (*trainer, error) {
 	for _, p := range step.Params {
 		copy(t.feeds[p.In].F32, p.Init.F32)
 	}
+	for _, b := range step.Buffers {
+		copy(t.feeds[b.In].F32, b.Init.F32)
+	}
 	t.feeds[step.LR].F32[0] = cfg.LR
 	return t, nil
 }
@@ -237,6 +240,9 @@ func (t *trainer) epoch(ctx context.Context, d *Dataset, order []int, epoch int)
 			for k, s := range p.State {
 				copy(t.feeds[s].F32, outs[p.StateOut[k]].F32)
 			}
+		}
+		for _, b := range t.step.Buffers {
+			copy(t.feeds[b.In].F32, outs[b.Out].F32)
 		}
 		if t.cfg.Progress != nil {
 			t.cfg.Progress(Progress{Epoch: epoch, Epochs: t.cfg.Epochs, Step: i + 1, Steps: steps,
@@ -294,6 +300,9 @@ func (t *trainer) evaluate(d *Dataset) (loss, acc float64, err error) {
 	for i, p := range t.step.Params {
 		copy(t.evalFeeds[2+i].F32, t.feeds[p.In].F32)
 	}
+	for i, b := range t.step.Buffers {
+		copy(t.evalFeeds[2+len(t.step.Params)+i].F32, t.feeds[b.In].F32)
+	}
 	x, y := t.evalFeeds[0], t.evalFeeds[1]
 	per := d.C * d.H * d.W
 	correct, total := 0, 0.0
@@ -322,6 +331,9 @@ func (t *trainer) trained(g *ir.Graph) *ir.Graph {
 	w := ir.Weights(c)
 	for _, p := range t.step.Params {
 		w[p.Name] = t.feeds[p.In].Clone()
+	}
+	for _, b := range t.step.Buffers {
+		w[b.Name] = t.feeds[b.In].Clone()
 	}
 	if err := ir.LoadWeights(c, w); err != nil {
 		panic(errors.Join(errors.New("train: the trained weights do not fit their own model"), err))

@@ -35,6 +35,88 @@ func trainKernel(op ir.Op) kernel {
 		return sgd
 	case *ir.Adam:
 		return adam
+	case *ir.BatchNormTrain:
+		return batchNormTrain
+	case *ir.BatchNormGrad:
+		return batchNormGrad
+	}
+	return nil
+}
+
+// channelStats returns, for channel c of X [N, C, inner...], the mean and
+// biased variance of its values, in float64 (two passes).
+func channelStats(x []float32, n, ch, inner, c int) (mean, variance float64) {
+	sum := 0.0
+	for i := 0; i < n; i++ {
+		for _, v := range x[(i*ch+c)*inner:][:inner] {
+			sum += float64(v)
+		}
+	}
+	cnt := float64(n * inner)
+	mean = sum / cnt
+	sq := 0.0
+	for i := 0; i < n; i++ {
+		for _, v := range x[(i*ch+c)*inner:][:inner] {
+			d := float64(v) - mean
+			sq += d * d
+		}
+	}
+	return mean, sq / cnt
+}
+
+func batchNormTrain(op ir.Op, in, out []*ir.Tensor) error {
+	b := op.(*ir.BatchNormTrain)
+	x := in[0]
+	n, ch := x.Shape[0], x.Shape[1]
+	inner := convProduct(x.Shape[2:])
+	cnt := n * inner
+	mom := float64(b.Momentum)
+	for c := 0; c < ch; c++ {
+		mean, variance := channelStats(x.F32, n, ch, inner, c)
+		inv := 1 / math.Sqrt(variance+float64(b.Epsilon))
+		s, sh := float64(in[1].F32[c])*inv, float64(in[2].F32[c])
+		for i := 0; i < n; i++ {
+			base := (i*ch + c) * inner
+			for j, v := range x.F32[base : base+inner] {
+				out[0].F32[base+j] = float32((float64(v)-mean)*s + sh)
+			}
+		}
+		unbiased := variance
+		if cnt > 1 {
+			unbiased = variance * float64(cnt) / float64(cnt-1)
+		}
+		out[1].F32[c] = float32(mom*float64(in[3].F32[c]) + (1-mom)*mean)
+		out[2].F32[c] = float32(mom*float64(in[4].F32[c]) + (1-mom)*unbiased)
+		out[3].F32[c], out[4].F32[c] = float32(mean), float32(inv)
+	}
+	return nil
+}
+
+func batchNormGrad(_ ir.Op, in, out []*ir.Tensor) error {
+	x, dy := in[0], in[4]
+	n, ch := x.Shape[0], x.Shape[1]
+	inner := convProduct(x.Shape[2:])
+	cnt := float64(n * inner)
+	for c := 0; c < ch; c++ {
+		mean, inv, scale := float64(in[2].F32[c]), float64(in[3].F32[c]), float64(in[1].F32[c])
+		db, ds := 0.0, 0.0
+		for i := 0; i < n; i++ {
+			base := (i*ch + c) * inner
+			for j := base; j < base+inner; j++ {
+				d := float64(dy.F32[j])
+				db += d
+				ds += d * (float64(x.F32[j]) - mean) * inv
+			}
+		}
+		out[1].F32[c], out[2].F32[c] = float32(ds), float32(db)
+		k := scale * inv / cnt
+		for i := 0; i < n; i++ {
+			base := (i*ch + c) * inner
+			for j := base; j < base+inner; j++ {
+				xh := (float64(x.F32[j]) - mean) * inv
+				out[0].F32[j] = float32(k * (cnt*float64(dy.F32[j]) - db - xh*ds))
+			}
+		}
 	}
 	return nil
 }
