@@ -21,6 +21,8 @@ type Config struct {
 	Batch int
 	// LR is the initial learning rate (default 0.01).
 	LR float32
+	// Schedule sets each epoch's rate from LR (nil: Constant).
+	Schedule Schedule
 	// Optimizer is an *ir.SGD or *ir.Adam with the hyperparameters (the
 	// learning rate is LR); nil means SGD with momentum 0.9.
 	Optimizer ir.Op
@@ -100,6 +102,7 @@ func Fit(ctx context.Context, g *ir.Graph, trainSet, testSet *Dataset, cfg Confi
 	res := &Result{}
 	order := newShuffler(trainSet.N, cfg.Seed)
 	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
+		tr.feeds[step.LR].F32[0] = cfg.Schedule(epoch, cfg.LR, res.History)
 		m, err := tr.epoch(ctx, trainSet, order.next(), epoch)
 		if err != nil {
 			return nil, err
@@ -130,6 +133,9 @@ func (c *Config) defaults() {
 	}
 	if c.Optimizer == nil {
 		c.Optimizer = &ir.SGD{Momentum: 0.9}
+	}
+	if c.Schedule == nil {
+		c.Schedule = Constant()
 	}
 }
 

@@ -21,7 +21,7 @@ import (
 
 var trainCommand = &command{
 	name:  "train",
-	args:  "MODEL --data mnist|fashion-mnist [--epochs N] [--batch N] [--lr X] [--optimizer sgd|adam] [--metrics FILE.csv] [-o OUT.onnx]",
+	args:  "MODEL --data mnist|fashion-mnist [--epochs N] [--batch N] [--lr X] [--optimizer sgd|adam] [--schedule constant|step|cosine|plateau] [--metrics FILE.csv] [-o OUT.onnx]",
 	short: "train a model on a data set",
 	long: `Train trains MODEL (zoo:NAME, built for the data set's images and classes,
 or an ONNX file with a symbolic batch dimension) on a data set with
@@ -43,7 +43,10 @@ an ONNX file, which cnnc compile and ONNX Runtime run.
 
 The optimizer is SGD (--momentum, default 0.9; --nesterov; --weight-decay)
 or Adam (--optimizer adam: betas 0.9 and 0.999, eps 1e-8; --weight-decay,
-with --adamw decoupled).`,
+with --adamw decoupled). --schedule sets each epoch's learning rate:
+constant, step (times --gamma every --step-size epochs), cosine (annealed
+to 0 over the epochs) or plateau (times --gamma when the test accuracy has
+not improved for --patience epochs).`,
 	setup: func(fs *flag.FlagSet) func(*env, []string) int {
 		data := fs.String("data", "", "the data set: mnist or fashion-mnist")
 		epochs := fs.Int("epochs", 1, "passes over the training set")
@@ -54,6 +57,10 @@ with --adamw decoupled).`,
 		nesterov := fs.Bool("nesterov", false, "Nesterov momentum (SGD)")
 		decay := fs.Float64("weight-decay", 0, "L2 weight decay")
 		adamw := fs.Bool("adamw", false, "decoupled weight decay (Adam)")
+		schedule := fs.String("schedule", "constant", "the learning-rate schedule: constant, step (--step-size, --gamma), cosine or plateau (--patience, --gamma)")
+		stepSize := fs.Int("step-size", 10, "epochs between the rate's steps (--schedule step)")
+		gamma := fs.Float64("gamma", 0.1, "the rate's factor at a step or plateau")
+		patience := fs.Int("patience", 2, "epochs without a better test accuracy before the rate drops (--schedule plateau)")
 		seed := fs.Uint64("seed", 1, "seed of the weights (zoo models) and of the shuffling")
 		threads := fs.Int("threads", 0, "worker threads (0: all cores)")
 		metrics := fs.String("metrics", "", "write one CSV row per epoch to `FILE`")
@@ -79,6 +86,18 @@ with --adamw decoupled).`,
 				return e.usage("--weight-decay %v: want >= 0", *decay)
 			}
 			cfg := train.Config{Epochs: *epochs, Batch: *batch, LR: float32(*lr), Seed: *seed, Threads: *threads}
+			switch *schedule {
+			case "constant":
+				cfg.Schedule = train.Constant()
+			case "step":
+				cfg.Schedule = train.StepDecay(*stepSize, float32(*gamma))
+			case "cosine":
+				cfg.Schedule = train.Cosine(*epochs)
+			case "plateau":
+				cfg.Schedule = train.OnPlateau(*patience, float32(*gamma))
+			default:
+				return e.usage("--schedule %q: want constant, step, cosine or plateau", *schedule)
+			}
 			switch *optim {
 			case "sgd":
 				if *nesterov && *momentum == 0 {
