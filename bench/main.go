@@ -37,6 +37,7 @@ type config struct {
 	out              string
 	torch            bool
 	ortSpin          bool
+	settle           time.Duration
 	export           bool
 	algos            string
 	repo             string
@@ -55,6 +56,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.out, "out", "", "also write the table to `FILE` (between the bench markers if it has them)")
 	fs.BoolVar(&c.torch, "torch", false, "also time PyTorch (/usr/bin/python3, bench/torch_bench.py), after each cell's alternating runs")
 	fs.BoolVar(&c.ortSpin, "ort-spin", false, "let ORT's intra-op threads spin-wait between runs (ORT's default; off here, so that idle ORT threads do not slow the cnnc runs between)")
+	fs.DurationVar(&c.settle, "settle", 50*time.Millisecond, "pause `D` after every timed run, either engine's, so that the next starts on an idle machine (ORT's Node process keeps a core busy after a run: it cost cnnc's next two-thread ResNet-50 run 14 ms)")
 	fs.StringVar(&c.algos, "algos", "tuned", "how cnnc picks convolution algorithms: `tuned` (timed on this machine at each row's thread count, as cnnc compile --tune), model (the static cost model) or nowinograd (the cost model, Winograd excluded)")
 	fs.BoolVar(&c.export, "export", false, "export missing models with tools/refgen/refgen.py (PyTorch; slow)")
 	fs.StringVar(&c.repo, "repo", "", "the cnnc repository `DIR` (default: found from the working directory)")
@@ -76,6 +78,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	if !slices.Contains([]string{"tuned", "model", "nowinograd"}, c.algos) {
 		return nil, fmt.Errorf("--algos %s: want tuned, model or nowinograd", c.algos)
+	}
+	if c.settle < 0 || c.settle > time.Minute {
+		return nil, fmt.Errorf("--settle %v: want 0 to 1m", c.settle)
 	}
 	if c.runs < 1 || c.runs > 1_000_000 || c.warmup < 0 || c.warmup > 1_000_000 {
 		return nil, fmt.Errorf("--runs %d, --warmup %d: want 1 to 1e6 runs and 0 to 1e6 warm-up runs", c.runs, c.warmup)
@@ -176,7 +181,7 @@ func bench(c *config, args []string, stdout, stderr io.Writer) error {
 
 	r := &report{
 		Date: start, Machine: mach, ORTVersion: ort.Version,
-		Runs: c.runs, Warmup: c.warmup, ORTSpin: c.ortSpin, Algos: c.algos,
+		Runs: c.runs, Warmup: c.warmup, ORTSpin: c.ortSpin, Settle: c.settle, Algos: c.algos,
 		Command: strings.TrimSpace("go run ./bench " + strings.Join(args, " ")),
 	}
 	if c.torch {
@@ -356,7 +361,8 @@ func prefixed(p, s string) string {
 }
 
 // alternate measures one cell: it loads both engines, warms each up, then
-// runs cnnc, ORT, cnnc, ORT … b.c.runs times each. m is nil when cnnc
+// runs cnnc, ORT, cnnc, ORT … b.c.runs times each, pausing b.c.settle
+// after each timed run. m is nil when cnnc
 // could not compile the model; an engine that fails drops out with a
 // note and the other goes on alone.
 func (b *bencher) alternate(cl *cell, m *runtime.Model, x *ir.Tensor, onnxPath, raw string, shape ir.Shape, notes *[]string) {
@@ -400,7 +406,9 @@ func (b *bencher) alternate(cl *cell, m *runtime.Model, x *ir.Tensor, onnxPath, 
 	}
 	for range b.c.runs {
 		step(&cnncStep, &cnncT, "cnnc")
+		time.Sleep(b.c.settle)
 		step(&ortStep, &ortT, "ORT")
+		time.Sleep(b.c.settle)
 	}
 	cl.Cnnc, cl.ORT = summarize(cnncT), summarize(ortT)
 }

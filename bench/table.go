@@ -36,8 +36,9 @@ type report struct {
 	Runs, Warmup int
 	Elapsed      time.Duration
 	Command      string
-	ORTSpin      bool   // ORT's threads spin-wait between runs
-	Algos        string // how cnnc picked convolution algorithms (--algos)
+	ORTSpin      bool          // ORT's threads spin-wait between runs
+	Settle       time.Duration // the pause after each timed run
+	Algos        string        // how cnnc picked convolution algorithms (--algos)
 	Cells        []cell
 }
 
@@ -66,7 +67,7 @@ func (r *report) writeMarkdown(w io.Writer) error {
 	}
 	b.WriteString("\n")
 	fmt.Fprintf(&b, "- ORT: intraOpNumThreads = threads, interOpNumThreads = 1, sequential, graphOptimizationLevel all, %s; cnnc: one Session with Threads = threads\n", spinText(r.ORTSpin))
-	fmt.Fprintf(&b, "- %d timed %s per engine per row after %d warm-up %s, cnnc and ORT alternating; times are medians in ms with the minimum in parentheses; ratio = cnnc median / ORT median (below 1: cnnc is faster); GFLOP/s = 2 x MACs / median; %% peak = cnnc GFLOP/s / (measured peak x threads)\n\n", r.Runs, plural(r.Runs, "run"), r.Warmup, plural(r.Warmup, "run"))
+	fmt.Fprintf(&b, "- %d timed %s per engine per row after %d warm-up %s, cnnc and ORT alternating, a pause of %v after each timed run; times are medians in ms with the minimum in parentheses; ratio = cnnc median / ORT median (below 1: cnnc is faster); GFLOP/s = 2 x MACs / median; %% peak = cnnc GFLOP/s / (measured peak x threads)\n\n", r.Runs, plural(r.Runs, "run"), r.Warmup, plural(r.Warmup, "run"), r.Settle)
 
 	torch := r.TorchVersion != ""
 	head := []string{"model", "batch", "threads", "cnnc ms", "ORT ms", "cnnc/ORT", "cnnc GFLOP/s", "cnnc % peak", "ORT GFLOP/s"}
