@@ -171,6 +171,9 @@ var fileTypes = [...]any{
 	(*ir.ActGrad)(nil),
 	(*ir.SGD)(nil),
 	(*ir.Adam)(nil),
+	(*ir.BatchNormTrain)(nil),
+	(*ir.BatchNormGrad)(nil),
+	(*ir.LRNGrad)(nil),
 	// ir/ops_unary.go
 	(*ir.Relu)(nil),
 	(*ir.LeakyRelu)(nil),

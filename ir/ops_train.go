@@ -72,6 +72,12 @@ type GlobalPoolGrad struct{ Max bool }
 // 1 only strictly inside (Min, Max).
 type ActGrad struct{ Op Op }
 
+// LRNGrad is the gradient of LRN with respect to X: with d_c = Bias +
+// Alpha/Size · Σ over c's window of X², dX_j = dY_j·d_j^-β - 2·Alpha·β/Size
+// · X_j · Σ over the channels c whose window holds j of dY_c·X_c·d_c^(-β-1).
+// Inputs: X and dY. Output: dX.
+type LRNGrad struct{ LRN LRN }
+
 // BatchNormTrain is batch normalization in training mode, as
 // torch.nn.BatchNorm2d (and 1d) computes it: each channel c of X [N, C,
 // ...] is normalized by the mean μ and biased variance σ² of its values
@@ -128,6 +134,7 @@ func (*ActGrad) OpType() string                 { return "cnnc.ActGrad" }
 func (*SGD) OpType() string                     { return "cnnc.SGD" }
 func (*BatchNormTrain) OpType() string          { return "cnnc.BatchNormTrain" }
 func (*BatchNormGrad) OpType() string           { return "cnnc.BatchNormGrad" }
+func (*LRNGrad) OpType() string                 { return "cnnc.LRNGrad" }
 func (*Adam) OpType() string                    { return "cnnc.Adam" }
 
 // scalarF32 is the type of a loss: f32 of shape [].
@@ -444,4 +451,18 @@ func (*BatchNormGrad) Infer(in []Type, _ []*Tensor) ([]Type, error) {
 	}
 	c := channelVector(x)
 	return []Type{same(in, 0)[0], c, c}, nil
+}
+
+// Infer implements Op.
+func (l *LRNGrad) Infer(in []Type, vals []*Tensor) ([]Type, error) {
+	if err := arity(in, 2, 2); err != nil {
+		return nil, err
+	}
+	if _, err := l.LRN.Infer(in[:1], nil); err != nil {
+		return nil, err
+	}
+	if err := wantSameShape(in, 0, 1); err != nil {
+		return nil, err
+	}
+	return same(in, 0), nil
 }

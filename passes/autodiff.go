@@ -123,7 +123,7 @@ func Backward(g *ir.Graph, o TrainOptions) (*TrainStep, error) {
 	if err := c.InferTypes(); err != nil {
 		return nil, err
 	}
-	ad := &autodiff{g: c, names: map[string]bool{}, grads: map[*ir.Value][]*ir.Value{}}
+	ad := &autodiff{g: c, names: map[string]bool{}, grads: map[*ir.Value][]*ir.Value{}, consts: map[*ir.Value]*ir.Tensor{}}
 	for _, v := range c.Inputs {
 		ad.names[v.Name] = true
 	}
@@ -135,6 +135,12 @@ func Backward(g *ir.Graph, o TrainOptions) (*TrainStep, error) {
 	}
 	for _, v := range c.Constants() {
 		ad.names[v.Name] = true
+		ad.consts[v] = v.Const
+	}
+	for _, n := range c.Nodes {
+		if k, ok := n.Op.(*ir.Constant); ok && len(n.Outputs) == 1 {
+			ad.consts[n.Outputs[0]] = k.Value
+		}
 	}
 	step := &TrainStep{Graph: c, Step: -1}
 	out := c.Outputs[0]
@@ -416,9 +422,10 @@ func differentiable(op ir.Op, i int) bool {
 // autodiff holds the state of one Backward: the graph it appends to, the
 // names taken, and the gradient contributions of each value.
 type autodiff struct {
-	g     *ir.Graph
-	names map[string]bool
-	grads map[*ir.Value][]*ir.Value
+	g      *ir.Graph
+	names  map[string]bool
+	grads  map[*ir.Value][]*ir.Value
+	consts map[*ir.Value]*ir.Tensor // the values constants and Constant nodes hold
 }
 
 // unique returns name, or name with a suffix if it is taken.

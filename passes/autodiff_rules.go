@@ -72,6 +72,10 @@ func (a *autodiff) rule(n *ir.Node, dys []*ir.Value, want []bool) ([]*ir.Value, 
 		dx[0], err = a.reshape(name, dy, n.Inputs[0].Type.Shape)
 	case *ir.Identity:
 		dx[0] = dy
+	case *ir.LRN:
+		dx[0], err = a.node1(name, &ir.LRNGrad{LRN: *op}, n.Inputs[0], dy)
+	case *ir.Pad:
+		dx[0], err = a.padRule(name, n, op, dy)
 	case *ir.Dropout:
 		if op.Ratio != 0 {
 			return nil, ir.Unsupportedf("training through Dropout (ratio %v) is not implemented yet", op.Ratio)
@@ -136,6 +140,34 @@ func (a *autodiff) rule(n *ir.Node, dys []*ir.Value, want []bool) ([]*ir.Value, 
 		return nil, err
 	}
 	return dx, nil
+}
+
+// padRule differentiates a constant Pad with pads >= 0: dX is the part
+// of dY over X, a Slice.
+func (a *autodiff) padRule(name string, n *ir.Node, op *ir.Pad, dy *ir.Value) (*ir.Value, error) {
+	pads := op.Pads
+	if len(n.Inputs) > 1 && n.Inputs[1] != nil {
+		t := a.consts[n.Inputs[1]]
+		if t == nil {
+			return nil, ir.Unsupportedf("gradient of a Pad whose pads are computed")
+		}
+		var err error
+		if pads, err = t.Ints(); err != nil {
+			return nil, err
+		}
+	}
+	xs := n.Inputs[0].Type.Shape
+	if op.Mode != ir.PadConstant || len(pads) != 2*len(xs) {
+		return nil, ir.Unsupportedf("gradient of a %v Pad with pads %v", op.Mode, pads)
+	}
+	s := &ir.Slice{Starts: make([]int, len(xs)), Ends: make([]int, len(xs)), Axes: make([]int, len(xs))}
+	for i, d := range xs {
+		if pads[i] < 0 || pads[len(xs)+i] < 0 {
+			return nil, ir.Unsupportedf("gradient of a Pad that crops (pads %v)", pads)
+		}
+		s.Starts[i], s.Ends[i], s.Axes[i] = pads[i], pads[i]+d, i
+	}
+	return a.node1(name, s, dy)
 }
 
 // gemmRule differentiates Y = α·A'·B' + β·C (A' = A or Aᵀ, B' likewise):

@@ -67,6 +67,15 @@ var gradModels = []struct {
 		y = b.Node1("flatten", &ir.Flatten{Axis: 1}, y)
 		return b.Node1("fc", &ir.Gemm{Alpha: 1, Beta: 1, TransB: true}, y, b.Uniform("fc.weight", 0.5, 3, 3), b.Uniform("fc.bias", 0.5, 3))
 	}},
+	{"lrn-pad-maxpool", LossCrossEntropy, 3, func(b *ir.Builder) *ir.Value {
+		x := b.Input("x", 2, 5, 4, 4)
+		y := b.Node1("conv", &ir.Conv{Group: 1}, x, b.Uniform("conv.weight", 0.8, 6, 5, 1, 1), b.Uniform("conv.bias", 0.5, 6))
+		y = b.Node1("lrn", &ir.LRN{Size: 3, Alpha: 0.5, Beta: 0.75, Bias: 1}, y)
+		y = b.Node1("pad", &ir.Pad{Pads: []int{0, 0, 1, 0, 0, 0, 0, 2}}, y)
+		y = b.Node1("pool", &ir.MaxPool{Kernel: []int{2, 2}, Strides: []int{2, 2}}, y)
+		y = b.Node1("flatten", &ir.Flatten{Axis: 1}, y)
+		return b.Node1("fc", &ir.Gemm{Alpha: 1, Beta: 1, TransB: true}, y, b.Uniform("fc.weight", 0.5, 3, y.Type.Shape[1]), b.Uniform("fc.bias", 0.5, 3))
+	}},
 	{"gemm-transposes", LossCrossEntropy, 4, func(b *ir.Builder) *ir.Value {
 		x := b.Input("x", 6, 3) // used as Aᵀ: A' = xᵀ is [3, 6]
 		y := b.Node1("g1", &ir.Gemm{Alpha: 1.3, Beta: 1, TransA: true, TransB: true}, x, b.Uniform("g1.weight", 0.5, 5, 6), b.Uniform("g1.bias", 0.5, 5))

@@ -39,6 +39,8 @@ func trainKernel(op ir.Op) kernel {
 		return batchNormTrain
 	case *ir.BatchNormGrad:
 		return batchNormGrad
+	case *ir.LRNGrad:
+		return lrnGrad
 	}
 	return nil
 }
@@ -490,6 +492,42 @@ func adam(op ir.Op, in, out []*ir.Tensor) error {
 		vi := b2*float64(v[i]) + (1-b2)*g*g
 		out[1].F32[i], out[2].F32[i] = float32(mi), float32(vi)
 		out[0].F32[i] = float32(wi - lr*(mi/c1)/(math.Sqrt(vi/c2)+eps))
+	}
+	return nil
+}
+
+// lrnGrad differentiates LRN: each element's own term, minus what it
+// contributed to the denominators of the channels whose windows hold it.
+func lrnGrad(op ir.Op, in, out []*ir.Tensor) error {
+	l := op.(*ir.LRNGrad).LRN
+	x, dy, dx := in[0], in[1], out[0]
+	batch, ch := x.Shape[0], x.Shape[1]
+	size := convProduct(x.Shape[2:])
+	before := (l.Size - 1) / 2
+	after := l.Size - 1 - before
+	alpha, beta, bias := float64(l.Alpha)/float64(l.Size), float64(l.Beta), float64(l.Bias)
+	d := make([]float64, ch)
+	for n := 0; n < batch; n++ {
+		for p := 0; p < size; p++ {
+			at := func(c int) int { return (n*ch+c)*size + p }
+			for c := 0; c < ch; c++ {
+				sum := 0.0
+				for cc := max(0, c-before); cc <= min(ch-1, c+after); cc++ {
+					v := float64(x.F32[at(cc)])
+					sum += v * v
+				}
+				d[c] = bias + alpha*sum
+			}
+			for j := 0; j < ch; j++ {
+				g := float64(dy.F32[at(j)]) * math.Pow(d[j], -beta)
+				s := 0.0
+				// The channels c whose window [c-before, c+after] holds j.
+				for c := max(0, j-after); c <= min(ch-1, j+before); c++ {
+					s += float64(dy.F32[at(c)]) * float64(x.F32[at(c)]) * math.Pow(d[c], -beta-1)
+				}
+				dx.F32[at(j)] = float32(g - 2*alpha*beta*float64(x.F32[at(j)])*s)
+			}
+		}
 	}
 	return nil
 }

@@ -41,6 +41,17 @@ python3-torchvision and python3-onnx)::
         tools/ort/run.js (needs `npm ci --ignore-scripts` in tools/ort) and
         compare its outputs with the stored ones. Exits 1 on any mismatch.
 
+    tools/refgen/refgen.py train [--out testdata/tiny] [--only NAME[,NAME]]
+        Training references for the tiny models, next to their export:
+        OUT/<name>/train_data/ holds a batch of TRAIN_BATCH inputs (input.pb)
+        and class labels (labels.pb, int64), the gradient of the mean
+        cross-entropy with respect to every parameter after one forward and
+        backward pass from the exported weights (grad_<i>.pb, each named like
+        the model's ONNX initializer), and the losses of TRAIN_STEPS steps of
+        SGD (TRAIN_SGD) on that batch (losses.pb, float32). The model trains
+        as the exported graph computes: batch norms in training mode (batch
+        statistics), dropouts off (the ONNX export has none).
+
 `tools/refgen/refgen.py --list` prints the model names of the sets.
 """
 
@@ -83,7 +94,18 @@ class _LRNFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, size, alpha, beta, k):  # pylint: disable=arguments-differ
+        ctx.save_for_backward(x)
+        ctx.args = (size, alpha, beta, k)
         return F.local_response_norm(x, size, alpha, beta, k)
+
+    @staticmethod
+    def backward(ctx, grad):  # pylint: disable=arguments-differ
+        (x,) = ctx.saved_tensors
+        with torch.enable_grad():
+            x = x.detach().requires_grad_()
+            y = F.local_response_norm(x, *ctx.args)
+            (dx,) = torch.autograd.grad(y, x, grad)
+        return dx, None, None, None, None
 
     @staticmethod
     def symbolic(g, x, size, alpha, beta, k):
@@ -423,6 +445,78 @@ def export_case(name: str, case: Case, dest: pathlib.Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+# The training references: batch size, steps, and SGD's settings
+# (torch.optim.SGD; passes.Backward's SGD has the same semantics).
+TRAIN_BATCH = 4
+TRAIN_STEPS = 20
+TRAIN_SGD = {"lr": 0.05, "momentum": 0.9, "weight_decay": 5e-4}
+
+
+def training_model(case: Case) -> nn.Module:
+    """The model export_case exports (same seed and batch norms), in
+    training mode but for its dropouts: the exported graph has none."""
+    torch.manual_seed(0)
+    model = case.build()
+    randomize_batchnorm(model)
+    model.train()
+    for m in model.modules():
+        if isinstance(m, nn.Dropout):
+            m.eval()
+    return model
+
+
+def export_train(name: str, case: Case, dest: pathlib.Path) -> None:
+    """Writes the training reference of one tiny model into dest/train_data
+    (see the module docstring). The model is rebuilt exactly as
+    export_case built it (same seed), so its parameters are the exported
+    initializers."""
+    model = training_model(case)
+    exported = onnx.load(str(dest / "model.onnx"))
+    initializers = {t.name for t in exported.graph.initializer}
+    shape = (TRAIN_BATCH,) + tuple(case.input_shape[1:])
+    gen = torch.Generator().manual_seed(1)
+    x = torch.randn(shape, generator=gen)
+    with torch.no_grad():
+        classes = model(x).shape[1]
+    labels = torch.randint(0, classes, (TRAIN_BATCH,), generator=gen)
+    model = training_model(case)  # the pass above moved the running statistics
+    params = [(n, p) for n, p in model.named_parameters()]
+    missing = [n for n, _ in params if n not in initializers]
+    if missing:
+        raise SystemExit(f"refgen train {name}: parameters {missing} are not initializers of model.onnx")
+    loss_fn = nn.CrossEntropyLoss()
+    opt = torch.optim.SGD(model.parameters(), **TRAIN_SGD)
+    out = dest / "train_data"
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir()
+    (input_name,) = graph_input_names(exported)
+    write_tensor(out / "input.pb", x.numpy(), input_name)
+    write_tensor(out / "labels.pb", labels.numpy().astype(np.int64), "labels")
+    losses = []
+    for step in range(TRAIN_STEPS):
+        opt.zero_grad()
+        loss = loss_fn(model(x), labels)
+        loss.backward()
+        if step == 0:
+            for i, (n, p) in enumerate(params):
+                write_tensor(out / f"grad_{i}.pb", p.grad.numpy().astype(np.float32), n)
+        losses.append(loss.item())
+        opt.step()
+    write_tensor(out / "losses.pb", np.array(losses, dtype=np.float32), "losses")
+
+
+def cmd_train(args) -> int:
+    out = pathlib.Path(args.out)
+    for name, case in select(TINY, args.only).items():
+        if case.dynamic_batch:
+            continue  # the same model as its fixed-batch case
+        start = time.monotonic()
+        export_train(name, case, out / name)
+        print(f"{name:24s} {dir_size(out / name / 'train_data'):9d} bytes  {time.monotonic() - start:5.2f} s")
+    return 0
+
+
 def dir_size(path: pathlib.Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
@@ -560,6 +654,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--out", default=default_cache())
     p.add_argument("--only", help="comma-separated model names")
     p.set_defaults(func=cmd_full)
+    p = sub.add_parser("train", help="write training references for the tiny models")
+    p.add_argument("--out", default=str(REPO / "testdata" / "tiny"))
+    p.add_argument("--only", help="comma-separated model names")
+    p.set_defaults(func=cmd_train)
     p = sub.add_parser("check", help="compare stored outputs with ONNX Runtime")
     p.add_argument("dirs", nargs="*", help="directories holding <name>/model.onnx")
     p.add_argument("--only", help="comma-separated model names")
@@ -573,7 +671,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print("full (zoo):", " ".join(FULL_ZOO))
         return 0
     if args.cmd is None:
-        parser.error("a command is required: tiny, full or check")
+        parser.error("a command is required: tiny, full, train or check")
     torch.set_num_threads(2)
     return args.func(args)
 

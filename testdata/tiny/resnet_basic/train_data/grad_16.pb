@@ -1,0 +1,1 @@
+B2.downsample.1.weightJ@NI*ºWÏèºr–xºÄF<˜FÚ;˜*ëºrC[ª4p‰<´xç<ÅµΩ	§¸;[5åº¯Rº•.·;ò#ºÊJa<
