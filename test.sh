@@ -5,7 +5,8 @@
 # and the race detector over every package in -short mode.
 #
 # Installs (only what is missing): libonnx-testdata (ONNX backend test data),
-# python3-torch, python3-torchvision, python3-onnx (reference models),
+# dataset-fashion-mnist (training tests; MNIST comes from the Go module
+# proxy through the go command), python3-torch, python3-torchvision, python3-onnx (reference models),
 # ONNX Runtime 1.30 for Node.js (tools/ort). The full-size torchvision
 # references are generated once into $CNNC_CACHE (default ~/.cache/cnnc).
 set -euo pipefail
@@ -15,6 +16,7 @@ sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 pkgs=()
 [ -d /usr/share/libonnx-testdata/data/node ] || pkgs+=(libonnx-testdata)
+[ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || pkgs+=(dataset-fashion-mnist)
 /usr/bin/python3 -c 'import torch, torchvision, onnx' 2>/dev/null || pkgs+=(python3-torch python3-torchvision python3-onnx)
 command -v node >/dev/null && command -v npm >/dev/null || pkgs+=(nodejs npm)
 if [ ${#pkgs[@]} -gt 0 ]; then

@@ -108,6 +108,8 @@ var fileTypes = [...]any{
 	(*kernels.ActGrad)(nil),
 	(*kernels.ChannelSum)(nil),
 	(*kernels.SGD)(nil),
+	(*kernels.BatchNormTrain)(nil),
+	(*kernels.BatchNormGrad)(nil),
 
 	// ir/ops_const.go
 	(*ir.Constant)(nil),

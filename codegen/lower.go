@@ -411,6 +411,10 @@ func (l *lowering) node(n *ir.Node) error {
 		return l.poolGrad(n, win, err, &kernels.PoolGrad{Pool: kernels.Pool2D{CountIncludePad: op.Pool.CountIncludePad}})
 	case *ir.ActGrad:
 		return l.actGrad(n, op)
+	case *ir.BatchNormTrain:
+		return l.batchNormTrain(n, op)
+	case *ir.BatchNormGrad:
+		return l.batchNormGrad(n)
 	case *ir.SGD:
 		return l.sgd(n, op)
 	case *ir.ReduceSum:

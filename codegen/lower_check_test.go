@@ -300,6 +300,14 @@ func checkKernelOperands(st Step) error {
 		if k.Momentum != 0 {
 			out = append(out, want{"V'", k.Len, false})
 		}
+	case *kernels.BatchNormTrain:
+		n := k.N * k.C * k.Inner
+		in = []want{{"X", n, false}, {"scale", k.C, false}, {"B", k.C, false}, {"mean", k.C, false}, {"var", k.C, false}}
+		out = []want{{"Y", n, false}, {"mean'", k.C, false}, {"var'", k.C, false}, {"mu", k.C, false}, {"invStd", k.C, false}}
+	case *kernels.BatchNormGrad:
+		n := k.N * k.C * k.Inner
+		in = []want{{"X", n, false}, {"scale", k.C, false}, {"mu", k.C, false}, {"invStd", k.C, false}, {"dY", n, false}}
+		out = []want{{"dX", n, false}, {"dScale", k.C, false}, {"dB", k.C, false}}
 	case *kernels.Reference:
 		return checkReferenceOperands(k, st)
 	default:

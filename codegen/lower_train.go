@@ -113,3 +113,35 @@ func (l *lowering) reduceSum(n *ir.Node, op *ir.ReduceSum) error {
 	}
 	return l.emitAll(n, k)
 }
+
+// batchNormShape returns N, C and the product of the spatial dimensions
+// of X, or false when X is not [N, C, ...].
+func batchNormShape(x *ir.Value) (n, c, inner int, ok bool) {
+	s := x.Type.Shape
+	if len(s) < 2 {
+		return 0, 0, 0, false
+	}
+	inner = 1
+	for _, d := range s[2:] {
+		inner *= d
+	}
+	return s[0], s[1], inner, true
+}
+
+// batchNormTrain lowers a BatchNormTrain to its kernel.
+func (l *lowering) batchNormTrain(n *ir.Node, op *ir.BatchNormTrain) error {
+	nn, c, inner, ok := batchNormShape(n.Inputs[0])
+	if !ok || len(n.Inputs) != 5 || len(n.Outputs) != 5 {
+		return l.reference(n)
+	}
+	return l.emitAll(n, &kernels.BatchNormTrain{N: nn, C: c, Inner: inner, Epsilon: op.Epsilon, Momentum: op.Momentum})
+}
+
+// batchNormGrad lowers a BatchNormGrad to its kernel.
+func (l *lowering) batchNormGrad(n *ir.Node) error {
+	nn, c, inner, ok := batchNormShape(n.Inputs[0])
+	if !ok || len(n.Inputs) != 5 || len(n.Outputs) != 3 {
+		return l.reference(n)
+	}
+	return l.emitAll(n, &kernels.BatchNormGrad{N: nn, C: c, Inner: inner})
+}

@@ -222,6 +222,21 @@ type SGD struct {
 	Nesterov              bool
 }
 
+// BatchNormTrain is ir.BatchNormTrain over X [N, C, Inner]: the batch's
+// mean and biased variance per channel normalize X, and the running
+// statistics move by Momentum (ONNX's sense). Operands: In X, scale, B,
+// mean and var [C]; Out Y, mean', var', μ and invStd [C].
+type BatchNormTrain struct {
+	N, C, Inner       int
+	Epsilon, Momentum float32
+}
+
+// BatchNormGrad is ir.BatchNormGrad over X [N, C, Inner]. Operands: In X,
+// scale, μ, invStd and dY; Out dX, dScale and dB.
+type BatchNormGrad struct {
+	N, C, Inner int
+}
+
 // Reference runs the reference interpreter's kernel for Op: the fallback
 // for ops the runtime has no fast kernel for. Operands: the op's inputs and
 // outputs, any dtype. Unlike the other kernels it may allocate while
@@ -253,6 +268,8 @@ func (*PoolGrad) Name() string       { return "poolgrad" }
 func (*ActGrad) Name() string        { return "actgrad" }
 func (*ChannelSum) Name() string     { return "channelsum" }
 func (*SGD) Name() string            { return "sgd" }
+func (*BatchNormTrain) Name() string { return "batchnormtrain" }
+func (*BatchNormGrad) Name() string  { return "batchnormgrad" }
 
 // PackConvWeights returns W [M, C/Group, KH, KW] (row-major, float32) in
 // the layout k's Algo reads, to be stored in the plan. It fails when w's

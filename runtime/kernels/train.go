@@ -1,6 +1,10 @@
 package kernels
 
-import "github.com/cnnc/cnnc/ir"
+import (
+	"math"
+
+	"github.com/cnnc/cnnc/ir"
+)
 
 // The training step's element-wise and pooling kernels: the gradients of
 // the pools and activations, the bias gradient (a sum per channel) and
@@ -280,5 +284,182 @@ func (t *sgdTask) Run(piece int, _ []float32) {
 			}
 		}
 		t.w2[i] = t.w[i] - lr*d
+	}
+}
+
+// Bind implements Kernel. in is X [N, C, Inner], scale, B, mean and var
+// [C]; out is Y, mean', var', μ and invStd.
+func (k *BatchNormTrain) Bind(in, out []*ir.Tensor) (Task, error) {
+	if err := miscArity(k, in, out, 5, 5); err != nil {
+		return nil, err
+	}
+	if err := miscFields(k, miscField{"N", k.N, 1}, miscField{"C", k.C, 1}, miscField{"Inner", k.Inner, 1}); err != nil {
+		return nil, err
+	}
+	if !(k.Momentum >= 0 && k.Momentum <= 1) || !(k.Epsilon >= 0) {
+		return nil, ir.Invalidf("%s kernel: momentum %v and epsilon %v", k.Name(), k.Momentum, k.Epsilon)
+	}
+	n, ok := miscProduct(k.N, k.C, k.Inner)
+	if !ok {
+		return nil, ir.Invalidf("%s kernel: X exceeds %d elements", k.Name(), ir.MaxElements)
+	}
+	t := &bnTrainTask{k: k}
+	ins := []*[]float32{&t.x, &t.scale, &t.bias, &t.mean, &t.vars}
+	for i, p := range ins {
+		size := k.C
+		if i == 0 {
+			size = n
+		}
+		var err error
+		if *p, err = miscF32(k, "input "+string(rune('0'+i)), in[i], size); err != nil {
+			return nil, err
+		}
+	}
+	outs := []*[]float32{&t.y, &t.mean2, &t.var2, &t.mu, &t.inv}
+	for i, p := range outs {
+		size := k.C
+		if i == 0 {
+			size = n
+		}
+		var err error
+		if *p, err = miscF32(k, "output "+string(rune('0'+i)), out[i], size); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+// bnTrainTask is a bound BatchNormTrain: a piece is one channel.
+type bnTrainTask struct {
+	k                          *BatchNormTrain
+	x, scale, bias, mean, vars []float32
+	y, mean2, var2, mu, inv    []float32
+}
+
+func (t *bnTrainTask) Tasks() int   { return t.k.C }
+func (t *bnTrainTask) Scratch() int { return 0 }
+
+func (t *bnTrainTask) Run(c int, _ []float32) {
+	k := t.k
+	rows := func(f func(row []float32, n int)) {
+		for n := 0; n < k.N; n++ {
+			f(t.x[(n*k.C+c)*k.Inner:][:k.Inner], n)
+		}
+	}
+	var sum float64
+	rows(func(row []float32, _ int) {
+		var s float32
+		for _, v := range row {
+			s += v
+		}
+		sum += float64(s)
+	})
+	cnt := float64(k.N * k.Inner)
+	mean := sum / cnt
+	var sq float64
+	rows(func(row []float32, _ int) {
+		m := float32(mean)
+		var s float32
+		for _, v := range row {
+			d := v - m
+			s += d * d
+		}
+		sq += float64(s)
+	})
+	variance := sq / cnt
+	inv := 1 / math.Sqrt(variance+float64(k.Epsilon))
+	a := float32(float64(t.scale[c]) * inv)
+	b := float32(float64(t.bias[c]) - mean*float64(t.scale[c])*inv)
+	rows(func(row []float32, n int) {
+		y := t.y[(n*k.C+c)*k.Inner:][:k.Inner]
+		for i, v := range row {
+			y[i] = v*a + b
+		}
+	})
+	unbiased := variance
+	if cnt > 1 {
+		unbiased = variance * cnt / (cnt - 1)
+	}
+	mom := float64(k.Momentum)
+	t.mean2[c] = float32(mom*float64(t.mean[c]) + (1-mom)*mean)
+	t.var2[c] = float32(mom*float64(t.vars[c]) + (1-mom)*unbiased)
+	t.mu[c], t.inv[c] = float32(mean), float32(inv)
+}
+
+// Bind implements Kernel. in is X, scale, μ, invStd and dY; out is dX,
+// dScale and dB.
+func (k *BatchNormGrad) Bind(in, out []*ir.Tensor) (Task, error) {
+	if err := miscArity(k, in, out, 5, 3); err != nil {
+		return nil, err
+	}
+	if err := miscFields(k, miscField{"N", k.N, 1}, miscField{"C", k.C, 1}, miscField{"Inner", k.Inner, 1}); err != nil {
+		return nil, err
+	}
+	n, ok := miscProduct(k.N, k.C, k.Inner)
+	if !ok {
+		return nil, ir.Invalidf("%s kernel: X exceeds %d elements", k.Name(), ir.MaxElements)
+	}
+	t := &bnGradTask{k: k}
+	for i, p := range []*[]float32{&t.x, &t.scale, &t.mu, &t.inv, &t.dy} {
+		size := k.C
+		if i == 0 || i == 4 {
+			size = n
+		}
+		var err error
+		if *p, err = miscF32(k, "input "+string(rune('0'+i)), in[i], size); err != nil {
+			return nil, err
+		}
+	}
+	for i, p := range []*[]float32{&t.dx, &t.dscale, &t.db} {
+		size := k.C
+		if i == 0 {
+			size = n
+		}
+		var err error
+		if *p, err = miscF32(k, "output "+string(rune('0'+i)), out[i], size); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+// bnGradTask is a bound BatchNormGrad: a piece is one channel.
+type bnGradTask struct {
+	k                     *BatchNormGrad
+	x, scale, mu, inv, dy []float32
+	dx, dscale, db        []float32
+}
+
+func (t *bnGradTask) Tasks() int   { return t.k.C }
+func (t *bnGradTask) Scratch() int { return 0 }
+
+func (t *bnGradTask) Run(c int, _ []float32) {
+	k := t.k
+	mu, inv := t.mu[c], t.inv[c]
+	var db, ds float64
+	for n := 0; n < k.N; n++ {
+		off := (n*k.C + c) * k.Inner
+		x, dy := t.x[off:][:k.Inner], t.dy[off:][:k.Inner]
+		var sb, ss float32
+		for i, d := range dy {
+			sb += d
+			ss += d * (x[i] - mu)
+		}
+		db += float64(sb)
+		ds += float64(ss) * float64(inv)
+	}
+	t.db[c], t.dscale[c] = float32(db), float32(ds)
+	cnt := float64(k.N * k.Inner)
+	scale := float64(t.scale[c]) * float64(inv) / cnt
+	// dX = scale·invStd/cnt · (cnt·dY - dB - x̂·dScale)
+	a := float32(scale * cnt)
+	b := float32(-scale * db)
+	e := float32(-scale * ds * float64(inv))
+	for n := 0; n < k.N; n++ {
+		off := (n*k.C + c) * k.Inner
+		x, dy, dx := t.x[off:][:k.Inner], t.dy[off:][:k.Inner], t.dx[off:][:k.Inner]
+		for i, d := range dy {
+			dx[i] = a*d + b + e*(x[i]-mu)
+		}
 	}
 }

@@ -157,3 +157,43 @@ func TestSGD(t *testing.T) {
 		checkAgainstReference(t, "sgd", &SGD{Len: n, Momentum: op.Momentum, WeightDecay: op.WeightDecay, Nesterov: op.Nesterov}, &op, in, outs, r)
 	}
 }
+
+// TestBatchNormTrainGrad checks the batch-norm kernels against the
+// reference: statistics, running updates and the three gradients.
+func TestBatchNormTrainGrad(t *testing.T) {
+	r := rand.New(rand.NewSource(7))
+	for _, s := range []ir.Shape{{4, 3, 5, 5}, {16, 10}, {2, 5, 3, 2, 2}} {
+		inner := 1
+		for _, d := range s[2:] {
+			inner *= d
+		}
+		c := s[1]
+		vec := func(lo, hi float32) *ir.Tensor {
+			v := ir.FromFloat32(ir.Shape{c}, gemmRandSlice(r, c))
+			for i := range v.F32 {
+				v.F32[i] = lo + (v.F32[i]+1)/2*(hi-lo)
+			}
+			return v
+		}
+		x := ir.FromFloat32(s, gemmRandSlice(r, s.NumElements()))
+		for i := range x.F32 {
+			x.F32[i] = 3*x.F32[i] + 1 // a mean and spread to normalize away
+		}
+		cs := ir.Shape{c}
+		checkAgainstReference(t, "batchnormtrain", &BatchNormTrain{N: s[0], C: c, Inner: inner, Epsilon: 1e-5, Momentum: 0.9},
+			&ir.BatchNormTrain{Epsilon: 1e-5, Momentum: 0.9}, []*ir.Tensor{x, vec(0.5, 1.5), vec(-1, 1), vec(-1, 1), vec(0.5, 2)},
+			[]ir.Shape{s, cs, cs, cs, cs}, r)
+		fwd := make([]*ir.Tensor, 5)
+		for i, sh := range []ir.Shape{s, cs, cs, cs, cs} {
+			fwd[i], _ = ir.NewTensor(ir.Float32, sh)
+		}
+		scale := vec(0.5, 1.5)
+		ref := &ir.BatchNormTrain{Epsilon: 1e-5, Momentum: 0.9}
+		if err := reference.Kernel(ref)(ref, []*ir.Tensor{x, scale, vec(-1, 1), vec(-1, 1), vec(0.5, 2)}, fwd); err != nil {
+			t.Fatal(err)
+		}
+		dy := ir.FromFloat32(s, gemmRandSlice(r, s.NumElements()))
+		checkAgainstReference(t, "batchnormgrad", &BatchNormGrad{N: s[0], C: c, Inner: inner}, &ir.BatchNormGrad{},
+			[]*ir.Tensor{x, scale, fwd[3], fwd[4], dy}, []ir.Shape{s, cs, cs}, r)
+	}
+}
