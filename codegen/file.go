@@ -176,6 +176,8 @@ var fileTypes = [...]any{
 	(*ir.BatchNormTrain)(nil),
 	(*ir.BatchNormGrad)(nil),
 	(*ir.LRNGrad)(nil),
+	(*ir.DropoutTrain)(nil),
+	(*ir.StochasticDepthTrain)(nil),
 	// ir/ops_unary.go
 	(*ir.Relu)(nil),
 	(*ir.LeakyRelu)(nil),

@@ -72,6 +72,27 @@ type GlobalPoolGrad struct{ Max bool }
 // 1 only strictly inside (Min, Max).
 type ActGrad struct{ Op Op }
 
+// DropoutTrain is dropout in training: each element of X is kept with
+// probability 1-Ratio and scaled by 1/(1-Ratio), or zeroed. The mask comes
+// from a counter-based generator: element i's draw is a hash of (Seed, Salt,
+// i), Seed being the step's seed input and Salt the node's own, so that a
+// step is reproducible and every dropout draws apart. Inputs: X and Seed
+// (f32 [], an integer value). Outputs: Y and Scale, shaped as X, 0 or
+// 1/(1-Ratio) (dX = dY·Scale).
+type DropoutTrain struct {
+	Ratio float32
+	Salt  uint64
+}
+
+// StochasticDepthTrain is StochasticDepth in training, torchvision's mode
+// "batch": the whole branch X is kept (scaled by 1/Survival) or dropped
+// (zero) once per step, by a draw as DropoutTrain's. Inputs: X and Seed.
+// Outputs: Y, shaped as X, and Scale [1], 0 or 1/Survival.
+type StochasticDepthTrain struct {
+	Survival float32
+	Salt     uint64
+}
+
 // LRNGrad is the gradient of LRN with respect to X: with d_c = Bias +
 // Alpha/Size · Σ over c's window of X², dX_j = dY_j·d_j^-β - 2·Alpha·β/Size
 // · X_j · Σ over the channels c whose window holds j of dY_c·X_c·d_c^(-β-1).
@@ -135,6 +156,8 @@ func (*SGD) OpType() string                     { return "cnnc.SGD" }
 func (*BatchNormTrain) OpType() string          { return "cnnc.BatchNormTrain" }
 func (*BatchNormGrad) OpType() string           { return "cnnc.BatchNormGrad" }
 func (*LRNGrad) OpType() string                 { return "cnnc.LRNGrad" }
+func (*DropoutTrain) OpType() string            { return "cnnc.DropoutTrain" }
+func (*StochasticDepthTrain) OpType() string    { return "cnnc.StochasticDepthTrain" }
 func (*Adam) OpType() string                    { return "cnnc.Adam" }
 
 // scalarF32 is the type of a loss: f32 of shape [].
@@ -465,4 +488,51 @@ func (l *LRNGrad) Infer(in []Type, vals []*Tensor) ([]Type, error) {
 		return nil, err
 	}
 	return same(in, 0), nil
+}
+
+// Infer implements Op.
+func (d *DropoutTrain) Infer(in []Type, _ []*Tensor) ([]Type, error) {
+	if !(d.Ratio >= 0 && d.Ratio < 1) {
+		return nil, Invalidf("ratio %v, want [0, 1)", d.Ratio)
+	}
+	if err := arity(in, 2, 2); err != nil {
+		return nil, err
+	}
+	if err := wantFloat(in, 0); err != nil {
+		return nil, err
+	}
+	if err := wantScalar(in, 1, "seed"); err != nil {
+		return nil, err
+	}
+	return append(same(in, 0), same(in, 0)...), nil
+}
+
+// Infer implements Op.
+func (d *StochasticDepthTrain) Infer(in []Type, _ []*Tensor) ([]Type, error) {
+	if !(d.Survival > 0 && d.Survival <= 1) {
+		return nil, Invalidf("survival probability %v is not in (0, 1]", d.Survival)
+	}
+	if err := arity(in, 2, 2); err != nil {
+		return nil, err
+	}
+	if err := wantFloat(in, 0); err != nil {
+		return nil, err
+	}
+	if err := wantScalar(in, 1, "seed"); err != nil {
+		return nil, err
+	}
+	return []Type{same(in, 0)[0], {DType: Float32, Shape: Shape{1}}}, nil
+}
+
+// TrainDraw returns draw i, uniform in [0, 1), of the training ops'
+// counter-based generator for seed and salt (splitmix64 of their mix):
+// DropoutTrain's and StochasticDepthTrain's definition, which kernels
+// share.
+func TrainDraw(seed float32, salt uint64, i int) float64 {
+	z := uint64(int64(seed))*0x9e3779b97f4a7c15 ^ salt*0xbf58476d1ce4e5b9 ^ uint64(i)*0x94d049bb133111eb
+	z += 0x9e3779b97f4a7c15
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	z ^= z >> 31
+	return float64(z>>11) / (1 << 53)
 }

@@ -86,8 +86,10 @@ type TrainStep struct {
 	// zeros adds nothing to the loss's sum: padding for a last partial
 	// batch.)
 	Eval *ir.Graph
-	// Labels, LR and Step index those inputs (Step is -1 without Adam).
-	Labels, LR, Step int
+	// Labels, LR and Step index those inputs (Step is -1 without Adam);
+	// Seed indexes the random seed of the dropouts and stochastic depths
+	// (-1 without them), a float holding an integer, new each step.
+	Labels, LR, Step, Seed int
 	// Params lists the trainable parameters in the model's order.
 	Params []Param
 	// Buffers lists the batch norms' running statistics.
@@ -142,7 +144,7 @@ func Backward(g *ir.Graph, o TrainOptions) (*TrainStep, error) {
 			ad.consts[n.Outputs[0]] = k.Value
 		}
 	}
-	step := &TrainStep{Graph: c, Step: -1}
+	step := &TrainStep{Graph: c, Step: -1, Seed: -1}
 	out := c.Outputs[0]
 
 	// The loss, from the model's output and the labels.
@@ -191,6 +193,43 @@ func Backward(g *ir.Graph, o TrainOptions) (*TrainStep, error) {
 		v.Const = nil
 		c.Inputs = append(c.Inputs, v)
 		step.Buffers[len(step.Buffers)-1].In = len(c.Inputs) - 1
+	}
+	// Dropouts and stochastic depths draw from the step's seed.
+	var seed *ir.Value
+	for i, n := range c.Nodes {
+		var op ir.Op
+		switch f := n.Op.(type) {
+		case *ir.Dropout:
+			ratio := f.Ratio
+			if len(n.Inputs) > 1 && n.Inputs[1] != nil {
+				t := ad.consts[n.Inputs[1]]
+				if t == nil || t.Len() != 1 {
+					return nil, ir.AtNode(ir.Unsupportedf("training with a dropout ratio computed at run time"), n.Name, "Dropout")
+				}
+				ratio = float32(t.Float64At(0))
+			}
+			if len(n.Outputs) > 1 && n.Outputs[1] != nil {
+				return nil, ir.AtNode(ir.Unsupportedf("training a Dropout whose mask is an output"), n.Name, "Dropout")
+			}
+			if ratio == 0 {
+				continue
+			}
+			op = &ir.DropoutTrain{Ratio: ratio, Salt: uint64(i)}
+		case *ir.StochasticDepth:
+			op = &ir.StochasticDepthTrain{Survival: f.Survival, Salt: uint64(i)}
+		default:
+			continue
+		}
+		if seed == nil {
+			seed = ad.input("seed", ir.Type{DType: ir.Float32, Shape: ir.Shape{}})
+			step.Seed = len(c.Inputs) - 1
+		}
+		n.Op, n.Inputs = op, []*ir.Value{n.Inputs[0], seed}
+		scale := ir.Type{DType: ir.Float32, Shape: ir.Shape{1}}
+		if _, ok := op.(*ir.DropoutTrain); ok {
+			scale = n.Inputs[0].Type
+		}
+		n.Outputs = []*ir.Value{n.Outputs[0], {Name: ad.unique(n.Name + ".scale"), Type: scale}}
 	}
 	forward := slices.Clone(c.Nodes)
 	loss, err := ad.node("loss", lossOp, 1, out, labels)
@@ -411,7 +450,7 @@ func differentiable(op ir.Op, i int) bool {
 	switch op.(type) {
 	case *ir.Conv, *ir.Gemm:
 		return i <= 2
-	case *ir.Reshape, *ir.Dropout, *ir.Squeeze, *ir.Unsqueeze:
+	case *ir.Reshape, *ir.Dropout, *ir.Squeeze, *ir.Unsqueeze, *ir.DropoutTrain, *ir.StochasticDepthTrain:
 		return i == 0
 	case *ir.BatchNormalization, *ir.BatchNormTrain:
 		return i <= 2

@@ -76,11 +76,10 @@ func (a *autodiff) rule(n *ir.Node, dys []*ir.Value, want []bool) ([]*ir.Value, 
 		dx[0], err = a.node1(name, &ir.LRNGrad{LRN: *op}, n.Inputs[0], dy)
 	case *ir.Pad:
 		dx[0], err = a.padRule(name, n, op, dy)
-	case *ir.Dropout:
-		if op.Ratio != 0 {
-			return nil, ir.Unsupportedf("training through Dropout (ratio %v) is not implemented yet", op.Ratio)
-		}
+	case *ir.Dropout: // ratio 0: the identity (others became DropoutTrain)
 		dx[0] = dy
+	case *ir.DropoutTrain, *ir.StochasticDepthTrain:
+		dx[0], err = a.node1(name, &ir.Mul{}, dy, n.Outputs[1])
 	case *ir.Add, *ir.Sum:
 		for i, v := range n.Inputs {
 			if want[i] {

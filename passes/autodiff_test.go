@@ -76,6 +76,16 @@ var gradModels = []struct {
 		y = b.Node1("flatten", &ir.Flatten{Axis: 1}, y)
 		return b.Node1("fc", &ir.Gemm{Alpha: 1, Beta: 1, TransB: true}, y, b.Uniform("fc.weight", 0.5, 3, y.Type.Shape[1]), b.Uniform("fc.bias", 0.5, 3))
 	}},
+	{"dropout-stochastic-depth", LossCrossEntropy, 3, func(b *ir.Builder) *ir.Value {
+		x := b.Input("x", 3, 8)
+		h := b.Node1("fc1", &ir.Gemm{Alpha: 1, Beta: 1, TransB: true}, x, b.Uniform("fc1.weight", 0.5, 8, 8), b.Uniform("fc1.bias", 0.5, 8))
+		h = b.Node1("tanh", &ir.Tanh{}, h)
+		h = b.Node1("drop", &ir.Dropout{Ratio: 0.4}, h)
+		r := b.Node1("branch", &ir.Gemm{Alpha: 1, Beta: 1, TransB: true}, h, b.Uniform("branch.weight", 0.5, 8, 8), b.Uniform("branch.bias", 0.5, 8))
+		r = b.Node1("sd", &ir.StochasticDepth{Survival: 0.7}, r)
+		h = b.Node1("add", &ir.Add{}, h, r)
+		return b.Node1("fc2", &ir.Gemm{Alpha: 1, Beta: 1, TransB: true}, h, b.Uniform("fc2.weight", 0.5, 3, 8), b.Uniform("fc2.bias", 0.5, 3))
+	}},
 	{"gemm-transposes", LossCrossEntropy, 4, func(b *ir.Builder) *ir.Value {
 		x := b.Input("x", 6, 3) // used as Aᵀ: A' = xᵀ is [3, 6]
 		y := b.Node1("g1", &ir.Gemm{Alpha: 1.3, Beta: 1, TransA: true, TransB: true}, x, b.Uniform("g1.weight", 0.5, 5, 6), b.Uniform("g1.bias", 0.5, 5))

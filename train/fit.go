@@ -230,6 +230,10 @@ func (t *trainer) epoch(ctx context.Context, d *Dataset, order []int, epoch int)
 		if t.step.Step >= 0 {
 			t.feeds[t.step.Step].F32[0] = float32(t.steps)
 		}
+		if t.step.Seed >= 0 {
+			// A float32 holds integers exactly up to 2^24.
+			t.feeds[t.step.Seed].F32[0] = float32((t.cfg.Seed*1000003 + uint64(t.steps)) % (1 << 24))
+		}
 		outs, err := t.sess.Run(ctx, t.feeds...)
 		if err != nil {
 			return Metrics{}, fmt.Errorf("train: step %d of epoch %d: %w", i+1, epoch, err)

@@ -41,6 +41,10 @@ func trainKernel(op ir.Op) kernel {
 		return batchNormGrad
 	case *ir.LRNGrad:
 		return lrnGrad
+	case *ir.DropoutTrain:
+		return dropoutTrain
+	case *ir.StochasticDepthTrain:
+		return stochasticDepthTrain
 	}
 	return nil
 }
@@ -529,5 +533,32 @@ func lrnGrad(op ir.Op, in, out []*ir.Tensor) error {
 			}
 		}
 	}
+	return nil
+}
+
+func dropoutTrain(op ir.Op, in, out []*ir.Tensor) error {
+	d := op.(*ir.DropoutTrain)
+	seed := in[1].F32[0]
+	keep := float32(1 / (1 - float64(d.Ratio)))
+	for i, v := range in[0].F32 {
+		s := float32(0)
+		if ir.TrainDraw(seed, d.Salt, i) >= float64(d.Ratio) {
+			s = keep
+		}
+		out[0].F32[i], out[1].F32[i] = v*s, s
+	}
+	return nil
+}
+
+func stochasticDepthTrain(op ir.Op, in, out []*ir.Tensor) error {
+	d := op.(*ir.StochasticDepthTrain)
+	s := float32(0)
+	if ir.TrainDraw(in[1].F32[0], d.Salt, 0) < float64(d.Survival) {
+		s = float32(1 / float64(d.Survival))
+	}
+	for i, v := range in[0].F32 {
+		out[0].F32[i] = v * s
+	}
+	out[1].F32[0] = s
 	return nil
 }
