@@ -6,22 +6,34 @@ import "math/rand/v2"
 // as a DataLoader with shuffle=True and a seeded generator does.
 type shuffler struct {
 	order []int
+	src   *rand.PCG
 	rng   *rand.Rand
 }
 
 func newShuffler(n int, seed uint64) *shuffler {
-	s := &shuffler{order: make([]int, n), rng: rand.New(rand.NewPCG(seed, 0x747261696e))}
+	src := rand.NewPCG(seed, 0x747261696e)
+	return &shuffler{order: make([]int, n), src: src, rng: rand.New(src)}
+}
+
+// next returns the next epoch's order (valid until the following call):
+// a permutation drawn by the generator alone, so that its state before
+// the draw (state) gives the order back.
+func (s *shuffler) next() []int {
 	for i := range s.order {
 		s.order[i] = i
 	}
-	return s
-}
-
-// next returns the next epoch's order (valid until the following call).
-func (s *shuffler) next() []int {
 	s.rng.Shuffle(len(s.order), func(i, j int) { s.order[i], s.order[j] = s.order[j], s.order[i] })
 	return s.order
 }
+
+// state returns the generator's state, for a checkpoint.
+func (s *shuffler) state() []byte {
+	b, _ := s.src.MarshalBinary() // a PCG always marshals
+	return b
+}
+
+// restore sets the generator's state from a checkpoint's.
+func (s *shuffler) restore(b []byte) error { return s.src.UnmarshalBinary(b) }
 
 // batch is one training batch: images, one-hot targets and classes.
 type batch struct {

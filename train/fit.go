@@ -28,6 +28,9 @@ type Config struct {
 	Optimizer ir.Op
 	// Loss is the loss (default cross-entropy).
 	Loss passes.Loss
+	// Frozen, when set, names the parameters that stay as they are (see
+	// FrozenUpTo); the layers only they need get no backward work.
+	Frozen func(name string) bool
 	// Seed seeds the shuffling (and the augmentations).
 	Seed uint64
 	// Threads is the number of worker threads (0: GOMAXPROCS).
@@ -35,6 +38,15 @@ type Config struct {
 	// Progress, when set, is called after every training step and at the
 	// end of every epoch.
 	Progress func(Progress)
+	// Checkpoint, when set, is a file Fit writes a Checkpoint to at the
+	// end of every epoch and when ctx is canceled (then returning
+	// ctx's error).
+	Checkpoint string
+	// Resume, when set, continues the training a Checkpoint recorded,
+	// exactly: same parameters, optimizer states, order of the batches
+	// and seeds. The model and the rest of the Config must be the ones it
+	// was written with.
+	Resume *Checkpoint
 }
 
 // Progress reports where Fit is: after a step (Step counts within the
@@ -90,7 +102,10 @@ func Fit(ctx context.Context, g *ir.Graph, trainSet, testSet *Dataset, cfg Confi
 	if err != nil {
 		return nil, err
 	}
-	step, err := passes.Backward(fixed, passes.TrainOptions{Loss: cfg.Loss, Optimizer: cfg.Optimizer})
+	if out := fixed.Outputs[0].Type.Shape; cfg.Loss == passes.LossCrossEntropy && (len(out) != 2 || out[1] != trainSet.Classes) {
+		return nil, fmt.Errorf("train: the model's output is %v, and %s has %d classes (a new head: ReplaceHead, --num-classes)", out, trainSet.Name, trainSet.Classes)
+	}
+	step, err := passes.Backward(fixed, passes.TrainOptions{Loss: cfg.Loss, Optimizer: cfg.Optimizer, Frozen: cfg.Frozen})
 	if err != nil {
 		return nil, err
 	}
@@ -101,10 +116,23 @@ func Fit(ctx context.Context, g *ir.Graph, trainSet, testSet *Dataset, cfg Confi
 	defer tr.close()
 	res := &Result{}
 	order := newShuffler(trainSet.N, cfg.Seed)
-	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
+	first := 1
+	if ck := cfg.Resume; ck != nil {
+		if err := tr.restore(ck, order); err != nil {
+			return nil, err
+		}
+		first, res.History = ck.Epoch, append([]Metrics(nil), ck.History...)
+	}
+	for epoch := first; epoch <= cfg.Epochs; epoch++ {
 		tr.feeds[step.LR].F32[0] = cfg.Schedule(epoch, cfg.LR, res.History)
+		shuffled := order.state()
 		m, err := tr.epoch(ctx, trainSet, order.next(), epoch)
 		if err != nil {
+			if ctx.Err() != nil && cfg.Checkpoint != "" {
+				if werr := tr.checkpoint(epoch, shuffled, res.History).WriteFile(cfg.Checkpoint); werr != nil {
+					return nil, errors.Join(err, werr)
+				}
+			}
 			return nil, err
 		}
 		if testSet != nil {
@@ -113,6 +141,12 @@ func Fit(ctx context.Context, g *ir.Graph, trainSet, testSet *Dataset, cfg Confi
 			}
 		}
 		res.History = append(res.History, m)
+		if cfg.Checkpoint != "" {
+			tr.resetEpoch()
+			if err := tr.checkpoint(epoch+1, order.state(), res.History).WriteFile(cfg.Checkpoint); err != nil {
+				return nil, err
+			}
+		}
 		if cfg.Progress != nil {
 			cfg.Progress(Progress{Epoch: epoch, Epochs: cfg.Epochs, Done: true, Metrics: m})
 		}
@@ -166,6 +200,63 @@ type trainer struct {
 	evalFeeds  []*ir.Tensor
 	batch      int
 	steps      int // optimizer steps taken (Adam's t)
+	// The epoch under way: steps taken, and the running sums.
+	epochStep     int
+	lossSum       float64
+	correct, seen int
+}
+
+// resetEpoch clears the running sums of an epoch.
+func (t *trainer) resetEpoch() { t.epochStep, t.lossSum, t.correct, t.seen = 0, 0, 0, 0 }
+
+// checkpoint returns the training state, in epoch with the shuffler's
+// state before its order was drawn.
+func (t *trainer) checkpoint(epoch int, shuffler []byte, history []Metrics) *Checkpoint {
+	c := &Checkpoint{Epoch: epoch, Step: t.epochStep, Steps: t.steps, LossSum: t.lossSum, Correct: t.correct, Seen: t.seen,
+		Shuffler: shuffler, History: append([]Metrics(nil), history...), Tensors: map[string][]float32{}}
+	for _, p := range t.step.Params {
+		c.Tensors["param:"+p.Name] = append([]float32(nil), t.feeds[p.In].F32...)
+		for k, s := range p.State {
+			c.Tensors[fmt.Sprintf("state:%s:%d", p.Name, k)] = append([]float32(nil), t.feeds[s].F32...)
+		}
+	}
+	for _, b := range t.step.Buffers {
+		c.Tensors["buffer:"+b.Name] = append([]float32(nil), t.feeds[b.In].F32...)
+	}
+	return c
+}
+
+// restore loads a checkpoint's state into the trainer and the shuffler,
+// checking that it holds exactly this model's tensors.
+func (t *trainer) restore(c *Checkpoint, order *shuffler) error {
+	want := map[string]int{}
+	for _, p := range t.step.Params {
+		want["param:"+p.Name] = p.In
+		for k, s := range p.State {
+			want[fmt.Sprintf("state:%s:%d", p.Name, k)] = s
+		}
+	}
+	for _, b := range t.step.Buffers {
+		want["buffer:"+b.Name] = b.In
+	}
+	for name, in := range want {
+		data, ok := c.Tensors[name]
+		if !ok {
+			return fmt.Errorf("train: the checkpoint has no %s: another model or optimizer", name)
+		}
+		if len(data) != len(t.feeds[in].F32) {
+			return fmt.Errorf("train: the checkpoint's %s has %d floats, the model's %d", name, len(data), len(t.feeds[in].F32))
+		}
+		copy(t.feeds[in].F32, data)
+	}
+	if len(c.Tensors) != len(want) {
+		return fmt.Errorf("train: the checkpoint has %d tensors, the model %d: another model or optimizer", len(c.Tensors), len(want))
+	}
+	if err := order.restore(c.Shuffler); err != nil {
+		return fmt.Errorf("train: the checkpoint's shuffler state: %w", err)
+	}
+	t.steps, t.epochStep, t.lossSum, t.correct, t.seen = c.Steps, c.Step, c.LossSum, c.Correct, c.Seen
+	return nil
 }
 
 func newTrainer(step *passes.TrainStep, cfg Config) (*trainer, error) {
@@ -213,13 +304,15 @@ func (t *trainer) close() {
 func (t *trainer) epoch(ctx context.Context, d *Dataset, order []int, epoch int) (Metrics, error) {
 	start := time.Now()
 	steps := len(order) / t.batch
+	if t.epochStep > steps {
+		return Metrics{}, fmt.Errorf("train: resuming at step %d of an epoch of %d: another data set or batch size", t.epochStep, steps)
+	}
 	x, y := t.feeds[0], t.feeds[t.step.Labels]
 	stop := make(chan struct{})
 	defer close(stop)
-	batches := prefetch(d, order, t.batch, steps, stop)
-	var lossSum float64
-	var correct, seen int
-	for i := 0; i < steps; i++ {
+	skip := t.epochStep
+	batches := prefetch(d, order[skip*t.batch:], t.batch, steps-skip, stop)
+	for i := skip; i < steps; i++ {
 		if err := ctx.Err(); err != nil {
 			return Metrics{}, err
 		}
@@ -242,9 +335,9 @@ func (t *trainer) epoch(ctx context.Context, d *Dataset, order []int, epoch int)
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
 			return Metrics{}, fmt.Errorf("train: the loss is %v at step %d of epoch %d: lower the learning rate (%v)", loss, i+1, epoch, t.cfg.LR)
 		}
-		lossSum += loss
-		correct += countCorrect(outs[1].F32, b.labels, d.Classes)
-		seen += t.batch
+		t.lossSum += loss
+		t.correct += countCorrect(outs[1].F32, b.labels, d.Classes)
+		t.seen += t.batch
 		for _, p := range t.step.Params {
 			copy(t.feeds[p.In].F32, outs[p.Out].F32)
 			for k, s := range p.State {
@@ -254,13 +347,16 @@ func (t *trainer) epoch(ctx context.Context, d *Dataset, order []int, epoch int)
 		for _, b := range t.step.Buffers {
 			copy(t.feeds[b.In].F32, outs[b.Out].F32)
 		}
+		t.epochStep = i + 1
 		if t.cfg.Progress != nil {
 			t.cfg.Progress(Progress{Epoch: epoch, Epochs: t.cfg.Epochs, Step: i + 1, Steps: steps,
-				Loss: lossSum / float64(i+1), Acc: float64(correct) / float64(seen), Images: seen, Elapsed: time.Since(start)})
+				Loss: t.lossSum / float64(i+1), Acc: float64(t.correct) / float64(t.seen), Images: (i + 1 - skip) * t.batch, Elapsed: time.Since(start)})
 		}
 	}
-	return Metrics{Epoch: epoch, TrainLoss: lossSum / float64(max(steps, 1)), TrainAcc: float64(correct) / float64(max(seen, 1)),
-		Seconds: time.Since(start).Seconds(), LR: t.feeds[t.step.LR].F32[0]}, nil
+	m := Metrics{Epoch: epoch, TrainLoss: t.lossSum / float64(max(steps, 1)), TrainAcc: float64(t.correct) / float64(max(t.seen, 1)),
+		Seconds: time.Since(start).Seconds(), LR: t.feeds[t.step.LR].F32[0]}
+	t.resetEpoch()
+	return m, nil
 }
 
 // countCorrect counts the rows of logits whose largest entry (the first,

@@ -146,3 +146,32 @@ func TestSchedules(t *testing.T) {
 		}
 	}
 }
+
+// TestLeNetBNFashionMNIST is issue 7's second accuracy bar: LeNet with
+// batch norm reaches at least 90% test accuracy on Fashion-MNIST within 10
+// epochs (the README's command).
+func TestLeNetBNFashionMNIST(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains LeNet-BN for 10 epochs of Fashion-MNIST")
+	}
+	trainSet, testSet, err := FashionMNIST.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := zoo.LeNetBN.Build(zoo.Options{Batch: -1, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Fit(context.Background(), g, trainSet, testSet, Config{Epochs: 10, Batch: 64, LR: 0.05, Schedule: Cosine(10), Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	best := 0.0
+	for _, m := range res.History {
+		t.Logf("epoch %d: train loss %.4f acc %.4f, test loss %.4f acc %.4f, %.1fs", m.Epoch, m.TrainLoss, m.TrainAcc, m.TestLoss, m.TestAcc, m.Seconds)
+		best = math.Max(best, m.TestAcc)
+	}
+	if acc := res.History[len(res.History)-1].TestAcc; acc < 0.90 {
+		t.Errorf("test accuracy %.4f after 10 epochs (best %.4f), want >= 0.90", acc, best)
+	}
+}

@@ -11,6 +11,7 @@
 //	bench     measure a model's latency, throughput and memory
 //	summary   list a model's layers, or a compiled plan's steps
 //	train     train a model on a data set
+//	eval      measure a classifier's accuracy and latency on a data set's test images
 //	zoo       list the built-in models with their parameters and MACs
 //	export    write a model as an ONNX file
 //	version   print the cnnc and Go versions
@@ -91,7 +92,7 @@ func (e *env) usage(format string, args ...any) int {
 
 // commands returns the subcommands in the order "cnnc help" lists them.
 func commands() []*command {
-	return []*command{compileCommand, runCommand, benchCommand, summaryCommand, trainCommand, zooCommand, exportCommand, versionCommand}
+	return []*command{compileCommand, runCommand, benchCommand, summaryCommand, trainCommand, evalCommand, zooCommand, exportCommand, versionCommand}
 }
 
 func lookup(name string) *command {

@@ -21,7 +21,7 @@ import (
 
 var trainCommand = &command{
 	name:  "train",
-	args:  "MODEL --data mnist|fashion-mnist [--epochs N] [--batch N] [--lr X] [--optimizer sgd|adam] [--schedule constant|step|cosine|plateau] [--metrics FILE.csv] [-o OUT.onnx]",
+	args:  "MODEL --data mnist|fashion-mnist [--epochs N] [--batch N] [--lr X] [--optimizer sgd|adam] [--schedule constant|step|cosine|plateau] [--metrics FILE.csv] [--plot FILE.png] [--checkpoint FILE] [--resume FILE] [-o OUT.onnx]",
 	short: "train a model on a data set",
 	long: `Train trains MODEL (zoo:NAME, built for the data set's images and classes,
 or an ONNX file with a symbolic batch dimension) on a data set with
@@ -37,9 +37,20 @@ Each epoch shuffles the training set (seeded by --seed) and runs its whole
 batches; a progress line on standard error shows the step, the running loss
 and accuracy, images per second and the time left. At the end of each epoch
 a line on standard output gives the training loss and accuracy and the test
-set's, and --metrics FILE.csv gets a row (columns epoch, train_loss,
-train_acc, test_loss, test_acc, seconds, lr). -o writes the trained model as
-an ONNX file, which cnnc compile and ONNX Runtime run.
+set's, --metrics FILE.csv gets a row (columns epoch, train_loss,
+train_acc, test_loss, test_acc, seconds, lr) and --plot FILE.png the curves
+of loss and accuracy redrawn. -o writes the trained model as an ONNX file,
+which cnnc compile and ONNX Runtime run.
+
+--checkpoint FILE (default train.ckpt) is rewritten after each epoch and
+when Ctrl-C stops the training mid-epoch; --resume FILE continues exactly
+where it stopped (the same batches, seeds and optimizer state), given the
+same model and flags.
+
+Transfer learning, as ZFNet did for Caltech: --from FILE starts from a
+trained model (ONNX), --num-classes K gives it a new classifier head for K
+classes, and --freeze NODE keeps the weights of NODE and the nodes before
+it as they are; the frozen layers cost no backward work.
 
 The optimizer is SGD (--momentum, default 0.9; --nesterov; --weight-decay)
 or Adam (--optimizer adam: betas 0.9 and 0.999, eps 1e-8; --weight-decay,
@@ -64,10 +75,25 @@ not improved for --patience epochs).`,
 		seed := fs.Uint64("seed", 1, "seed of the weights (zoo models) and of the shuffling")
 		threads := fs.Int("threads", 0, "worker threads (0: all cores)")
 		metrics := fs.String("metrics", "", "write one CSV row per epoch to `FILE`")
+		plot := fs.String("plot", "", "draw the loss and accuracy curves to `FILE` (PNG) after each epoch")
+		ckpt := fs.String("checkpoint", "train.ckpt", "write a checkpoint to `FILE` after each epoch and on Ctrl-C (empty: none)")
+		resume := fs.String("resume", "", "resume the training a checkpoint `FILE` recorded (the same model and flags)")
+		from := fs.String("from", "", "start from the trained model `FILE` (ONNX), instead of MODEL")
+		freeze := fs.String("freeze", "", "keep the weights of the nodes up to `NODE` (cnnc summary names them) as they are")
+		classes := fs.Int("num-classes", 0, "replace the classifier head with a new one for `K` classes")
 		out := fs.String("o", "", "write the trained model to `FILE` (ONNX)")
 		return func(e *env, pos []string) int {
+			if *from != "" {
+				if len(pos) != 0 {
+					return e.usage("--from %s and MODEL %s: give one", *from, pos[0])
+				}
+				pos = []string{*from}
+			}
 			if len(pos) != 1 {
 				return e.usage("want one MODEL, got %d arguments", len(pos))
+			}
+			if *classes < 0 {
+				return e.usage("--num-classes %d: want at least 1", *classes)
 			}
 			src := train.SourceNamed(*data)
 			if src == nil {
@@ -109,14 +135,22 @@ not improved for --patience epochs).`,
 			default:
 				return e.usage("--optimizer %q: want sgd or adam", *optim)
 			}
-			return trainRun(e, pos[0], src, cfg, *metrics, *out)
+			cfg.Checkpoint = *ckpt
+			if *resume != "" {
+				c, err := train.ReadCheckpointFile(*resume)
+				if err != nil {
+					return e.fail(err)
+				}
+				cfg.Resume = c
+			}
+			return trainRun(e, pos[0], src, cfg, transfer{*freeze, *classes}, *metrics, *plot, *out)
 		}
 	},
 }
 
 // trainRun loads the model and the data, trains, and writes the metrics
 // and the model.
-func trainRun(e *env, arg string, src *train.Source, cfg train.Config, metricsPath, outPath string) int {
+func trainRun(e *env, arg string, src *train.Source, cfg train.Config, tl transfer, metricsPath, plotPath, outPath string) int {
 	trainSet, testSet, err := src.Load("")
 	if err != nil {
 		return e.fail(err)
@@ -124,6 +158,16 @@ func trainRun(e *env, arg string, src *train.Source, cfg train.Config, metricsPa
 	g, err := trainModel(arg, trainSet, cfg.Seed)
 	if err != nil {
 		return e.fail(err)
+	}
+	if tl.classes > 0 {
+		if g, err = train.ReplaceHead(g, tl.classes, cfg.Seed); err != nil {
+			return e.fail(err)
+		}
+	}
+	if tl.freeze != "" {
+		if cfg.Frozen, err = train.FrozenUpTo(g, tl.freeze); err != nil {
+			return e.fail(err)
+		}
 	}
 	var csvw *csv.Writer
 	if metricsPath != "" {
@@ -134,8 +178,19 @@ func trainRun(e *env, arg string, src *train.Source, cfg train.Config, metricsPa
 		defer f.Close()
 		csvw = csv.NewWriter(f)
 		csvw.Write([]string{"epoch", "train_loss", "train_acc", "test_loss", "test_acc", "seconds", "lr"})
+		if cfg.Resume != nil {
+			for _, m := range cfg.Resume.History {
+				csvw.Write(metricsRow(m))
+			}
+		}
 		csvw.Flush()
 	}
+	var history []train.Metrics
+	if cfg.Resume != nil {
+		history = append(history, cfg.Resume.History...)
+		fmt.Fprintf(e.stdout, "resuming at epoch %d, step %d\n", cfg.Resume.Epoch, cfg.Resume.Step)
+	}
+	var plotErr error
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	fmt.Fprintf(e.stdout, "training %s on %s: %d images, %d epochs of %d batches of %d\n",
@@ -151,17 +206,27 @@ func trainRun(e *env, arg string, src *train.Source, cfg train.Config, metricsPa
 		fmt.Fprintf(e.stdout, "epoch %d/%d: train loss %.4f acc %.2f%%, test loss %.4f acc %.2f%%, %.1fs\n",
 			m.Epoch, p.Epochs, m.TrainLoss, 100*m.TrainAcc, m.TestLoss, 100*m.TestAcc, m.Seconds)
 		if csvw != nil {
-			csvw.Write([]string{strconv.Itoa(m.Epoch), ftoa(m.TrainLoss), ftoa(m.TrainAcc), ftoa(m.TestLoss), ftoa(m.TestAcc), ftoa(m.Seconds), ftoa(float64(m.LR))})
+			csvw.Write(metricsRow(m))
 			csvw.Flush()
+		}
+		history = append(history, m)
+		if plotPath != "" && plotErr == nil {
+			plotErr = writePlot(plotPath, history)
 		}
 	}
 	res, err := train.Fit(ctx, g, trainSet, testSet, cfg)
 	bar.clear()
 	if errors.Is(err, context.Canceled) {
+		if cfg.Checkpoint != "" {
+			return e.fail(fmt.Errorf("interrupted; the checkpoint %s resumes it (--resume %s)", cfg.Checkpoint, cfg.Checkpoint))
+		}
 		return e.fail(errors.New("interrupted"))
 	}
 	if err != nil {
 		return e.fail(err)
+	}
+	if plotErr != nil {
+		return e.fail(fmt.Errorf("writing %s: %w", plotPath, plotErr))
 	}
 	if csvw != nil {
 		if err := csvw.Error(); err != nil {
@@ -175,6 +240,12 @@ func trainRun(e *env, arg string, src *train.Source, cfg train.Config, metricsPa
 		fmt.Fprintf(e.stdout, "wrote %s\n", outPath)
 	}
 	return exitOK
+}
+
+// transfer is what --freeze and --num-classes ask for.
+type transfer struct {
+	freeze  string
+	classes int
 }
 
 // trainModel returns the graph to train: a zoo model built for the data
@@ -192,6 +263,24 @@ func trainModel(arg string, d *train.Dataset, seed uint64) (*ir.Graph, error) {
 		return nil, fmt.Errorf("%s: %s images are %dx%d; zoo models take square inputs", arg, d.Name, d.H, d.W)
 	}
 	return m.Build(zoo.Options{Batch: -1, Channels: d.C, Size: d.H, Classes: d.Classes, Seed: seed})
+}
+
+// metricsRow is an epoch's row of the CSV file.
+func metricsRow(m train.Metrics) []string {
+	return []string{strconv.Itoa(m.Epoch), ftoa(m.TrainLoss), ftoa(m.TrainAcc), ftoa(m.TestLoss), ftoa(m.TestAcc), ftoa(m.Seconds), ftoa(float64(m.LR))}
+}
+
+// writePlot draws the history to a PNG file.
+func writePlot(path string, history []train.Metrics) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := train.PlotPNG(f, history); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // ftoa formats a metric for the CSV file.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/csv"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,5 +63,34 @@ func TestTrainCommand(t *testing.T) {
 	}
 	if _, err := importer.Load(onnxPath); err != nil {
 		t.Errorf("the exported model: %v", err)
+	}
+}
+
+// TestEvalCommand runs the README's first command: the LeNet that cnnc
+// trained (testdata/lenet_mnist.onnx, written by cnnc train with the
+// README's training command) classifies MNIST's test set at 99% or more.
+func TestEvalCommand(t *testing.T) {
+	model := filepath.Join("..", "..", "testdata", "lenet_mnist.onnx")
+	code, stdout, stderr := cli(t, "eval", model, "--data", "mnist")
+	wantCode(t, code, exitOK, stdout, stderr)
+	var acc float64
+	var correct, total int
+	if _, err := fmt.Sscanf(stdout[strings.Index(stdout, "accuracy"):], "accuracy %f%% (%d of %d test images)", &acc, &correct, &total); err != nil {
+		t.Fatalf("stdout %q: %v", stdout, err)
+	}
+	if total != 10000 || acc < 99 {
+		t.Errorf("accuracy %.2f%% of %d images, want >= 99%% of 10000\n%s", acc, total, stdout)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"eval"}, "want one MODEL"},
+		{[]string{"eval", model}, `--data ""`},
+		{[]string{"eval", model, "--data", "mnist", "--batch", "0"}, "--batch 0"},
+	} {
+		if code, _, stderr := cli(t, tc.args...); code != exitUsage || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q", tc.args, code, stderr)
+		}
 	}
 }
