@@ -153,15 +153,7 @@ func trainParity(t *testing.T, model, dir string) {
 			}
 			t.Logf("one step: %d gradients, worst max|diff|/max|PyTorch| %.3g", len(step.Params), worst)
 		}
-		for _, p := range step.Params {
-			copy(feeds[p.In].F32, outs[p.Out].F32)
-			for k, st := range p.State {
-				copy(feeds[st].F32, outs[p.StateOut[k]].F32)
-			}
-		}
-		for _, b := range step.Buffers {
-			copy(feeds[b.In].F32, outs[b.Out].F32)
-		}
+		step.Advance(feeds, outs)
 	}
 	t.Logf("%d steps: losses %.5f -> %.5f (PyTorch %.5f -> %.5f)", len(losses.F32),
 		losses.F32[0], losses.F32[len(losses.F32)-1], losses.F32[0], losses.F32[len(losses.F32)-1])

@@ -96,6 +96,21 @@ type TrainStep struct {
 	Buffers []Buffer
 }
 
+// Advance copies the updated parameters, optimizer states and buffers
+// from a step's outputs into the feeds of the next: feeds are the step's
+// inputs, in order, and outs a run's outputs.
+func (s *TrainStep) Advance(feeds, outs []*ir.Tensor) {
+	for _, p := range s.Params {
+		copy(feeds[p.In].F32, outs[p.Out].F32)
+		for k, st := range p.State {
+			copy(feeds[st].F32, outs[p.StateOut[k]].F32)
+		}
+	}
+	for _, b := range s.Buffers {
+		copy(feeds[b.In].F32, outs[b.Out].F32)
+	}
+}
+
 // Backward builds a training step for the inference graph g: the forward
 // computation, the loss of its first output, the gradient of that loss
 // with respect to every constant of g that a differentiable input of a

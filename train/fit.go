@@ -338,15 +338,7 @@ func (t *trainer) epoch(ctx context.Context, d *Dataset, order []int, epoch int)
 		t.lossSum += loss
 		t.correct += countCorrect(outs[1].F32, b.labels, d.Classes)
 		t.seen += t.batch
-		for _, p := range t.step.Params {
-			copy(t.feeds[p.In].F32, outs[p.Out].F32)
-			for k, s := range p.State {
-				copy(t.feeds[s].F32, outs[p.StateOut[k]].F32)
-			}
-		}
-		for _, b := range t.step.Buffers {
-			copy(t.feeds[b.In].F32, outs[b.Out].F32)
-		}
+		t.step.Advance(t.feeds, outs)
 		t.epochStep = i + 1
 		if t.cfg.Progress != nil {
 			t.cfg.Progress(Progress{Epoch: epoch, Epochs: t.cfg.Epochs, Step: i + 1, Steps: steps,

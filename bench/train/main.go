@@ -191,15 +191,7 @@ func resnetStep(threads, steps int) (float64, error) {
 		if err != nil {
 			return 0, err
 		}
-		for _, p := range step.Params {
-			copy(feeds[p.In].F32, outs[p.Out].F32)
-			for k, st := range p.State {
-				copy(feeds[st].F32, outs[p.StateOut[k]].F32)
-			}
-		}
-		for _, b := range step.Buffers {
-			copy(feeds[b.In].F32, outs[b.Out].F32)
-		}
+		step.Advance(feeds, outs)
 		if i >= 2 {
 			times = append(times, float64(time.Since(t).Microseconds())/1000)
 		}
