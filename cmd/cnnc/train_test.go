@@ -43,8 +43,9 @@ func TestTrainCommand(t *testing.T) {
 	}
 	dir := t.TempDir()
 	csvPath, onnxPath := filepath.Join(dir, "m.csv"), filepath.Join(dir, "lenet.onnx")
+	pngPath, ckptPath := filepath.Join(dir, "m.png"), filepath.Join(dir, "m.ckpt")
 	code, stdout, stderr := cli(t, "train", "zoo:lenet_relu", "--data", "mnist", "--epochs", "1", "--batch", "128",
-		"--lr", "0.05", "--metrics", csvPath, "-o", onnxPath)
+		"--lr", "0.05", "--metrics", csvPath, "--plot", pngPath, "--checkpoint", ckptPath, "-o", onnxPath)
 	wantCode(t, code, exitOK, stdout, stderr)
 	if !strings.Contains(stdout, "epoch 1/1: train loss") || !strings.Contains(stdout, "wrote "+onnxPath) {
 		t.Errorf("stdout:\n%s", stdout)
@@ -63,6 +64,18 @@ func TestTrainCommand(t *testing.T) {
 	}
 	if _, err := importer.Load(onnxPath); err != nil {
 		t.Errorf("the exported model: %v", err)
+	}
+	for _, p := range []string{pngPath, ckptPath} {
+		if st, err := os.Stat(p); err != nil || st.Size() == 0 {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+	// Resuming the finished run's checkpoint trains nothing more.
+	code, stdout, stderr = cli(t, "train", "zoo:lenet_relu", "--data", "mnist", "--epochs", "1", "--batch", "128",
+		"--lr", "0.05", "--checkpoint", ckptPath, "--resume", ckptPath)
+	wantCode(t, code, exitOK, stdout, stderr)
+	if !strings.Contains(stdout, "resuming at epoch 2, step 0") || strings.Contains(stdout, "epoch 1/1:") {
+		t.Errorf("resume stdout:\n%s", stdout)
 	}
 }
 
