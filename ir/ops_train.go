@@ -281,11 +281,8 @@ func (c *ConvGradData) Infer(in []Type, _ []*Tensor) ([]Type, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := wantFloat(in, 0); err != nil {
+	if err := wantGradOf(in, 0, fwd[0], "convolution"); err != nil {
 		return nil, err
-	}
-	if dy := in[0].Shape; dy.Known() && fwd[0].Shape.Known() && !dy.Equal(fwd[0].Shape) {
-		return nil, Invalidf("dY has shape %v, want the convolution's output %v", dy, fwd[0].Shape)
 	}
 	return []Type{{DType: Float32, Shape: c.X.Clone()}}, nil
 }
@@ -303,13 +300,22 @@ func (c *ConvGradFilter) Infer(in []Type, _ []*Tensor) ([]Type, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := wantFloat(in, 1); err != nil {
+	if err := wantGradOf(in, 1, fwd[0], "convolution"); err != nil {
 		return nil, err
 	}
-	if dy := in[1].Shape; dy.Known() && fwd[0].Shape.Known() && !dy.Equal(fwd[0].Shape) {
-		return nil, Invalidf("dY has shape %v, want the convolution's output %v", dy, fwd[0].Shape)
-	}
 	return []Type{{DType: Float32, Shape: c.W.Clone()}}, nil
+}
+
+// wantGradOf checks that input i, dY, is f32 of the forward op's output
+// type y (where both shapes are known).
+func wantGradOf(in []Type, i int, y Type, what string) error {
+	if err := wantFloat(in, i); err != nil {
+		return err
+	}
+	if dy := in[i].Shape; dy.Known() && y.Shape.Known() && !dy.Equal(y.Shape) {
+		return Invalidf("dY has shape %v, want the %s's output %v", dy, what, y.Shape)
+	}
+	return nil
 }
 
 // poolGradInfer checks X and dY against the forward pool op's output for X.
@@ -321,11 +327,8 @@ func poolGradInfer(fwd Op, in []Type) ([]Type, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := wantFloat(in, 1); err != nil {
+	if err := wantGradOf(in, 1, out[0], "pool"); err != nil {
 		return nil, err
-	}
-	if dy := in[1].Shape; dy.Known() && out[0].Shape.Known() && !dy.Equal(out[0].Shape) {
-		return nil, Invalidf("dY has shape %v, want the pool's output %v", dy, out[0].Shape)
 	}
 	return same(in, 0), nil
 }

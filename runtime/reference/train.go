@@ -233,16 +233,31 @@ func mseLossGrad(_ ir.Op, in, out []*ir.Tensor) error {
 // kernel position k whose input element, at offset j of a spatial plane,
 // lies inside X: the pairs the forward convolution multiplies.
 func convTaps(g ir.Window, f func(p, k, j int)) {
-	kSize, outSize := convProduct(g.Kernel), convProduct(g.Out)
-	o, kpos, offs := make([]int, len(g.Out)), make([]int, len(g.Out)), make([]int, kSize)
-	for p := 0; p < outSize; p++ {
-		windowOffsets(g, o, kpos, offs)
+	eachWindow(g, func(p int, offs []int) {
 		for k, j := range offs {
 			if j >= 0 {
 				f(p, k, j)
 			}
 		}
+	})
+}
+
+// eachWindow calls f for every output position p of g, in row-major
+// order, with the window's offsets as windowOffsets gives them (valid
+// during the call).
+func eachWindow(g ir.Window, f func(p int, offs []int)) {
+	o, kpos, offs := make([]int, len(g.Out)), make([]int, len(g.Out)), make([]int, convProduct(g.Kernel))
+	for p := 0; p < convProduct(g.Out); p++ {
+		windowOffsets(g, o, kpos, offs)
+		f(p, offs)
 		convNext(o, g.Out)
+	}
+}
+
+// storeF32 rounds the float64 sums acc into dst.
+func storeF32(dst []float32, acc []float64) {
+	for i, v := range acc {
+		dst[i] = float32(v)
 	}
 }
 
@@ -270,9 +285,7 @@ func convGradData(op ir.Op, in, out []*ir.Tensor) error {
 			}
 		}
 	})
-	for i, v := range acc {
-		dx.F32[i] = float32(v)
-	}
+	storeF32(dx.F32, acc)
 	return nil
 }
 
@@ -300,9 +313,7 @@ func convGradFilter(op ir.Op, in, out []*ir.Tensor) error {
 			}
 		}
 	})
-	for i, v := range acc {
-		dw.F32[i] = float32(v)
-	}
+	storeF32(dw.F32, acc)
 	return nil
 }
 
@@ -316,11 +327,9 @@ func maxPoolGrad(op ir.Op, in, out []*ir.Tensor) error {
 		return err
 	}
 	planes := x.Shape[0] * x.Shape[1]
-	inSize, outSize, kSize := convProduct(g.In), convProduct(g.Out), convProduct(g.Kernel)
+	inSize, outSize := convProduct(g.In), convProduct(g.Out)
 	acc := make([]float64, len(dx.F32))
-	o, kpos, offs := make([]int, len(g.Out)), make([]int, len(g.Out)), make([]int, kSize)
-	for p := 0; p < outSize; p++ {
-		windowOffsets(g, o, kpos, offs)
+	eachWindow(g, func(p int, offs []int) {
 		for nc := 0; nc < planes; nc++ {
 			best, at := math.Inf(-1), -1
 			for _, j := range offs {
@@ -336,11 +345,8 @@ func maxPoolGrad(op ir.Op, in, out []*ir.Tensor) error {
 				acc[nc*inSize+at] += float64(dy.F32[nc*outSize+p])
 			}
 		}
-		convNext(o, g.Out)
-	}
-	for i, v := range acc {
-		dx.F32[i] = float32(v)
-	}
+	})
+	storeF32(dx.F32, acc)
 	return nil
 }
 
@@ -354,11 +360,9 @@ func averagePoolGrad(op ir.Op, in, out []*ir.Tensor) error {
 		return err
 	}
 	planes := x.Shape[0] * x.Shape[1]
-	inSize, outSize, kSize := convProduct(g.In), convProduct(g.Out), convProduct(g.Kernel)
+	inSize, outSize := convProduct(g.In), convProduct(g.Out)
 	acc := make([]float64, len(dx.F32))
-	o, kpos, offs := make([]int, len(g.Out)), make([]int, len(g.Out)), make([]int, kSize)
-	for p := 0; p < outSize; p++ {
-		windowOffsets(g, o, kpos, offs)
+	eachWindow(g, func(p int, offs []int) {
 		count := 0
 		for _, j := range offs {
 			if j >= 0 || (j == inPadding && ap.CountIncludePad) {
@@ -366,8 +370,7 @@ func averagePoolGrad(op ir.Op, in, out []*ir.Tensor) error {
 			}
 		}
 		if count == 0 {
-			convNext(o, g.Out)
-			continue
+			return
 		}
 		for nc := 0; nc < planes; nc++ {
 			d := float64(dy.F32[nc*outSize+p]) / float64(count)
@@ -377,11 +380,8 @@ func averagePoolGrad(op ir.Op, in, out []*ir.Tensor) error {
 				}
 			}
 		}
-		convNext(o, g.Out)
-	}
-	for i, v := range acc {
-		dx.F32[i] = float32(v)
-	}
+	})
+	storeF32(dx.F32, acc)
 	return nil
 }
 
