@@ -3,17 +3,23 @@ package kernels
 import "github.com/cnnc/cnnc/ir"
 
 // The backward convolutions of a training step, on the packed SGEMM.
+// Both index an output position of the whole batch as q = n·P + p (P =
+// OH·OW), so that one GEMM runs over several images where P is small, and
+// both reach X or dX through a table of the window's taps (convGradTap):
+// an output position's window corner plus the tap's offset, bounds-checked
+// only where the window overlaps the padding.
 //
-// ConvGradFilter: for each group, dW_g [mg × cg·KH·KW] = Σ over images n
-// of dY_n,g [mg × P] · col(X_n,g)ᵀ, P = OH·OW output positions and col
-// the im2col matrix (row (c, kh, kw), column p). The images are further
-// K-blocks of one product: the first overwrites dW, the others accumulate
-// (tileAccum). B's panels are packed straight from X (packColT), never
+// ConvGradFilter: for each group, dW_g [mg × cg·KH·KW] = dY_g [mg × N·P]
+// · col(X_g)ᵀ [N·P × cg·KH·KW], col the im2col matrix (row a tap (c, kh,
+// kw), column q). Its K-blocks run over q across image boundaries: the
+// first overwrites dW, the others accumulate (tileAccum). A's panels are
+// packed from dY (packDY) and B's straight from X (packColT), never
 // building col.
 //
-// ConvGradData: for each image and group, col = W_gᵀ [cg·KH·KW × mg] ·
-// dY_n,g [mg × P], then col2im adds each entry into the dX element it
-// came from (zero first).
+// ConvGradData: for each group and block of images, colᵀ [rows × cg·KH·KW]
+// = dY_gᵀ [rows × mg] · W_g [mg × cg·KH·KW], with W the row-major B that
+// packB reads contiguously and dYᵀ the small A (packDYT); then col2im adds
+// each entry of colᵀ into the dX element its tap read (zero first).
 
 // Bind implements Kernel. in is dY and W [M, C/Group, KH, KW]; out is dX.
 func (k *ConvGradData) Bind(in, out []*ir.Tensor) (Task, error) {
@@ -37,7 +43,48 @@ func (k *ConvGradData) Bind(in, out []*ir.Tensor) (Task, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &convGradDataTask{convGradGeom: g, dy: dy, w: w, dx: dx}, nil
+	t := &convGradDataTask{convGradGeom: g, dy: dy, w: w, dx: dx}
+	t.imgs, t.imgBlocks, t.chSize, t.chBlocks = convGradDataSplit(c)
+	return t, nil
+}
+
+// convGradDataSplit returns how ConvGradData cuts each group into pieces
+// of whole dX planes, so that no two pieces write the same element:
+// images per piece and image blocks, input channels per piece and channel
+// blocks. An image block of about convGradRows output positions packs its
+// block of W once, contiguously; a channel block of at least
+// convGradCols taps (whole 16-column panels of colᵀ where the group
+// allows) gathers dY's block once. Channel blocks first, down to that
+// width, then image blocks, for about convMinTasks pieces.
+func convGradDataSplit(c *Conv2D) (imgs, imgBlocks, chSize, chBlocks int) {
+	p, khw := c.OH*c.OW, c.KH*c.KW
+	imgBlocks = max(1, min(c.N, c.N*p/convGradRows))
+	unit := gemmNR / gcd(khw, gemmNR)
+	minCh := max(unit, (convGradCols+khw-1)/khw)
+	chSize, chBlocks = convSplit(c.C/c.Group, (convMinTasks+c.Group*imgBlocks-1)/(c.Group*imgBlocks), minCh, unit)
+	chSize = min(chSize, c.C/c.Group)
+	if have := c.Group * imgBlocks * chBlocks; have < convMinTasks {
+		imgBlocks = min(c.N, (convMinTasks+c.Group*chBlocks-1)/(c.Group*chBlocks))
+	}
+	imgs = (c.N + imgBlocks - 1) / imgBlocks
+	return imgs, (c.N + imgs - 1) / imgs, chSize, chBlocks
+}
+
+// Tuning of ConvGradData's pieces (convGradDataSplit): about the output
+// positions (rows of colᵀ) and the least taps (columns) of a piece, so
+// that packing its blocks of W and of dYᵀ costs little next to the
+// product.
+const (
+	convGradRows = 128
+	convGradCols = 128
+)
+
+// gcd returns the greatest common divisor of a and b (positive).
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
 }
 
 // Bind implements Kernel. in is X and dY; out is dW [M, C/Group, KH, KW].
@@ -63,11 +110,33 @@ func (k *ConvGradFilter) Bind(in, out []*ir.Tensor) (Task, error) {
 		return nil, err
 	}
 	t := &convGradFilterTask{convGradGeom: g, x: x, dy: dy, dw: dw}
-	// Pieces: groups × blocks of whole 16-column panels of dW's columns.
-	want := max(1, (convMinTasks+c.Group-1)/c.Group)
-	t.colSize, t.cols = convSplit(g.kk, want, 4*gemmNR, gemmNR)
+	t.colSize, t.cols, t.rowSize, t.rows = convGradFilterSplit(c, g.kk, g.mg)
 	return t, nil
 }
+
+// convGradFilterSplit returns how ConvGradFilter cuts each group's dW
+// into pieces: columns per piece (whole 16-column panels) and column
+// blocks, rows per piece (whole 6-row panels) and row blocks. Each
+// column block packs all of dY_g again, so blocks are at least
+// convGradFilterCols wide, except that a group gets two where it has four
+// panels of columns or more; each row block gathers the same B again, so
+// there are two only where the columns still give a single piece.
+func convGradFilterSplit(c *Conv2D, kk, mg int) (colSize, cols, rowSize, rows int) {
+	want := max(1, (convMinTasks+c.Group-1)/c.Group)
+	colSize, cols = convSplit(kk, want, convGradFilterCols, gemmNR)
+	if c.Group*cols == 1 && kk >= 2*4*gemmNR {
+		colSize, cols = convSplit(kk, 2, 4*gemmNR, gemmNR)
+	}
+	rowSize, rows = mg, 1
+	if c.Group*cols == 1 {
+		rowSize, rows = convSplit(mg, 2, convMinRows, gemmMR)
+	}
+	return colSize, cols, rowSize, rows
+}
+
+// convGradFilterCols is the least number of dW columns (taps) of a
+// ConvGradFilter piece where there are more.
+const convGradFilterCols = 256
 
 // gradConv returns a copy of c as the backward convolutions check and
 // use it: the algorithm and activation, which they ignore, set to ones
@@ -83,140 +152,281 @@ type convGradGeom struct {
 	k      *Conv2D
 	cg, mg int
 	kk     int // taps of a group: cg·KH·KW
-	p      int // output positions: OH·OW
+	p      int // output positions of an image: OH·OW
+	taps   []convGradTap
+	// inH and inW bound the window corners (rows, columns) of the output
+	// positions whose whole window lies inside X: [0, inH) and [0, inW).
+	inH, inW int
+}
+
+// convGradTap is tap j = (c, kh, kw) of a group's window, relative to the
+// window's top-left corner in the group's channel 0.
+type convGradTap struct {
+	off    int32 // c·H·W + kh·DH·W + kw·DW: the element's offset from the corner
+	dh, dw int32 // kh·DH, kw·DW: its row and column from the corner
 }
 
 func newConvGradGeom(c *Conv2D) convGradGeom {
 	cg := c.C / c.Group
-	return convGradGeom{k: c, cg: cg, mg: c.M / c.Group, kk: cg * c.KH * c.KW, p: c.OH * c.OW}
+	g := convGradGeom{k: c, cg: cg, mg: c.M / c.Group, kk: cg * c.KH * c.KW, p: c.OH * c.OW}
+	g.taps = make([]convGradTap, g.kk)
+	for j := range g.taps {
+		ch, kh, kw := j/(c.KH*c.KW), j/c.KW%c.KH, j%c.KW
+		dh, dw := kh*c.DH, kw*c.DW
+		g.taps[j] = convGradTap{off: int32(ch*c.H*c.W + dh*c.W + dw), dh: int32(dh), dw: int32(dw)}
+	}
+	g.inH, g.inW = c.H-(c.KH-1)*c.DH, c.W-(c.KW-1)*c.DW
+	return g
 }
 
-// packColT packs rows [p0, p0+kc) and columns [j0, j0+nc) of col(X_n,g)ᵀ
-// (row p an output position, column j a tap (c, kh, kw) of group g's
-// channels) into dst as packB lays a kc×nc block out: panels of gemmNR
-// columns, zero-padded.
-func (g *convGradGeom) packColT(dst, x []float32, n, grp, p0, kc, j0, nc int) {
+// convGradCorner is an output position's window corner: its offset in X
+// (or dX) from the group's channel 0, outside the plane when the window
+// starts in the padding, its row and column, and whether the whole window
+// lies inside X.
+type convGradCorner struct {
+	base, ih, iw int
+	inside       bool
+}
+
+// corner returns the window corner of output position q = n·P + p in
+// group grp.
+func (g *convGradGeom) corner(q, grp int) convGradCorner {
 	k := g.k
-	khw := k.KH * k.KW
-	panels := (nc + gemmNR - 1) / gemmNR
-	clear(dst[:panels*gemmNR*kc])
-	for jj := 0; jj < nc; jj++ {
-		j := j0 + jj
-		c, kh, kw := j/khw, j%khw/k.KW, j%k.KW
-		plane := x[((n*k.C)+grp*g.cg+c)*k.H*k.W:][:k.H*k.W]
-		panel := dst[jj/gemmNR*gemmNR*kc+jj%gemmNR:]
-		dh, dw := kh*k.DH-k.PadT, kw*k.DW-k.PadL
-		lo, hi := convTapSpan(dw, k.SW, k.W, k.OW)
-		for p := p0; p < p0+kc; {
-			oh, ow := p/k.OW, p%k.OW
-			end := min(p0+kc, p+k.OW-ow) // the rest of this output row
-			ih := oh*k.SH + dh
-			if ih >= 0 && ih < k.H {
-				row := plane[ih*k.W:][:k.W]
-				for o := max(ow, lo); o < min(ow+end-p, hi); o++ {
-					panel[(p+o-ow-p0)*gemmNR] = row[o*k.SW+dw]
-				}
+	n, p := q/g.p, q%g.p
+	ih, iw := p/k.OW*k.SH-k.PadT, p%k.OW*k.SW-k.PadL
+	return convGradCorner{
+		base:   (n*k.C+grp*g.cg)*k.H*k.W + ih*k.W + iw,
+		ih:     ih,
+		iw:     iw,
+		inside: ih >= 0 && ih < g.inH && iw >= 0 && iw < g.inW,
+	}
+}
+
+// packDY packs rows [i0, i0+m) (output channels of group grp) and columns
+// [q0, q0+kc) (output positions of the batch) of dY_g into dst as packA
+// lays out an m×kc matrix: per image, gemmMR rows of dY interleaved.
+func (g *convGradGeom) packDY(dst, dy []float32, grp, i0, m, q0, kc int) {
+	k := g.k
+	for q := q0; q < q0+kc; {
+		n, p := q/g.p, q%g.p
+		run := min(g.p-p, q0+kc-q) // the rest of image n
+		src := dy[(n*k.M+grp*g.mg+i0)*g.p+p:]
+		for i := 0; i < m; i += gemmMR {
+			d := dst[i*kc+(q-q0)*gemmMR:][:run*gemmMR]
+			if m-i < gemmMR {
+				packDYPart(d, src[i*g.p:], g.p, m-i, run)
+				continue
 			}
-			p = end
+			r0, r1, r2 := src[i*g.p:][:run], src[(i+1)*g.p:][:run], src[(i+2)*g.p:][:run]
+			r3, r4, r5 := src[(i+3)*g.p:][:run], src[(i+4)*g.p:][:run], src[(i+5)*g.p:][:run]
+			for s := range run {
+				e := (*[gemmMR]float32)(d[s*gemmMR:])
+				e[0], e[1], e[2], e[3], e[4], e[5] = r0[s], r1[s], r2[s], r3[s], r4[s], r5[s]
+			}
+		}
+		q += run
+	}
+}
+
+// packDYPart is packDY's last, partial panel: rows < gemmMR rows of run
+// floats, src[i*ld:], interleaved into d and zero-padded.
+func packDYPart(d, src []float32, ld, rows, run int) {
+	for s := range run {
+		e := d[s*gemmMR:][:gemmMR]
+		for i := range e {
+			e[i] = 0
+			if i < rows {
+				e[i] = src[i*ld+s]
+			}
 		}
 	}
 }
 
-// convTapSpan returns the output columns [lo, hi) whose input column
-// o·sw + d lies in [0, w).
-func convTapSpan(d, sw, w, ow int) (lo, hi int) {
-	lo, hi = 0, ow
-	if d < 0 {
-		lo = (-d + sw - 1) / sw
+// packColT packs rows [q0, q0+kc) and columns [j0, j0+nc) of group grp's
+// col(X)ᵀ (row q an output position of the batch, column j a tap) into
+// dst as packB lays a kc×nc block out: panels of gemmNR columns,
+// zero-padded. A row is a gather of the taps from its window's corner.
+func (g *convGradGeom) packColT(dst, x []float32, grp, q0, kc, j0, nc int) {
+	// Panel by panel, so that the writes run contiguously (a row's
+	// panels lie kc·16 floats apart, often a multiple of 4 KiB).
+	var corners [gemmKC]convGradCorner
+	for qq := range kc {
+		corners[qq] = g.corner(q0+qq, grp)
 	}
-	if d >= w {
-		return ow, ow
+	for r := 0; r < nc; r += gemmNR {
+		tp := g.taps[j0+r : j0+min(nc, r+gemmNR)]
+		panel := dst[r*kc:][:kc*gemmNR]
+		for qq, cn := range corners[:kc] {
+			d := panel[qq*gemmNR:][:gemmNR]
+			g.gatherTaps(d, x, tp, cn)
+		}
 	}
-	hi = min(ow, (w-1-d)/sw+1)
-	return min(lo, hi), hi
 }
 
-// convGradFilterTask is a bound ConvGradFilter. A piece is a group's block
-// of dW columns, summed over every image.
+// gatherTaps sets d[i] to the element of x tap tp[i] reads from window
+// corner cn (0 in the padding), and zeroes d past len(tp).
+func (g *convGradGeom) gatherTaps(d, x []float32, tp []convGradTap, cn convGradCorner) {
+	switch {
+	case cn.inside && len(tp) == gemmNR:
+		e, t16 := (*[gemmNR]float32)(d), (*[gemmNR]convGradTap)(tp)
+		for i := range e {
+			e[i] = x[cn.base+int(t16[i].off)]
+		}
+		return
+	case cn.inside:
+		for i, tap := range tp {
+			d[i] = x[cn.base+int(tap.off)]
+		}
+	default:
+		h, w := uint(g.k.H), uint(g.k.W)
+		for i, tap := range tp {
+			var v float32
+			if uint(cn.ih+int(tap.dh)) < h && uint(cn.iw+int(tap.dw)) < w {
+				v = x[cn.base+int(tap.off)]
+			}
+			d[i] = v
+		}
+	}
+	clear(d[len(tp):])
+}
+
+// convGradFilterTask is a bound ConvGradFilter. A piece is a group's
+// block of dW rows and columns, summed over the batch.
 type convGradFilterTask struct {
 	convGradGeom
 	x, dy, dw     []float32
-	colSize, cols int
+	colSize, cols int // dW columns (taps) per piece, a multiple of gemmNR; column blocks
+	rowSize, rows int // dW rows (output channels) per piece, a multiple of gemmMR; row blocks
 }
 
-func (t *convGradFilterTask) Tasks() int { return t.k.Group * t.cols }
+// Tasks implements Task.
+func (t *convGradFilterTask) Tasks() int { return t.k.Group * t.rows * t.cols }
 
-// Scratch implements Task: dY_n,g packed as A, and one K-block of B.
+// Scratch implements Task: one K-block of dY_g packed as A and of B.
 func (t *convGradFilterTask) Scratch() int {
-	return packedALen(t.mg, t.p) + gemmScratch(t.p, t.colSize)
+	kb := gemmDepth(t.k.N * t.p)
+	return packedALen(t.rowSize, kb) + kb*gemmRoundUp(min(t.colSize, gemmNC), gemmNR)
 }
 
+// Run implements Task: dW's block is the sum over the K-blocks of the
+// batch's output positions.
 func (t *convGradFilterTask) Run(piece int, scratch []float32) {
-	k := t.k
-	grp, cb := piece/t.cols, piece%t.cols
-	j0 := cb * t.colSize
-	nc := min(t.colSize, t.kk-j0)
-	pa := scratch[:packedALen(t.mg, t.p)]
+	cb := piece % t.cols
+	piece /= t.cols
+	rb, grp := piece%t.rows, piece/t.rows
+	i0, j0 := rb*t.rowSize, cb*t.colSize
+	m, nc := min(t.rowSize, t.mg-i0), min(t.colSize, t.kk-j0)
+	q := t.k.N * t.p
+	kb := gemmDepth(q)
+	pa := scratch[:packedALen(m, kb)]
 	pb := scratch[len(pa):]
-	c := t.dw[grp*t.mg*t.kk+j0:]
-	kb := gemmDepth(t.p)
+	c := t.dw[(grp*t.mg+i0)*t.kk+j0:]
 	ep := &epilogue{}
-	for n := 0; n < k.N; n++ {
-		packA(pa, t.dy[(n*k.M+grp*t.mg)*t.p:], t.mg, t.p, t.p, 1)
-		for p0 := 0; p0 < t.p; p0 += kb {
-			kc := min(kb, t.p-p0)
-			for c0 := 0; c0 < nc; c0 += gemmNC {
-				cc := min(gemmNC, nc-c0)
-				b := pb[:kc*gemmRoundUp(cc, gemmNR)]
-				t.packColT(b, t.x, n, grp, p0, kc, j0+c0, cc)
-				gemmBlock(t.mg, cc, t.p, p0, kc, pa, b, c[c0:], t.kk, ep, 0, n == 0 && p0 == 0, false)
+	for q0 := 0; q0 < q; q0 += kb {
+		kc := min(kb, q-q0)
+		a := pa[:packedALen(m, kc)]
+		t.packDY(a, t.dy, grp, i0, m, q0, kc)
+		for c0 := 0; c0 < nc; c0 += gemmNC {
+			cc := min(gemmNC, nc-c0)
+			b := pb[:kc*gemmRoundUp(cc, gemmNR)]
+			t.packColT(b, t.x, grp, q0, kc, j0+c0, cc)
+			gemmBlock(m, cc, kc, 0, kc, a, b, c[c0:], t.kk, ep, 0, q0 == 0, false)
+		}
+	}
+}
+
+// convGradDataTask is a bound ConvGradData. A piece is one group's block
+// of input channels in a block of images: those dX planes are the
+// piece's alone.
+type convGradDataTask struct {
+	convGradGeom
+	dy, w, dx        []float32
+	chSize, chBlocks int // input channels of a group per piece; channel blocks
+	imgs, imgBlocks  int // images per piece; image blocks
+}
+
+// Tasks implements Task.
+func (t *convGradDataTask) Tasks() int { return t.k.Group * t.chBlocks * t.imgBlocks }
+
+// Scratch implements Task: dY_gᵀ packed as A, colᵀ, and B's packing.
+func (t *convGradDataTask) Scratch() int {
+	rows, cols := t.imgs*t.p, t.chSize*t.k.KH*t.k.KW
+	return packedALen(rows, t.mg) + rows*cols + gemmScratch(t.mg, cols)
+}
+
+// Run implements Task: one product for the piece's images and channels,
+// then col2im into their zeroed dX planes.
+func (t *convGradDataTask) Run(piece int, scratch []float32) {
+	k := t.k
+	ib := piece % t.imgBlocks
+	piece /= t.imgBlocks
+	cb, grp := piece%t.chBlocks, piece/t.chBlocks
+	n0, c0 := ib*t.imgs, cb*t.chSize
+	imgs, chans := min(t.imgs, k.N-n0), min(t.chSize, t.cg-c0)
+	khw := k.KH * k.KW
+	rows, j0, nc := imgs*t.p, c0*khw, chans*khw
+	pa := scratch[:packedALen(rows, t.mg)]
+	colT := scratch[len(pa):][:rows*nc]
+	rest := scratch[len(pa)+len(colT):]
+	t.packDYT(pa, t.dy, grp, n0*t.p, rows)
+	gemmPacked(rows, nc, t.mg, pa, t.w[grp*t.mg*t.kk+j0:], t.kk, colT, nc, rest)
+	hw := k.H * k.W
+	for n := n0; n < n0+imgs; n++ {
+		clear(t.dx[(n*k.C+grp*t.cg+c0)*hw:][:chans*hw])
+	}
+	t.col2im(t.dx, colT, grp, n0*t.p, rows, j0, nc)
+}
+
+// packDYT packs rows [q0, q0+rows) (output positions of the batch) of
+// group grp's dY_gᵀ, whose columns are the group's output channels, into
+// dst as packA lays out a rows×mg matrix.
+func (g *convGradGeom) packDYT(dst, dy []float32, grp, q0, rows int) {
+	k := g.k
+	for i0 := 0; i0 < rows; i0 += gemmMR {
+		r := min(gemmMR, rows-i0)
+		var src [gemmMR]int // where each row's channel 0 is in dY
+		for i := range r {
+			n, p := (q0+i0+i)/g.p, (q0+i0+i)%g.p
+			src[i] = (n*k.M+grp*g.mg)*g.p + p
+		}
+		panel := dst[i0*g.mg:][:gemmMR*g.mg]
+		if r == gemmMR && src[gemmMR-1] == src[0]+gemmMR-1 {
+			// Six positions of one image: a run of dY's rows, one per channel.
+			for m := 0; m < g.mg; m++ {
+				*(*[gemmMR]float32)(panel[m*gemmMR:]) = *(*[gemmMR]float32)(dy[src[0]+m*g.p:])
+			}
+			continue
+		}
+		for m := 0; m < g.mg; m++ {
+			d := panel[m*gemmMR:][:gemmMR]
+			for i := range d {
+				d[i] = 0
+				if i < r {
+					d[i] = dy[src[i]+m*g.p]
+				}
 			}
 		}
 	}
 }
 
-// convGradDataTask is a bound ConvGradData. A piece is one image and
-// group: its dX planes are the piece's alone.
-type convGradDataTask struct {
-	convGradGeom
-	dy, w, dx []float32
-}
-
-func (t *convGradDataTask) Tasks() int { return t.k.N * t.k.Group }
-
-// Scratch implements Task: W_gᵀ packed as A, col, and B's packing.
-func (t *convGradDataTask) Scratch() int {
-	return packedALen(t.kk, t.mg) + t.kk*t.p + gemmScratch(t.mg, t.p)
-}
-
-func (t *convGradDataTask) Run(piece int, scratch []float32) {
-	k := t.k
-	n, grp := piece/k.Group, piece%k.Group
-	pa := scratch[:packedALen(t.kk, t.mg)]
-	col := scratch[len(pa):][:t.kk*t.p]
-	rest := scratch[len(pa)+len(col):]
-	// A(i, q) = W[grp·mg + q, i]: W_gᵀ.
-	packA(pa, t.w[grp*t.mg*t.kk:], t.kk, t.mg, 1, t.kk)
-	gemmPacked(t.kk, t.p, t.mg, pa, t.dy[(n*k.M+grp*t.mg)*t.p:], t.p, col, t.p, rest)
-	// col2im: each entry back into the input element its tap read.
-	dx := t.dx[(n*k.C+grp*t.cg)*k.H*k.W:][:t.cg*k.H*k.W]
-	clear(dx)
-	khw := k.KH * k.KW
-	for j := 0; j < t.kk; j++ {
-		c, kh, kw := j/khw, j%khw/k.KW, j%k.KW
-		plane := dx[c*k.H*k.W:][:k.H*k.W]
-		dh, dw := kh*k.DH-k.PadT, kw*k.DW-k.PadL
-		lo, hi := convTapSpan(dw, k.SW, k.W, k.OW)
-		src := col[j*t.p:][:t.p]
-		for oh := 0; oh < k.OH; oh++ {
-			ih := oh*k.SH + dh
-			if ih < 0 || ih >= k.H {
-				continue
+// col2im adds colᵀ's rows [q0, q0+rows) (output positions of the batch),
+// whose columns are the taps [j0, j0+nc), into the dX elements of group
+// grp the taps read.
+func (g *convGradGeom) col2im(dx, colT []float32, grp, q0, rows, j0, nc int) {
+	taps := g.taps[j0 : j0+nc]
+	h, w := uint(g.k.H), uint(g.k.W)
+	for qq := 0; qq < rows; qq++ {
+		src := colT[qq*nc:][:nc]
+		cn := g.corner(q0+qq, grp)
+		if cn.inside {
+			for i, tap := range taps {
+				dx[cn.base+int(tap.off)] += src[i]
 			}
-			row := plane[ih*k.W:][:k.W]
-			s := src[oh*k.OW:][:k.OW]
-			for o := lo; o < hi; o++ {
-				row[o*k.SW+dw] += s[o]
+			continue
+		}
+		for i, tap := range taps {
+			if uint(cn.ih+int(tap.dh)) < h && uint(cn.iw+int(tap.dw)) < w {
+				dx[cn.base+int(tap.off)] += src[i]
 			}
 		}
 	}

@@ -10,8 +10,9 @@ import (
 )
 
 // convGradCases cover strides, dilations, asymmetric padding, groups,
-// depthwise, 1-D (H = 1), K-blocks past gemmKC (P > 256) and more than one
-// column block of dW.
+// depthwise, 1-D (H = 1), K-blocks past gemmKC, K-blocks and image blocks
+// spanning images, windows inside X and in the padding, and every way the
+// two kernels split into pieces.
 var convGradCases = []convCase{
 	// n, c, h, w, m, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, g
 	{2, 3, 7, 6, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
@@ -23,6 +24,16 @@ var convGradCases = []convCase{
 	{1, 40, 6, 6, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},   // 360 taps: two column blocks
 	{2, 3, 1, 20, 4, 1, 5, 1, 2, 1, 1, 0, 2, 0, 1, 1},   // 1-D
 	{1, 2, 4, 4, 3, 5, 5, 1, 1, 1, 1, 3, 3, 3, 3, 1},    // windows in the padding
+	// Batches whose K-blocks (and ConvGradData's image blocks) span images.
+	{5, 8, 6, 6, 12, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1},  // P = 9: corners only in the padding but one
+	{9, 6, 6, 6, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},   // P = 36, 324 positions: two K-blocks
+	{7, 3, 10, 10, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, // two image blocks of 4 and 3
+	{4, 8, 9, 9, 12, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2},  // stride 2, groups
+	{3, 6, 10, 10, 9, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 3}, // dilation, groups
+	{6, 4, 1, 30, 5, 1, 3, 1, 2, 1, 1, 0, 1, 0, 1, 1},  // 1-D
+	{3, 20, 8, 8, 40, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1}, // one column block of dW: two row blocks
+	{2, 40, 5, 5, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1},  // channel blocks of 32 and 8
+	{1, 456, 3, 3, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, // 4104 taps: pieces wider than gemmNC
 }
 
 // TestConvGrad checks ConvGradData and ConvGradFilter against the
@@ -62,4 +73,21 @@ func TestConvGrad(t *testing.T) {
 			check("dW", &ConvGradFilter{Conv: *k}, &ir.ConvGradFilter{Conv: op, W: ws}, []*ir.Tensor{x, dy}, ws)
 		}
 	})
+}
+
+// TestConvGradPieces checks that both kernels split every ResNet-18 shape
+// of BenchmarkConvGrad into pieces for at least two threads.
+func TestConvGradPieces(t *testing.T) {
+	for _, l := range benchConvGradLayers {
+		k := l.cc.kernel(ir.AlgoAuto, ir.Activation{})
+		g := newConvGradGeom(k)
+		colSize, cols, rowSize, rows := convGradFilterSplit(k, g.kk, g.mg)
+		if n := k.Group * cols * rows; n < 2 {
+			t.Errorf("%s: ConvGradFilter has %d pieces (%d×%d columns, %d×%d rows), want 2 or more", l.name, n, cols, colSize, rows, rowSize)
+		}
+		imgs, imgBlocks, chSize, chBlocks := convGradDataSplit(k)
+		if n := k.Group * imgBlocks * chBlocks; n < 2 {
+			t.Errorf("%s: ConvGradData has %d pieces (%d×%d images, %d×%d channels), want 2 or more", l.name, n, imgBlocks, imgs, chBlocks, chSize)
+		}
+	}
 }
