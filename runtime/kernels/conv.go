@@ -133,26 +133,15 @@ func PackConvWeights(k *Conv2D, w []float32) ([]float32, error) {
 		return nil, err
 	}
 	out := make([]float32, PackedConvLen(k))
-	if err := packConvInto(k, out, w, make([]float32, packConvScratch(k))); err != nil {
+	if err := packConvInto(k, out, w); err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-// packConvScratch returns the floats of scratch packConvInto needs.
-func packConvScratch(k *Conv2D) int {
-	if k.Algo == ir.AlgoWinograd2 || k.Algo == ir.AlgoWinograd4 {
-		if p, err := newWGPlan(k); err == nil {
-			return p.a2 * min(p.rows, k.M) * k.C
-		}
-	}
-	return 0
-}
-
 // packConvInto writes PackConvWeights(k, w) into dst (PackedConvLen(k)
-// floats), with scratch of packConvScratch(k) floats; it allocates
-// nothing.
-func packConvInto(k *Conv2D, dst, w, scratch []float32) error {
+// floats); it allocates nothing.
+func packConvInto(k *Conv2D, dst, w []float32) error {
 	cg, mg := k.C/k.Group, k.M/k.Group
 	kk := cg * k.KH * k.KW
 	if want := k.M * kk; len(w) != want {
@@ -168,7 +157,7 @@ func packConvInto(k *Conv2D, dst, w, scratch []float32) error {
 			packA(dst[g*per:(g+1)*per], w[g*mg*kk:], mg, kk, kk, 1)
 		}
 	case ir.AlgoWinograd2, ir.AlgoWinograd4:
-		return packWinogradInto(k, dst, w, scratch)
+		return packWinogradInto(k, dst, w)
 	case ir.AlgoOCBlock:
 		per := ocPackedLen(mg, kk)
 		for g := 0; g < k.Group; g++ {

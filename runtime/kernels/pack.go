@@ -23,21 +23,43 @@ func (k *PackConv) Bind(in, out []*ir.Tensor) (Task, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &packConvTask{k: c, w: w, pw: pw, scratch: packConvScratch(c)}, nil
+	t := &packConvTask{k: c, w: w, pw: pw, tasks: 1}
+	if c.Algo == ir.AlgoWinograd2 || c.Algo == ir.AlgoWinograd4 {
+		// The transforms are the cost: pieces of output channels.
+		if t.wg, err = newWGPlan(c); err != nil {
+			return nil, err
+		}
+		if err := t.wg.checkPack(pw, w); err != nil {
+			return nil, err
+		}
+		t.per = gemmRoundUp(max(1, packConvRows/(c.C*9)), gemmMR) // whole row tiles
+		t.tasks = (c.M + t.per - 1) / t.per
+	}
+	return t, nil
 }
 
-// packConvTask is a bound PackConv: one piece.
+// packConvRows is about the filter taps a piece of a Winograd PackConv
+// transforms: enough to amortize the piece.
+const packConvRows = 1 << 14
+
+// packConvTask is a bound PackConv: one piece, or for Winograd pieces of
+// per output channels.
 type packConvTask struct {
-	k       *Conv2D
-	w, pw   []float32
-	scratch int
+	k          *Conv2D
+	w, pw      []float32
+	wg         *wgPlan
+	per, tasks int
 }
 
-func (t *packConvTask) Tasks() int   { return 1 }
-func (t *packConvTask) Scratch() int { return t.scratch }
-func (t *packConvTask) Run(_ int, scratch []float32) {
+func (t *packConvTask) Tasks() int   { return t.tasks }
+func (t *packConvTask) Scratch() int { return 0 }
+func (t *packConvTask) Run(piece int, _ []float32) {
+	if t.wg != nil {
+		t.wg.packRows(t.pw, t.w, piece*t.per, min(t.k.M, (piece+1)*t.per))
+		return
+	}
 	// Bind checked every length packConvInto checks.
-	if err := packConvInto(t.k, t.pw, t.w, scratch[:t.scratch]); err != nil {
+	if err := packConvInto(t.k, t.pw, t.w); err != nil {
 		panic("kernels: packconv: " + err.Error())
 	}
 }

@@ -253,58 +253,143 @@ var (
 	}
 )
 
-// packWinogradInto transforms W [M, C, 3, 3] (Group 1) into the Winograd domain,
-// into out (scratch u holds one chunk of the transformed filters),
-// and packs it for the batched GEMMs: for each chunk of the plan's rows
-// output channels (wgRows rounded up to the GEMM's row tile; the last
-// chunk may have fewer), for each transformed position ξ,
-// packA of the chunk's rows of U_ξ [M, C], U_ξ[k, c] = (G g_kc Gᵀ)_ξ
-// computed in float64 and rounded once to float32.
-func packWinogradInto(k *Conv2D, out, w, u []float32) error {
+// packWinogradInto transforms W [M, C, 3, 3] (Group 1) into the Winograd
+// domain and packs it for the batched GEMMs, in the order and layout of
+// packA: for each chunk of the plan's rows output channels (wgRows rounded
+// up to the GEMM's row tile; the last chunk may have fewer), for each
+// transformed position ξ, the chunk's rows of U_ξ [M, C], U_ξ[k, c] = (G
+// g_kc Gᵀ)_ξ computed in float64 and rounded once to float32.
+func packWinogradInto(k *Conv2D, out, w []float32) error {
 	p, err := newWGPlan(k)
 	if err != nil {
 		return err
 	}
-	C, M := k.C, k.M
-	if len(w) != M*C*9 {
-		return ir.Invalidf("conv2d: weights have %d elements, want %d (%dx%dx3x3)", len(w), M*C*9, M, C)
+	if err := p.checkPack(out, w); err != nil {
+		return err
 	}
-	var g [][3]float64
-	if p.m == 2 {
-		g = wgG2[:]
-	} else {
-		g = wgG4[:]
+	p.packRows(out, w, 0, k.M)
+	return nil
+}
+
+// checkPack checks the lengths of the filters w and the packed out.
+func (p *wgPlan) checkPack(out, w []float32) error {
+	if len(w) != p.k.M*p.k.C*9 {
+		return ir.Invalidf("conv2d: weights have %d elements, want %d (%dx%dx3x3)", len(w), p.k.M*p.k.C*9, p.k.M, p.k.C)
 	}
-	a := p.alpha
-	clear(out)
-	u = u[:p.a2*min(p.rows, M)*C] // one chunk, [ξ][row][c]
-	var tmp [6][3]float64
-	for s := 0; s < p.subs; s++ {
-		r0 := s * p.rows
-		mr := min(p.rows, M-r0)
-		for r := 0; r < mr; r++ {
-			for c := 0; c < C; c++ {
-				f := w[((r0+r)*C+c)*9:][:9]
-				for i := 0; i < a; i++ { // tmp = G g
-					for j := 0; j < 3; j++ {
-						tmp[i][j] = g[i][0]*float64(f[j]) + g[i][1]*float64(f[3+j]) + g[i][2]*float64(f[6+j])
+	if len(out) != p.packedLen {
+		return ir.Invalidf("conv2d: packed Winograd weights have %d elements, want %d", len(out), p.packedLen)
+	}
+	return nil
+}
+
+// packRows writes the packed filters of output channels [r0, r1) into out,
+// with r0 and r1 on row tiles (multiples of gemmMR, or r1 = M), and the
+// zero rows that pad a chunk's last tile: pieces of disjoint ranges write
+// disjoint elements.
+//
+// It goes a row tile at a time, wgPackC channels at a time, transforming
+// into a small buffer laid out as the destination (ξ-major, then channel,
+// then row) whose ξ planes are wgPackStride apart, then copies each plane
+// out whole. Writing the planes directly, 36 streams exactly a multiple of
+// 4 KiB apart, was three times slower.
+func (p *wgPlan) packRows(out, w []float32, r0, r1 int) {
+	C, M := p.k.C, p.k.M
+	var u [36]float32
+	var buf [36 * wgPackStride]float32
+	for r := r0; r < r1; r += gemmMR {
+		s, i := r/p.rows, r%p.rows
+		mr := min(p.rows, M-s*p.rows)
+		pal := packedALen(mr, C) // floats of one ξ of the chunk
+		end := min(r+gemmMR, s*p.rows+mr)
+		tile := out[s*p.subLen+i*C:]
+		for c0 := 0; c0 < C; c0 += wgPackC {
+			nc := min(wgPackC, C-c0)
+			for c := 0; c < nc; c++ {
+				for t := 0; t < gemmMR; t++ {
+					if r+t >= end {
+						for xi := 0; xi < p.a2; xi++ {
+							buf[xi*wgPackStride+c*gemmMR+t] = 0
+						}
+						continue
 					}
-				}
-				for i := 0; i < a; i++ { // U = tmp Gᵀ
-					for j := 0; j < a; j++ {
-						v := tmp[i][0]*g[j][0] + tmp[i][1]*g[j][1] + tmp[i][2]*g[j][2]
-						u[((i*a+j)*mr+r)*C+c] = float32(v)
+					wgTransformFilter(p.m, w[((r+t)*C+c0+c)*9:][:9], &u)
+					for xi, v := range u[:p.a2] {
+						buf[xi*wgPackStride+c*gemmMR+t] = v
 					}
 				}
 			}
-		}
-		pal := packedALen(mr, C)
-		dst := out[s*p.subLen:]
-		for xi := 0; xi < p.a2; xi++ {
-			packA(dst[xi*pal:(xi+1)*pal], u[xi*mr*C:(xi+1)*mr*C], mr, C, C, 1)
+			for xi := 0; xi < p.a2; xi++ {
+				copy(tile[xi*pal+c0*gemmMR:][:nc*gemmMR], buf[xi*wgPackStride:][:nc*gemmMR])
+			}
 		}
 	}
-	return nil
+}
+
+// wgPackC is the channels packRows transforms before copying them out, and
+// wgPackStride the distance of its buffer's ξ planes: wgPackC row tiles
+// and a cache line, so that the planes fall in different L1 sets.
+const (
+	wgPackC      = 32
+	wgPackStride = wgPackC*gemmMR + 16
+)
+
+// wgTransformFilter writes U = G f Gᵀ of the 3×3 filter f (row-major) for
+// F(m×m, 3×3) into u[:(m+2)²] (row-major), in float64 rounded once: G
+// applied to f's columns, then to each row of the result. The products are
+// spelled out (wgG2x, wgG4x) and the intermediate kept in registers: a
+// training step transforms every filter each run.
+func wgTransformFilter(m int, f []float32, u *[36]float32) {
+	f = f[:9]
+	f0, f1, f2 := float64(f[0]), float64(f[1]), float64(f[2])
+	f3, f4, f5 := float64(f[3]), float64(f[4]), float64(f[5])
+	f6, f7, f8 := float64(f[6]), float64(f[7]), float64(f[8])
+	if m == 2 {
+		a0, a1, a2, a3 := wgG2x(f0, f3, f6)
+		b0, b1, b2, b3 := wgG2x(f1, f4, f7)
+		c0, c1, c2, c3 := wgG2x(f2, f5, f8)
+		wgStore4(u[0:4], a0, b0, c0)
+		wgStore4(u[4:8], a1, b1, c1)
+		wgStore4(u[8:12], a2, b2, c2)
+		wgStore4(u[12:16], a3, b3, c3)
+		return
+	}
+	a0, a1, a2, a3, a4, a5 := wgG4x(f0, f3, f6)
+	b0, b1, b2, b3, b4, b5 := wgG4x(f1, f4, f7)
+	c0, c1, c2, c3, c4, c5 := wgG4x(f2, f5, f8)
+	wgStore6(u[0:6], a0, b0, c0)
+	wgStore6(u[6:12], a1, b1, c1)
+	wgStore6(u[12:18], a2, b2, c2)
+	wgStore6(u[18:24], a3, b3, c3)
+	wgStore6(u[24:30], a4, b4, c4)
+	wgStore6(u[30:36], a5, b5, c5)
+}
+
+// wgStore4 and wgStore6 write G·(a, b, c), one row of U, into o.
+func wgStore4(o []float32, a, b, c float64) {
+	o = o[:4]
+	u0, u1, u2, u3 := wgG2x(a, b, c)
+	o[0], o[1], o[2], o[3] = float32(u0), float32(u1), float32(u2), float32(u3)
+}
+
+func wgStore6(o []float32, a, b, c float64) {
+	o = o[:6]
+	u0, u1, u2, u3, u4, u5 := wgG4x(a, b, c)
+	o[0], o[1], o[2], o[3], o[4], o[5] = float32(u0), float32(u1), float32(u2), float32(u3), float32(u4), float32(u5)
+}
+
+// wgG2x and wgG4x return G·(f0, f1, f2) for F(2×2, 3×3) and F(4×4, 3×3):
+// the rows of wgG2 and wgG4, their zeros and shared sums taken out.
+func wgG2x(f0, f1, f2 float64) (_, _, _, _ float64) {
+	s := (f0 + f2) * 0.5
+	h := f1 * 0.5
+	return f0, s + h, s - h, f2
+}
+
+func wgG4x(f0, f1, f2 float64) (_, _, _, _, _, _ float64) {
+	const third, fifteenth = 1.0 / 3, 1.0 / 15
+	s := (f0 + f2) * third
+	h := f1 * third
+	return f0, s + h, h - s, -(16*f0 + 8*f1 + 4*f2) * fifteenth, (f0 - 2*f1 + 4*f2) * fifteenth, f2
 }
 
 // bindWinograd returns the task computing k (3x3, stride 1, dilation 1,

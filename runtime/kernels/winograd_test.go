@@ -539,7 +539,7 @@ func TestWinogradErrors(t *testing.T) {
 		if err := winogradCheck(&k); !wgIsIRError(err) {
 			t.Errorf("%s: winogradCheck error %v, want an *ir.Error", b.name, err)
 		}
-		if err := packWinogradInto(&k, nil, w, nil); !wgIsIRError(err) {
+		if err := packWinogradInto(&k, nil, w); !wgIsIRError(err) {
 			t.Errorf("%s: packWinogradInto error %v, want an *ir.Error", b.name, err)
 		}
 		if _, err := bindWinograd(&k, nil, nil, nil, nil, nil); !wgIsIRError(err) {
