@@ -419,6 +419,8 @@ func (l *lowering) node(n *ir.Node) error {
 		return l.sgd(n, op)
 	case *ir.ReduceSum:
 		return l.reduceSum(n, op)
+	case *ir.FlipFilter:
+		return l.flipFilter(n, op)
 	case *ir.ConvGradData:
 		return l.convGrad(n, &op.Conv, op.X, input(n, 1).Type.Shape, func(k *kernels.Conv2D) Kernel { return &kernels.ConvGradData{Conv: *k} })
 	case *ir.ConvGradFilter:

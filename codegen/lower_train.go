@@ -114,6 +114,15 @@ func (l *lowering) reduceSum(n *ir.Node, op *ir.ReduceSum) error {
 	return l.emitAll(n, k)
 }
 
+// flipFilter lowers a FlipFilter of a known, f32 filter to its kernel.
+func (l *lowering) flipFilter(n *ir.Node, op *ir.FlipFilter) error {
+	ws := input(n, 0).Type.Shape
+	if len(n.Inputs) != 1 || len(n.Outputs) != 1 || len(ws) < 3 || !ws.Known() || input(n, 0).Type.DType != ir.Float32 {
+		return l.reference(n)
+	}
+	return l.emitAll(n, &kernels.FlipFilter{M: ws[0], C: ws[1] * op.Group, Group: op.Group, K: ws[2:].NumElements()})
+}
+
 // batchNormShape returns N, C and the product of the spatial dimensions
 // of X, or false when X is not [N, C, ...].
 func batchNormShape(x *ir.Value) (n, c, inner int, ok bool) {

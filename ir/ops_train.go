@@ -49,6 +49,17 @@ type ConvGradFilter struct {
 	W    Shape
 }
 
+// FlipFilter turns a convolution's filter into the filter of its
+// transpose, the one that convolves dY back onto X: each group's input and
+// output channels swap and every spatial axis reverses,
+//
+//	W'[g·C/Group + c, m, k] = W[g·M/Group + m, c, K-1-k]
+//
+// so that the data gradient of a stride-1 convolution is a convolution of
+// dY with W' (passes.Backward), run by the forward kernels. Input: W [M,
+// C/Group, K...]. Output: W' [C, M/Group, K...].
+type FlipFilter struct{ Group int }
+
 // MaxPoolGrad is the gradient of MaxPool with respect to X: each dY
 // element goes to its window's first maximum (as MaxPool's Indices
 // define it). Inputs: X and dY. Output: dX, shaped as X.
@@ -148,6 +159,7 @@ func (*MSELoss) OpType() string                 { return "cnnc.MSELoss" }
 func (*MSELossGrad) OpType() string             { return "cnnc.MSELossGrad" }
 func (*ConvGradData) OpType() string            { return "cnnc.ConvGradData" }
 func (*ConvGradFilter) OpType() string          { return "cnnc.ConvGradFilter" }
+func (*FlipFilter) OpType() string              { return "cnnc.FlipFilter" }
 func (*MaxPoolGrad) OpType() string             { return "cnnc.MaxPoolGrad" }
 func (*AveragePoolGrad) OpType() string         { return "cnnc.AveragePoolGrad" }
 func (*GlobalPoolGrad) OpType() string          { return "cnnc.GlobalPoolGrad" }
@@ -304,6 +316,38 @@ func (c *ConvGradFilter) Infer(in []Type, _ []*Tensor) ([]Type, error) {
 		return nil, err
 	}
 	return []Type{{DType: Float32, Shape: c.W.Clone()}}, nil
+}
+
+// Infer implements Op.
+func (f *FlipFilter) Infer(in []Type, _ []*Tensor) ([]Type, error) {
+	if err := arity(in, 1, 1); err != nil {
+		return nil, err
+	}
+	if err := wantFloat(in, 0); err != nil {
+		return nil, err
+	}
+	if f.Group < 1 {
+		return nil, Invalidf("group %d, want at least 1", f.Group)
+	}
+	w := in[0].Shape
+	if w == nil {
+		return []Type{{DType: Float32}}, nil
+	}
+	if len(w) < 3 {
+		return nil, Invalidf("W has shape %v, want [M, C/group, K...]", w)
+	}
+	out := w.Clone()
+	out[0], out[1] = -1, -1
+	if w[0] >= 0 {
+		if w[0]%f.Group != 0 {
+			return nil, Invalidf("W has %d output channels, not divisible by group %d", w[0], f.Group)
+		}
+		out[1] = w[0] / f.Group
+	}
+	if w[1] >= 0 {
+		out[0] = w[1] * f.Group
+	}
+	return []Type{{DType: Float32, Shape: out}}, nil
 }
 
 // wantGradOf checks that input i, dY, is f32 of the forward op's output

@@ -58,6 +58,13 @@ type algoParams struct {
 	tile              int
 	inOps, outOps     float64
 	transformOpsPerNs float64
+	// packNsPerWeight is the cost of packing one filter element into the
+	// layout the algorithm reads (runtime/kernels' BenchmarkPackConv, one
+	// thread, 512x512 3x3: Winograd's filter transforms 20 and 9 ms,
+	// ocblock 3.4, im2col 3.0). A constant filter is packed once at
+	// compile time; one computed at run time, a training step's, each
+	// run, which the cost then includes.
+	packNsPerWeight float64
 }
 
 // Matrix sizes at which a GEMM-based algorithm reaches half its peak
@@ -93,13 +100,13 @@ const (
 // (ResNet-18's 3x3 layers, one thread: F(4×4) 1.05, 1.1, 1.6 and 5.9 ms
 // from 64x56 to 512x7; F(2×2) 1.8, 1.7, 1.6 and 2.6 ms).
 var algoModel = [...]algoParams{
-	ir.AlgoDirect:    {macsPerNs: 36, moveNsPerElem: 0.3},
-	ir.AlgoGEMM1x1:   {macsPerNs: 45, gemm: true, setupNs: 1000},
-	ir.AlgoIm2col:    {macsPerNs: 45, gemm: true, setupNs: 2000, moveNsPerElem: 0.3},
-	ir.AlgoDepthwise: {macsPerNs: 17},
-	ir.AlgoWinograd2: {macsPerNs: 32, gemm: true, setupNs: 2000, moveNsPerElem: 0.1, tile: 2, inOps: 32, outOps: 24, transformOpsPerNs: 64},
-	ir.AlgoWinograd4: {macsPerNs: 32, gemm: true, setupNs: 2000, moveNsPerElem: 0.1, tile: 4, inOps: 240, outOps: 160, transformOpsPerNs: 64},
-	ir.AlgoOCBlock:   {macsPerNs: 50, setupNs: 1000, moveNsPerElem: 0.3},
+	ir.AlgoDirect:    {macsPerNs: 36, moveNsPerElem: 0.3, packNsPerWeight: 0.3},
+	ir.AlgoGEMM1x1:   {macsPerNs: 45, gemm: true, setupNs: 1000, packNsPerWeight: 1.3},
+	ir.AlgoIm2col:    {macsPerNs: 45, gemm: true, setupNs: 2000, moveNsPerElem: 0.3, packNsPerWeight: 1.3},
+	ir.AlgoDepthwise: {macsPerNs: 17, packNsPerWeight: 0.3},
+	ir.AlgoWinograd2: {macsPerNs: 32, gemm: true, setupNs: 2000, moveNsPerElem: 0.1, tile: 2, inOps: 32, outOps: 24, transformOpsPerNs: 64, packNsPerWeight: 3.8},
+	ir.AlgoWinograd4: {macsPerNs: 32, gemm: true, setupNs: 2000, moveNsPerElem: 0.1, tile: 4, inOps: 240, outOps: 160, transformOpsPerNs: 64, packNsPerWeight: 8.5},
+	ir.AlgoOCBlock:   {macsPerNs: 50, setupNs: 1000, moveNsPerElem: 0.3, packNsPerWeight: 1.4},
 }
 
 // ocGenericMACsPerNs is AlgoOCBlock's rate below avx512, where it runs its
@@ -116,6 +123,9 @@ type convGeom struct {
 	padded         bool
 	twoD           bool
 	isa            string // Options.ISA
+	// packed is true when the filter is computed at run time (a training
+	// step's parameter): the kernel packs it every run.
+	packed bool
 }
 
 // geometry resolves a FusedConv's geometry; ok is false when a shape is
@@ -132,7 +142,7 @@ func geometry(n *ir.Node, fc *ir.FusedConv) (convGeom, bool) {
 	if err != nil || len(win.Out) != len(x)-2 {
 		return convGeom{}, false
 	}
-	g := convGeom{N: x[0], C: x[1], M: w[0], Group: fc.Conv.Group, H: 1, OH: 1, KH: 1, SH: 1, DH: 1, twoD: len(x) == 4}
+	g := convGeom{N: x[0], C: x[1], M: w[0], Group: fc.Conv.Group, H: 1, OH: 1, KH: 1, SH: 1, DH: 1, twoD: len(x) == 4, packed: n.Inputs[1].Const == nil}
 	for _, p := range append(append([]int{}, win.PadBegin...), win.PadEnd...) {
 		g.padded = g.padded || p != 0
 	}
@@ -190,6 +200,11 @@ func (g convGeom) cost(a ir.ConvAlgo) AlgoCost {
 		// Four output channels of a group a step; short sums pay the
 		// step's overhead.
 		throughput *= mg / float64(ceilDiv(g.M/g.Group, directBlock)*directBlock) * efficiency(cg*k, gemmHalfDepth)
+		if g.Group != g.C || g.C != g.M {
+			// Vectors of 8 outputs of a row: narrow maps leave lanes idle
+			// (3 wide: 49 ms on BenchmarkConv t32-512x3_3x3, ocblock 13.5).
+			throughput *= tileFill(g.OW, directVector)
+		}
 		moved = n * float64(g.C*g.H*g.W) // its padded copy of the input
 	case ir.AlgoGEMM1x1:
 		throughput *= efficiency(mg, gemmHalfRows) * efficiency(cg, gemmHalfDepth) * efficiency(out, gemmHalfCols) * tileFill(g.OH*g.OW, gemmNR)
@@ -246,6 +261,9 @@ func (g convGeom) cost(a ir.ConvAlgo) AlgoCost {
 	}
 	c.MACs, c.Moved = int64(macs), int64(moved)
 	c.Cost = p.setupNs + macs/throughput + moved*p.moveNsPerElem + transform
+	if g.packed {
+		c.Cost += float64(g.M) * cg * k * p.packNsPerWeight
+	}
 	return c
 }
 
@@ -302,6 +320,10 @@ func tileFill(n, w int) float64 { return float64(n) / float64(ceilDiv(n, w)*w) }
 // directBlock is the number of output channels the direct convolution
 // computes a step (runtime/kernels, conv_direct.go).
 const directBlock = 4
+
+// directVector is the outputs of a row the direct convolution computes
+// per vector (AVX2).
+const directVector = 8
 
 // efficiency is x/(x+half): the fraction of peak a GEMM dimension of size
 // x reaches.

@@ -1,6 +1,8 @@
 package passes
 
 import (
+	"slices"
+
 	"github.com/cnnc/cnnc/ir"
 )
 
@@ -20,7 +22,7 @@ func (a *autodiff) rule(n *ir.Node, dys []*ir.Value, want []bool) ([]*ir.Value, 
 	case *ir.Conv:
 		x, w := n.Inputs[0], n.Inputs[1]
 		if want[0] {
-			if dx[0], err = a.node1(name+".x", &ir.ConvGradData{Conv: *op, X: x.Type.Shape.Clone()}, dy, w); err != nil {
+			if dx[0], err = a.convGradData(name+".x", op, x, w, dy); err != nil {
 				return nil, err
 			}
 		}
@@ -272,4 +274,34 @@ func (a *autodiff) reduceTo(name string, d *ir.Value, to ir.Shape) (*ir.Value, e
 		}
 	}
 	return a.reshape(name, r, to)
+}
+
+// convGradData returns the gradient of convolution op with respect to x.
+// For stride 1 it is itself a convolution, of dy with the flipped filter
+// (ir.FlipFilter) padded by dilation·(K-1) less the forward pads, which
+// the compiler optimizes and runs like any other (Winograd, say); other
+// strides, and pads wider than the window, keep the transposed form
+// (ir.ConvGradData).
+func (a *autodiff) convGradData(name string, op *ir.Conv, x, w, dy *ir.Value) (*ir.Value, error) {
+	win, err := op.Geometry(x.Type.Shape, w.Type.Shape)
+	if err != nil {
+		return nil, err
+	}
+	n := len(win.Kernel)
+	pads := make([]int, 2*n)
+	flip := n > 0
+	for i := 0; i < n && flip; i++ {
+		span := win.Dilations[i] * (win.Kernel[i] - 1)
+		pads[i], pads[n+i] = span-win.PadBegin[i], span-win.PadEnd[i]
+		flip = win.Strides[i] == 1 && pads[i] >= 0 && pads[n+i] >= 0
+	}
+	if !flip {
+		return a.node1(name, &ir.ConvGradData{Conv: *op, X: x.Type.Shape.Clone()}, dy, w)
+	}
+	group := max(op.Group, 1)
+	wf, err := a.node1(name+".flip", &ir.FlipFilter{Group: group}, w)
+	if err != nil {
+		return nil, err
+	}
+	return a.node1(name, &ir.Conv{Dilations: slices.Clone(win.Dilations), Pads: pads, Group: group}, dy, wf)
 }

@@ -26,6 +26,9 @@ var gradModels = []struct {
 		bias := b.Uniform("conv.bias", 0.4, 6)
 		y := b.Node1("conv", &ir.Conv{Strides: []int{2, 1}, Pads: []int{1, 0, 1, 2}, Group: 2}, x, w, bias)
 		y = b.Node1("tanh", &ir.Tanh{}, y)
+		// Stride 1: its data gradient is a convolution with the flipped
+		// filter, grouped and unevenly padded.
+		y = b.Node1("conv2", &ir.Conv{Pads: []int{0, 1, 2, 1}, Group: 3}, y, b.Uniform("conv2.weight", 0.4, 6, 2, 3, 2))
 		y = b.Node1("pool", &ir.AveragePool{Kernel: []int{2, 2}, Strides: []int{1, 2}, Pads: []int{0, 1, 1, 0}}, y)
 		y = b.Node1("flatten", &ir.Flatten{Axis: 1}, y)
 		fc := b.Uniform("fc.weight", 0.3, 5, y.Type.Shape[1])

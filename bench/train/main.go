@@ -3,6 +3,7 @@
 // table: issue 7's speed bars.
 //
 //	go run ./bench/train [--threads 1,2] [--rounds 3] [--steps 10] [--out FILE]
+//	go run ./bench/train --profile [--threads N] [--steps N]
 //
 // Two measurements, each at every thread count:
 //
@@ -37,6 +38,7 @@ import (
 	"github.com/cnnc/cnnc/ir"
 	"github.com/cnnc/cnnc/passes"
 	"github.com/cnnc/cnnc/runtime"
+	"github.com/cnnc/cnnc/runtime/kernels"
 	"github.com/cnnc/cnnc/train"
 	"github.com/cnnc/cnnc/zoo"
 )
@@ -55,6 +57,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	rounds := fs.Int("rounds", 3, "alternating rounds `N` of the LeNet epoch per engine")
 	steps := fs.Int("steps", 10, "timed ResNet-18 steps `N` per engine")
 	out := fs.String("out", "", "also write the table to `FILE`")
+	profile := fs.Bool("profile", false, "only profile cnnc's ResNet-18 step: its time per kernel kind and slowest steps")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -68,6 +71,14 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	if *rounds < 1 || *steps < 1 {
 		return fmt.Errorf("--rounds %d, --steps %d: want at least 1", *rounds, *steps)
+	}
+	if *profile {
+		for _, t := range threads {
+			if err := profileResnetStep(stdout, t, *steps); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	script, err := filepath.Abs(filepath.Join("bench", "train", "torch_train.py"))
 	if err != nil {
@@ -107,7 +118,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(&b, "| LeNet, MNIST epoch, batch 128 (s) | %d | %.2f | %.2f | %.2f |\n", t, c, p, c/p)
 	}
 	for _, t := range threads {
-		c, err := resnetStep(t, *steps)
+		c, _, err := resnetStep(t, *steps, false)
 		if err != nil {
 			return err
 		}
@@ -141,34 +152,35 @@ func lenetEpoch(d *train.Dataset, threads int) (float64, error) {
 }
 
 // resnetStep times steps of ResNet-18's compiled training step at batch
-// 32 on 3x96x96 and returns the median in ms.
-func resnetStep(threads, steps int) (float64, error) {
+// 32 on 3x96x96 and returns the median in ms, and with profile the
+// session's step times over the timed steps.
+func resnetStep(threads, steps int, profile bool) (float64, []runtime.StepTime, error) {
 	zm, ok := zoo.Lookup("resnet18")
 	if !ok {
-		return 0, fmt.Errorf("zoo has no resnet18")
+		return 0, nil, fmt.Errorf("zoo has no resnet18")
 	}
 	g, err := zm.Build(zoo.Options{Batch: 32, Size: 96, Classes: 10})
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	step, err := passes.Backward(g, passes.TrainOptions{Optimizer: &ir.SGD{Momentum: 0.9}})
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	model, err := runtime.Compile(step.Graph, runtime.CompileOptions{})
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	defer model.Close()
-	s, err := model.NewSession(runtime.SessionOptions{Threads: threads})
+	s, err := model.NewSession(runtime.SessionOptions{Threads: threads, Profile: profile})
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	defer s.Close()
 	feeds := make([]*ir.Tensor, len(step.Graph.Inputs))
 	for i, v := range step.Graph.Inputs {
 		if feeds[i], err = ir.NewTensor(v.Type.DType, v.Type.Shape); err != nil {
-			return 0, err
+			return 0, nil, err
 		}
 	}
 	for j := range feeds[0].F32 {
@@ -189,14 +201,63 @@ func resnetStep(threads, steps int) (float64, error) {
 		t := time.Now()
 		outs, err := s.Run(context.Background(), feeds...)
 		if err != nil {
-			return 0, err
+			return 0, nil, err
 		}
 		step.Advance(feeds, outs)
+		if i == 1 {
+			s.ResetProfile()
+		}
 		if i >= 2 {
 			times = append(times, float64(time.Since(t).Microseconds())/1000)
 		}
 	}
-	return median(times), nil
+	return median(times), s.Profile(), nil
+}
+
+// profileResnetStep prints where cnnc's ResNet-18 step spends its time
+// on threads threads: the total per kernel kind, then the slowest steps.
+func profileResnetStep(w io.Writer, threads, steps int) error {
+	med, prof, err := resnetStep(threads, steps, true)
+	if err != nil {
+		return err
+	}
+	if len(prof) == 0 || prof[0].Runs == 0 {
+		return fmt.Errorf("no profile recorded")
+	}
+	runs := float64(prof[0].Runs)
+	perRun := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / runs }
+	kinds := map[string]time.Duration{}
+	var total time.Duration
+	for _, st := range prof {
+		kinds[fmt.Sprintf("%T", st.Step.Kernel)] += st.Total
+		total += st.Total
+	}
+	names := make([]string, 0, len(kinds))
+	for k := range kinds {
+		names = append(names, k)
+	}
+	slices.SortFunc(names, func(a, b string) int { return int(kinds[b] - kinds[a]) })
+	fmt.Fprintf(w, "ResNet-18 step, %d threads: median %.0f ms; steps sum to %.0f ms per run\n", threads, med, perRun(total))
+	for _, k := range names {
+		fmt.Fprintf(w, "  %8.1f ms %5.1f%%  %s\n", perRun(kinds[k]), 100*float64(kinds[k])/float64(total), k)
+	}
+	order := make([]int, len(prof))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return int(prof[b].Total - prof[a].Total) })
+	fmt.Fprintf(w, "slowest steps:\n")
+	for _, i := range order[:min(40, len(order))] {
+		algo := ""
+		switch k := prof[i].Step.Kernel.(type) {
+		case *kernels.Conv2D:
+			algo = fmt.Sprintf(" (%v)", k.Algo)
+		case *kernels.PackConv:
+			algo = fmt.Sprintf(" (%v)", k.Conv.Algo)
+		}
+		fmt.Fprintf(w, "  %8.2f ms  %T%s %s\n", perRun(prof[i].Total), prof[i].Step.Kernel, algo, prof[i].Step.Node)
+	}
+	return nil
 }
 
 // torch runs torch_train.py with args and decodes its JSON line into v.

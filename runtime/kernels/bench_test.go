@@ -64,7 +64,16 @@ var benchConvLayers = []struct {
 	{"rx-512x14_3x3g32", convCase{1, 512, 14, 14, 512, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 32}, []ir.ConvAlgo{ir.AlgoDirect, ir.AlgoOCBlock}},
 	{"rx-256x56_3x3s2g32", convCase{1, 256, 56, 56, 256, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 32}, []ir.ConvAlgo{ir.AlgoDirect, ir.AlgoOCBlock}},
 	{"rx-1024x14_3x3s2g32", convCase{1, 1024, 14, 14, 1024, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 32}, []ir.ConvAlgo{ir.AlgoDirect, ir.AlgoOCBlock}},
+	// ResNet-18's 3x3 layers in bench/train's training step: batch 32 on
+	// 96x96 images.
+	{"t32-64x24_3x3", convCase{32, 64, 24, 24, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, benchTrainAlgos},
+	{"t32-128x12_3x3", convCase{32, 128, 12, 12, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, benchTrainAlgos},
+	{"t32-256x6_3x3", convCase{32, 256, 6, 6, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, benchTrainAlgos},
+	{"t32-512x3_3x3", convCase{32, 512, 3, 3, 512, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, benchTrainAlgos},
 }
+
+// benchTrainAlgos are the algorithms that take a 3x3 stride-1 layer.
+var benchTrainAlgos = []ir.ConvAlgo{ir.AlgoIm2col, ir.AlgoDirect, ir.AlgoOCBlock, ir.AlgoWinograd2, ir.AlgoWinograd4}
 
 // BenchmarkConv runs ResNet-18's layer shapes (with bias and ReLU) per
 // algorithm on 1 and 2 threads and reports multiply-adds per second.

@@ -205,6 +205,14 @@ type ActGrad struct {
 	Min, Max float32
 }
 
+// FlipFilter turns a filter W [M, C/Group, K] (K the spatial taps,
+// flattened) into its transpose's: W' [C, M/Group, K] with W'[g·C/Group
+// + c, m, k] = W[g·M/Group + m, c, K-1-k] (ir.FlipFilter). Operands: In
+// W; Out W'.
+type FlipFilter struct {
+	M, C, Group, K int
+}
+
 // ChannelSum sums X [Outer, Channels, Inner] over Outer and Inner: a
 // bias's gradient. Operands: In X; Out Y [Channels].
 type ChannelSum struct {
@@ -267,6 +275,7 @@ func (*ConvGradFilter) Name() string { return "convgradfilter" }
 func (*PoolGrad) Name() string       { return "poolgrad" }
 func (*ActGrad) Name() string        { return "actgrad" }
 func (*ChannelSum) Name() string     { return "channelsum" }
+func (*FlipFilter) Name() string     { return "flipfilter" }
 func (*SGD) Name() string            { return "sgd" }
 func (*BatchNormTrain) Name() string { return "batchnormtrain" }
 func (*BatchNormGrad) Name() string  { return "batchnormgrad" }

@@ -463,3 +463,51 @@ func (t *bnGradTask) Run(c int, _ []float32) {
 		}
 	}
 }
+
+// Bind implements Kernel. in is W; out is W'.
+func (k *FlipFilter) Bind(in, out []*ir.Tensor) (Task, error) {
+	if err := miscArity(k, in, out, 1, 1); err != nil {
+		return nil, err
+	}
+	if k.Group < 1 || k.M < 1 || k.C < 1 || k.K < 1 || k.M%k.Group != 0 || k.C%k.Group != 0 {
+		return nil, ir.Invalidf("flipfilter: M %d, C %d, group %d, K %d: want positive sizes the group divides", k.M, k.C, k.Group, k.K)
+	}
+	n := k.M * k.C / k.Group * k.K
+	w, err := miscF32(k, "input 0 (W)", in[0], n)
+	if err != nil {
+		return nil, err
+	}
+	wf, err := miscF32(k, "output 0 (W')", out[0], n)
+	if err != nil {
+		return nil, err
+	}
+	per := max(1, trainChunk/(k.M/k.Group*k.K))
+	return &flipFilterTask{k: k, w: w, wf: wf, per: per, tasks: (k.C + per - 1) / per}, nil
+}
+
+// flipFilterTask is a bound FlipFilter: a piece is a block of W' rows
+// (input channels of the forward filter).
+type flipFilterTask struct {
+	k          *FlipFilter
+	w, wf      []float32
+	per, tasks int
+}
+
+func (t *flipFilterTask) Tasks() int   { return t.tasks }
+func (t *flipFilterTask) Scratch() int { return 0 }
+
+func (t *flipFilterTask) Run(piece int, _ []float32) {
+	k := t.k
+	cg, mg, kk := k.C/k.Group, k.M/k.Group, k.K
+	for row := piece * t.per; row < min(k.C, (piece+1)*t.per); row++ {
+		g, c := row/cg, row%cg
+		dst := t.wf[row*mg*kk:][:mg*kk]
+		for m := 0; m < mg; m++ {
+			src := t.w[((g*mg+m)*cg+c)*kk:][:kk]
+			d := dst[m*kk:][:kk]
+			for j, v := range src {
+				d[kk-1-j] = v
+			}
+		}
+	}
+}

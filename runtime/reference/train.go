@@ -23,6 +23,8 @@ func trainKernel(op ir.Op) kernel {
 		return convGradData
 	case *ir.ConvGradFilter:
 		return convGradFilter
+	case *ir.FlipFilter:
+		return flipFilter
 	case *ir.MaxPoolGrad:
 		return maxPoolGrad
 	case *ir.AveragePoolGrad:
@@ -286,6 +288,28 @@ func convGradData(op ir.Op, in, out []*ir.Tensor) error {
 		}
 	})
 	storeF32(dx.F32, acc)
+	return nil
+}
+
+// flipFilter writes W' [C, M/group, K...]: each group's filter with its
+// channel axes swapped and every spatial axis reversed, which reverses the
+// flattened spatial index.
+func flipFilter(op ir.Op, in, out []*ir.Tensor) error {
+	group := op.(*ir.FlipFilter).Group
+	w, wf := in[0], out[0]
+	m, cg := w.Shape[0], w.Shape[1]
+	mg, k := m/group, convProduct(w.Shape[2:])
+	for g := 0; g < group; g++ {
+		for i := 0; i < mg; i++ {
+			for c := 0; c < cg; c++ {
+				src := w.F32[((g*mg+i)*cg+c)*k:][:k]
+				dst := wf.F32[((g*cg+c)*mg+i)*k:][:k]
+				for j, v := range src {
+					dst[k-1-j] = v
+				}
+			}
+		}
+	}
 	return nil
 }
 
