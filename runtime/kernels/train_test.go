@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"math/rand"
 	"testing"
@@ -138,6 +139,22 @@ func TestChannelSum(t *testing.T) {
 		}
 		checkAgainstReference(t, "channelsum", &ChannelSum{Outer: s[0], Channels: s[1], Inner: inner},
 			&ir.ReduceSum{Axes: axes}, []*ir.Tensor{x}, []ir.Shape{{s[1]}}, r)
+	}
+}
+
+// TestFlipFilter checks FlipFilter against the reference: grouped, 1-D
+// and 3-D filters, and one with more rows than a piece holds.
+func TestFlipFilter(t *testing.T) {
+	r := rand.New(rand.NewSource(6))
+	for _, tc := range []struct {
+		w     ir.Shape
+		group int
+	}{{ir.Shape{6, 2, 3, 2}, 3}, {ir.Shape{4, 5, 7}, 1}, {ir.Shape{2, 2, 2, 3, 2}, 2}, {ir.Shape{40, 600, 1, 1}, 1}} {
+		w := ir.FromFloat32(tc.w, gemmRandSlice(r, tc.w.NumElements()))
+		out := tc.w.Clone()
+		out[0], out[1] = tc.w[1]*tc.group, tc.w[0]/tc.group
+		k := &FlipFilter{M: tc.w[0], C: tc.w[1] * tc.group, Group: tc.group, K: tc.w[2:].NumElements()}
+		checkAgainstReference(t, fmt.Sprint("flipfilter ", tc.w), k, &ir.FlipFilter{Group: tc.group}, []*ir.Tensor{w}, []ir.Shape{out}, r)
 	}
 }
 
