@@ -140,33 +140,70 @@ func PackConvWeights(k *Conv2D, w []float32) ([]float32, error) {
 }
 
 // packConvInto writes PackConvWeights(k, w) into dst (PackedConvLen(k)
-// floats); it allocates nothing.
+// floats); it allocates nothing but a Winograd plan.
 func packConvInto(k *Conv2D, dst, w []float32) error {
-	cg, mg := k.C/k.Group, k.M/k.Group
-	kk := cg * k.KH * k.KW
-	if want := k.M * kk; len(w) != want {
-		return ir.Invalidf("conv2d: weights have %d elements, want %d (%d×%d×%d×%d)", len(w), want, k.M, cg, k.KH, k.KW)
+	wg, err := packConvCheck(k, dst, w)
+	if err != nil {
+		return err
 	}
-	if len(dst) != PackedConvLen(k) {
-		return ir.Invalidf("conv2d: packed weights have %d elements, want %d", len(dst), PackedConvLen(k))
-	}
-	switch k.Algo {
-	case ir.AlgoGEMM1x1, ir.AlgoIm2col:
-		per := packedALen(mg, kk)
-		for g := 0; g < k.Group; g++ {
-			packA(dst[g*per:(g+1)*per], w[g*mg*kk:], mg, kk, kk, 1)
-		}
-	case ir.AlgoWinograd2, ir.AlgoWinograd4:
-		return packWinogradInto(k, dst, w)
-	case ir.AlgoOCBlock:
-		per := ocPackedLen(mg, kk)
-		for g := 0; g < k.Group; g++ {
-			packOC(dst[g*per:(g+1)*per], w[g*mg*kk:(g+1)*mg*kk], mg, kk)
-		}
-	default:
-		copy(dst, w)
+	for g := 0; g < k.Group; g++ {
+		packConvRows(k, wg, dst, w, g, 0, k.M/k.Group)
 	}
 	return nil
+}
+
+// packConvCheck checks the lengths of w and the packed dst for k, and
+// returns k's Winograd plan if it has one.
+func packConvCheck(k *Conv2D, dst, w []float32) (*wgPlan, error) {
+	cg := k.C / k.Group
+	if want := k.M * cg * k.KH * k.KW; len(w) != want {
+		return nil, ir.Invalidf("conv2d: weights have %d elements, want %d (%d×%d×%d×%d)", len(w), want, k.M, cg, k.KH, k.KW)
+	}
+	if len(dst) != PackedConvLen(k) {
+		return nil, ir.Invalidf("conv2d: packed weights have %d elements, want %d", len(dst), PackedConvLen(k))
+	}
+	if k.Algo != ir.AlgoWinograd2 && k.Algo != ir.AlgoWinograd4 {
+		return nil, nil
+	}
+	wg, err := newWGPlan(k)
+	if err != nil {
+		return nil, err
+	}
+	return wg, wg.checkPack(dst, w)
+}
+
+// packConvUnit returns the output channels of a panel of k's packed
+// layout: packConvRows packs whole panels.
+func packConvUnit(k *Conv2D) int {
+	switch k.Algo {
+	case ir.AlgoGEMM1x1, ir.AlgoIm2col, ir.AlgoWinograd2, ir.AlgoWinograd4:
+		return gemmMR
+	case ir.AlgoOCBlock:
+		return ocBlock
+	}
+	return 1
+}
+
+// packConvRows packs rows [r0, r1) of group g's filters (r0 a multiple of
+// packConvUnit(k), r1 one too or the group's last) into their place in
+// dst, the whole packed weights; wg is k's Winograd plan, if any. Calls
+// for disjoint rows write disjoint elements.
+func packConvRows(k *Conv2D, wg *wgPlan, dst, w []float32, g, r0, r1 int) {
+	mg := k.M / k.Group
+	kk := k.C / k.Group * k.KH * k.KW
+	src := w[(g*mg+r0)*kk : (g*mg+r1)*kk]
+	switch k.Algo {
+	case ir.AlgoGEMM1x1, ir.AlgoIm2col:
+		at := g*packedALen(mg, kk) + r0*kk
+		packA(dst[at:at+packedALen(r1-r0, kk)], src, r1-r0, kk, kk, 1)
+	case ir.AlgoWinograd2, ir.AlgoWinograd4:
+		wg.packRows(dst, w, r0, r1)
+	case ir.AlgoOCBlock:
+		at := g*ocPackedLen(mg, kk) + r0*kk
+		packOC(dst[at:at+ocPackedLen(r1-r0, kk)], src, r1-r0, kk)
+	default:
+		copy(dst[(g*mg+r0)*kk:], src)
+	}
 }
 
 // Bind implements Kernel. in is X, the packed W, the optional B and the

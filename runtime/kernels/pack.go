@@ -23,45 +23,37 @@ func (k *PackConv) Bind(in, out []*ir.Tensor) (Task, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &packConvTask{k: c, w: w, pw: pw, tasks: 1}
-	if c.Algo == ir.AlgoWinograd2 || c.Algo == ir.AlgoWinograd4 {
-		// The transforms are the cost: pieces of output channels.
-		if t.wg, err = newWGPlan(c); err != nil {
-			return nil, err
-		}
-		if err := t.wg.checkPack(pw, w); err != nil {
-			return nil, err
-		}
-		t.per = gemmRoundUp(max(1, packConvRows/(c.C*9)), gemmMR) // whole row tiles
-		t.tasks = (c.M + t.per - 1) / t.per
+	t := &packConvTask{k: c, w: w, pw: pw}
+	if t.wg, err = packConvCheck(c, pw, w); err != nil {
+		return nil, err
 	}
+	// Pieces of whole panels of a group's output channels, about
+	// packConvPiece filter taps each (Winograd transforms each).
+	mg, unit := c.M/c.Group, packConvUnit(c)
+	t.per = min(gemmRoundUp(max(1, packConvPiece/(c.C/c.Group*c.KH*c.KW)), unit), gemmRoundUp(mg, unit))
+	t.blocks = (mg + t.per - 1) / t.per
 	return t, nil
 }
 
-// packConvRows is about the filter taps a piece of a Winograd PackConv
-// transforms: enough to amortize the piece.
-const packConvRows = 1 << 14
+// packConvPiece is about the filter taps a piece of PackConv packs:
+// enough to amortize the piece.
+const packConvPiece = 1 << 14
 
-// packConvTask is a bound PackConv: one piece, or for Winograd pieces of
-// per output channels.
+// packConvTask is a bound PackConv: a piece is a group's block of per
+// output channels.
 type packConvTask struct {
-	k          *Conv2D
-	w, pw      []float32
-	wg         *wgPlan
-	per, tasks int
+	k           *Conv2D
+	w, pw       []float32
+	wg          *wgPlan // the Winograd plan, if any
+	per, blocks int     // output channels per piece; blocks a group
 }
 
-func (t *packConvTask) Tasks() int   { return t.tasks }
+func (t *packConvTask) Tasks() int   { return t.k.Group * t.blocks }
 func (t *packConvTask) Scratch() int { return 0 }
 func (t *packConvTask) Run(piece int, _ []float32) {
-	if t.wg != nil {
-		t.wg.packRows(t.pw, t.w, piece*t.per, min(t.k.M, (piece+1)*t.per))
-		return
-	}
-	// Bind checked every length packConvInto checks.
-	if err := packConvInto(t.k, t.pw, t.w); err != nil {
-		panic("kernels: packconv: " + err.Error())
-	}
+	g, b := piece/t.blocks, piece%t.blocks
+	r0 := b * t.per
+	packConvRows(t.k, t.wg, t.pw, t.w, g, r0, min(t.k.M/t.k.Group, r0+t.per))
 }
 
 // Bind implements Kernel.

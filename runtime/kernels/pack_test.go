@@ -11,7 +11,8 @@ import (
 // TestPackConv checks that the PackConv kernel, its pieces run in any
 // order on two workers, writes every element of what PackConvWeights
 // returns, bit for bit: Winograd with a last chunk short of the row tile
-// and pieces of a few channels, and the GEMM layouts.
+// and pieces of a few channels, and the GEMM, ocblock and direct layouts
+// in one piece and in several.
 func TestPackConv(t *testing.T) {
 	r := rand.New(rand.NewSource(3))
 	base := Conv2D{N: 1, H: 6, W: 6, OH: 6, OW: 6, KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1, PadT: 1, PadL: 1, Group: 1}
@@ -23,7 +24,10 @@ func TestPackConv(t *testing.T) {
 		{ir.AlgoWinograd2, 300, 7, 1},   // pieces of a few output channels
 		{ir.AlgoWinograd4, 300, 140, 1}, // pieces of a tile, chunks of 66, 66 and 8
 		{ir.AlgoIm2col, 6, 8, 2},
+		{ir.AlgoIm2col, 600, 20, 2}, // blocks of 6 and 4 rows a group
 		{ir.AlgoOCBlock, 4, 40, 1},
+		{ir.AlgoOCBlock, 600, 70, 1}, // blocks of 32, 32 and 6 rows
+		{ir.AlgoDirect, 1200, 6, 2},  // a piece a group
 	}
 	for _, tc := range cases {
 		k := base

@@ -253,23 +253,12 @@ var (
 	}
 )
 
-// packWinogradInto transforms W [M, C, 3, 3] (Group 1) into the Winograd
+// packRows (below) transforms W [M, C, 3, 3] (Group 1) into the Winograd
 // domain and packs it for the batched GEMMs, in the order and layout of
 // packA: for each chunk of the plan's rows output channels (wgRows rounded
 // up to the GEMM's row tile; the last chunk may have fewer), for each
 // transformed position ξ, the chunk's rows of U_ξ [M, C], U_ξ[k, c] = (G
 // g_kc Gᵀ)_ξ computed in float64 and rounded once to float32.
-func packWinogradInto(k *Conv2D, out, w []float32) error {
-	p, err := newWGPlan(k)
-	if err != nil {
-		return err
-	}
-	if err := p.checkPack(out, w); err != nil {
-		return err
-	}
-	p.packRows(out, w, 0, k.M)
-	return nil
-}
 
 // checkPack checks the lengths of the filters w and the packed out.
 func (p *wgPlan) checkPack(out, w []float32) error {

@@ -539,8 +539,8 @@ func TestWinogradErrors(t *testing.T) {
 		if err := winogradCheck(&k); !wgIsIRError(err) {
 			t.Errorf("%s: winogradCheck error %v, want an *ir.Error", b.name, err)
 		}
-		if err := packWinogradInto(&k, nil, w); !wgIsIRError(err) {
-			t.Errorf("%s: packWinogradInto error %v, want an *ir.Error", b.name, err)
+		if err := packConvInto(&k, nil, w); !wgIsIRError(err) {
+			t.Errorf("%s: packConvInto error %v, want an *ir.Error", b.name, err)
 		}
 		if _, err := bindWinograd(&k, nil, nil, nil, nil, nil); !wgIsIRError(err) {
 			t.Errorf("%s: bindWinograd error %v, want an *ir.Error", b.name, err)
