@@ -214,3 +214,50 @@ func TestBatchNormTrainGrad(t *testing.T) {
 			[]*ir.Tensor{x, scale, fwd[3], fwd[4], dy}, []ir.Shape{s, cs, cs}, r)
 	}
 }
+
+// BenchmarkTrainKernels runs the training step's element-wise kernels on
+// one thread on ResNet-18's layer1 shape in bench/train's step (batch 32,
+// 64 channels of 24x24), and the stem's max pool gradient.
+func BenchmarkTrainKernels(b *testing.B) {
+	r := rand.New(rand.NewSource(7))
+	const n, c, inner = 32, 64, 24 * 24
+	x := ir.FromFloat32(ir.Shape{n, c, inner}, gemmRandSlice(r, n*c*inner))
+	dy := ir.FromFloat32(ir.Shape{n, c, inner}, gemmRandSlice(r, n*c*inner))
+	vec := func(v float32) *ir.Tensor {
+		t, _ := ir.NewTensor(ir.Float32, ir.Shape{c})
+		for i := range t.F32 {
+			t.F32[i] = v
+		}
+		return t
+	}
+	out, _ := ir.NewTensor(ir.Float32, ir.Shape{n, c, inner})
+	pool := Pool2D{Max: true, N: n, C: c, H: 48, W: 48, OH: 24, OW: 24, KH: 3, KW: 3, SH: 2, SW: 2, DH: 1, DW: 1, PadT: 1, PadL: 1}
+	px := ir.FromFloat32(ir.Shape{n, c, 48, 48}, gemmRandSlice(r, n*c*48*48))
+	pdx, _ := ir.NewTensor(ir.Float32, ir.Shape{n, c, 48, 48})
+	cases := []struct {
+		name    string
+		k       Kernel
+		in, out []*ir.Tensor
+	}{
+		{"batchnormtrain", &BatchNormTrain{N: n, C: c, Inner: inner, Epsilon: 1e-5, Momentum: 0.9},
+			[]*ir.Tensor{x, vec(1), vec(0), vec(0), vec(1)}, []*ir.Tensor{out, vec(0), vec(0), vec(0), vec(0)}},
+		{"batchnormgrad", &BatchNormGrad{N: n, C: c, Inner: inner},
+			[]*ir.Tensor{x, vec(1), vec(0), vec(1), dy}, []*ir.Tensor{out, vec(0), vec(0)}},
+		{"actgrad-relu", &ActGrad{Op: UnRelu, Len: n * c * inner}, []*ir.Tensor{x, x, dy}, []*ir.Tensor{out}},
+		{"poolgrad-max3x3s2", &PoolGrad{Pool: pool}, []*ir.Tensor{px, dy}, []*ir.Tensor{pdx}},
+	}
+	for _, tc := range cases {
+		b.Run(tc.name, func(b *testing.B) {
+			task, err := tc.k.Bind(tc.in, tc.out)
+			if err != nil {
+				b.Fatal(err)
+			}
+			scratch := make([]float32, task.Scratch())
+			for b.Loop() {
+				for p := range task.Tasks() {
+					task.Run(p, scratch)
+				}
+			}
+		})
+	}
+}
