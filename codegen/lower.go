@@ -97,6 +97,9 @@ type lowering struct {
 	places map[*ir.Value]place
 	elided map[*ir.Node]bool
 	views  []view
+	// flips are the FlipFilter nodes, by output, that take no step: the
+	// packing steps of the convolutions that read them flip as they pack.
+	flips map[*ir.Value]*ir.Node
 }
 
 // operandRef is an operand and its arena buffer (-1 outside the arena),
@@ -122,6 +125,7 @@ func (l *lowering) lower(g *ir.Graph) error {
 	}
 	live := liveNodes(g)
 	l.places, l.elided = concatViews(g, live)
+	l.flips = packedFlips(g)
 	for i, n := range g.Nodes {
 		if n.Op == nil {
 			return ir.Invalidf("node %q has no op", n.Name)
@@ -420,6 +424,9 @@ func (l *lowering) node(n *ir.Node) error {
 	case *ir.ReduceSum:
 		return l.reduceSum(n, op)
 	case *ir.FlipFilter:
+		if l.flips[n.Outputs[0]] != nil {
+			return nil
+		}
 		return l.flipFilter(n, op)
 	case *ir.ConvGradData:
 		return l.convGrad(n, &op.Conv, op.X, input(n, 1).Type.Shape, func(k *kernels.Conv2D) Kernel { return &kernels.ConvGradData{Conv: *k} })

@@ -18,7 +18,7 @@ import (
 // axes runs the reference kernel.
 func (l *lowering) conv(n *ir.Node, c *ir.Conv, act ir.Activation, algo ir.ConvAlgo) error {
 	if len(n.Inputs) < 2 || n.Inputs[0] == nil || n.Inputs[1] == nil || len(n.Outputs) != 1 {
-		return l.reference(n)
+		return l.convReference(n)
 	}
 	x, w := n.Inputs[0], n.Inputs[1]
 	for _, v := range []*ir.Value{x, w} {
@@ -28,7 +28,7 @@ func (l *lowering) conv(n *ir.Node, c *ir.Conv, act ir.Activation, algo ir.ConvA
 	}
 	wt, xs, ws := l.constOf(w), x.Type.Shape, w.Type.Shape
 	if (wt != nil && wt.DType != ir.Float32) || w.Type.DType != ir.Float32 || (len(xs) != 3 && len(xs) != 4) || len(ws) != len(xs) {
-		return l.reference(n)
+		return l.convReference(n)
 	}
 	k, win, err := conv2D(c, xs, ws)
 	if err != nil {
@@ -45,6 +45,10 @@ func (l *lowering) conv(n *ir.Node, c *ir.Conv, act ir.Activation, algo ir.ConvA
 			return ir.Prefix(err, "packing W %q", w.Name)
 		}
 		wo = l.packed(w.Name, pw)
+	} else if f := l.flips[w]; f != nil {
+		if wo, err = l.packAtRunTime(n, f.Inputs[0], &kernels.PackConv{Conv: *k, Flip: true}, kernels.PackedConvLen(k)); err != nil {
+			return err
+		}
 	} else if wo, err = l.packAtRunTime(n, w, &kernels.PackConv{Conv: *k}, kernels.PackedConvLen(k)); err != nil {
 		return err
 	}
@@ -67,6 +71,20 @@ func (l *lowering) conv(n *ir.Node, c *ir.Conv, act ir.Activation, algo ir.ConvA
 	}
 	l.emit(n, k, []operandRef{xo, wo, bo, zo}, []operandRef{yo})
 	return nil
+}
+
+// convReference lowers convolution n to the reference kernel, first
+// emitting the step of a FlipFilter its filter comes from if packing was
+// to do it (packedFlips): the reference reads the filter whole.
+func (l *lowering) convReference(n *ir.Node) error {
+	if w := input(n, 1); l.flips[w] != nil {
+		f := l.flips[w]
+		delete(l.flips, w)
+		if err := l.flipFilter(f, f.Op.(*ir.FlipFilter)); err != nil {
+			return ir.AtNode(err, f.Name, f.Op.OpType())
+		}
+	}
+	return l.reference(n)
 }
 
 // conv2D returns the kernels.Conv2D geometry of convolution c on X of

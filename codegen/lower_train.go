@@ -123,6 +123,39 @@ func (l *lowering) flipFilter(n *ir.Node, op *ir.FlipFilter) error {
 	return l.emitAll(n, &kernels.FlipFilter{M: ws[0], C: ws[1] * op.Group, Group: op.Group, K: ws[2:].NumElements()})
 }
 
+// packedFlips returns g's FlipFilter nodes, by output, that the packing
+// of the convolutions reading them can do instead (kernels.PackConv.Flip):
+// a 2-D or 1-D filter of known shape, read only as the filter of
+// convolutions whose filter is packed at run time, and no graph output.
+func packedFlips(g *ir.Graph) map[*ir.Value]*ir.Node {
+	flips := map[*ir.Value]*ir.Node{}
+	for _, n := range g.Nodes {
+		if _, ok := n.Op.(*ir.FlipFilter); ok && len(n.Inputs) == 1 && len(n.Outputs) == 1 {
+			if s := n.Outputs[0].Type.Shape; s.Known() && (len(s) == 3 || len(s) == 4) && n.Inputs[0].Const == nil {
+				flips[n.Outputs[0]] = n
+			}
+		}
+	}
+	for _, v := range g.Outputs {
+		delete(flips, v)
+	}
+	for _, n := range g.Nodes {
+		for i, v := range n.Inputs {
+			if flips[v] == nil {
+				continue
+			}
+			switch n.Op.(type) {
+			case *ir.Conv, *ir.FusedConv:
+				if i == 1 {
+					continue
+				}
+			}
+			delete(flips, v)
+		}
+	}
+	return flips
+}
+
 // batchNormShape returns N, C and the product of the spatial dimensions
 // of X, or false when X is not [N, C, ...].
 func batchNormShape(x *ir.Value) (n, c, inner int, ok bool) {

@@ -146,8 +146,9 @@ func packConvInto(k *Conv2D, dst, w []float32) error {
 	if err != nil {
 		return err
 	}
+	per := k.M / k.Group * (k.C / k.Group) * k.KH * k.KW
 	for g := 0; g < k.Group; g++ {
-		packConvRows(k, wg, dst, w, g, 0, k.M/k.Group)
+		packConvRows(k, wg, dst, w[g*per:(g+1)*per], g, 0, k.M/k.Group)
 	}
 	return nil
 }
@@ -184,20 +185,20 @@ func packConvUnit(k *Conv2D) int {
 	return 1
 }
 
-// packConvRows packs rows [r0, r1) of group g's filters (r0 a multiple of
-// packConvUnit(k), r1 one too or the group's last) into their place in
-// dst, the whole packed weights; wg is k's Winograd plan, if any. Calls
-// for disjoint rows write disjoint elements.
-func packConvRows(k *Conv2D, wg *wgPlan, dst, w []float32, g, r0, r1 int) {
+// packConvRows packs rows [r0, r1) of group g's filters, src (r0 a
+// multiple of packConvUnit(k), r1 one too or the group's last), into
+// their place in dst, the whole packed weights; wg is k's Winograd plan,
+// if any. Calls for disjoint rows write disjoint elements.
+func packConvRows(k *Conv2D, wg *wgPlan, dst, src []float32, g, r0, r1 int) {
 	mg := k.M / k.Group
 	kk := k.C / k.Group * k.KH * k.KW
-	src := w[(g*mg+r0)*kk : (g*mg+r1)*kk]
+	src = src[:(r1-r0)*kk]
 	switch k.Algo {
 	case ir.AlgoGEMM1x1, ir.AlgoIm2col:
 		at := g*packedALen(mg, kk) + r0*kk
 		packA(dst[at:at+packedALen(r1-r0, kk)], src, r1-r0, kk, kk, 1)
 	case ir.AlgoWinograd2, ir.AlgoWinograd4:
-		wg.packRows(dst, w, r0, r1)
+		wg.packRows(dst, src, r0, r1)
 	case ir.AlgoOCBlock:
 		at := g*ocPackedLen(mg, kk) + r0*kk
 		packOC(dst[at:at+ocPackedLen(r1-r0, kk)], src, r1-r0, kk)

@@ -23,7 +23,7 @@ func (k *PackConv) Bind(in, out []*ir.Tensor) (Task, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &packConvTask{k: c, w: w, pw: pw}
+	t := &packConvTask{k: c, w: w, pw: pw, flip: k.Flip}
 	if t.wg, err = packConvCheck(c, pw, w); err != nil {
 		return nil, err
 	}
@@ -44,16 +44,53 @@ const packConvPiece = 1 << 14
 type packConvTask struct {
 	k           *Conv2D
 	w, pw       []float32
+	flip        bool    // w is the forward filter of k's (PackConv.Flip)
 	wg          *wgPlan // the Winograd plan, if any
 	per, blocks int     // output channels per piece; blocks a group
 }
 
-func (t *packConvTask) Tasks() int   { return t.k.Group * t.blocks }
-func (t *packConvTask) Scratch() int { return 0 }
-func (t *packConvTask) Run(piece int, _ []float32) {
+func (t *packConvTask) Tasks() int { return t.k.Group * t.blocks }
+
+// Scratch implements Task: with flip, the piece's rows of the flipped
+// filter.
+func (t *packConvTask) Scratch() int {
+	if !t.flip {
+		return 0
+	}
+	return t.per * (t.k.C / t.k.Group) * t.k.KH * t.k.KW
+}
+
+func (t *packConvTask) Run(piece int, scratch []float32) {
+	k := t.k
+	mg, kk := k.M/k.Group, k.C/k.Group*k.KH*k.KW
 	g, b := piece/t.blocks, piece%t.blocks
 	r0 := b * t.per
-	packConvRows(t.k, t.wg, t.pw, t.w, g, r0, min(t.k.M/t.k.Group, r0+t.per))
+	r1 := min(mg, r0+t.per)
+	src := t.w[(g*mg+r0)*kk : (g*mg+r1)*kk]
+	if t.flip {
+		src = scratch[:len(src)]
+		flipRows(src, t.w, k.Group, k.M, k.C, k.KH*k.KW, g, r0, r1)
+	}
+	packConvRows(k, t.wg, t.pw, src, g, r0, r1)
+}
+
+// flipRows writes rows [r0, r1) of group g of the FlipFilter W' [m,
+// c/group, taps] of w [c, m/group, taps] into dst: W'[g·mg + i, j, t] =
+// w[g·cg + j, i, taps-1-t] (mg = m/group, cg = c/group).
+//
+// It reads w's rows in order (the rows [r0, r1) of each of its channels
+// lie together) and scatters into dst, which is small.
+func flipRows(dst, w []float32, group, m, c, taps, g, r0, r1 int) {
+	mg, cg := m/group, c/group
+	for j := 0; j < cg; j++ {
+		s := w[((g*cg+j)*mg+r0)*taps : ((g*cg+j)*mg+r1)*taps]
+		for i := r0; i < r1; i++ {
+			d := dst[((i-r0)*cg+j)*taps:][:taps]
+			for x, v := range s[(i-r0)*taps:][:taps] {
+				d[taps-1-x] = v
+			}
+		}
+	}
 }
 
 // Bind implements Kernel.

@@ -1,11 +1,13 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"math/rand"
 	"testing"
 
 	"github.com/cnnc/cnnc/ir"
+	"github.com/cnnc/cnnc/runtime/reference"
 )
 
 // TestPackConv checks that the PackConv kernel, its pieces run in any
@@ -46,11 +48,34 @@ func TestPackConv(t *testing.T) {
 			t.Fatalf("%v: %v", tc, err)
 		}
 		runTask(task, r)
-		for i, v := range got.F32 {
-			if math.Float32bits(v) != math.Float32bits(want[i]) {
-				t.Errorf("%v (%d pieces): packed[%d] = %v, PackConvWeights %v", tc, task.Tasks(), i, v, want[i])
-				break
-			}
+		samePacked(t, fmt.Sprintf("%v (%d pieces)", tc, task.Tasks()), got.F32, want)
+
+		// Flip: packing the FlipFilter of the forward filter w0 as it goes.
+		w0 := ir.FromFloat32(ir.Shape{k.C, k.M / k.Group, k.KH, k.KW}, gemmRandSlice(r, len(w)))
+		wf := ir.FromFloat32(ir.Shape{len(w)}, make([]float32, len(w)))
+		flip := &ir.FlipFilter{Group: k.Group}
+		if err := reference.Kernel(flip)(flip, []*ir.Tensor{w0}, []*ir.Tensor{wf}); err != nil {
+			t.Fatal(err)
+		}
+		if want, err = PackConvWeights(&k, wf.F32); err != nil {
+			t.Fatal(err)
+		}
+		if task, err = (&PackConv{Conv: k, Flip: true}).Bind([]*ir.Tensor{w0}, []*ir.Tensor{got}); err != nil {
+			t.Fatalf("%v flip: %v", tc, err)
+		}
+		runTask(task, r)
+		samePacked(t, fmt.Sprintf("%v flip", tc), got.F32, want)
+	}
+}
+
+// samePacked reports the first element of got that differs from want in
+// its bits.
+func samePacked(t *testing.T, name string, got, want []float32) {
+	t.Helper()
+	for i, v := range got {
+		if math.Float32bits(v) != math.Float32bits(want[i]) {
+			t.Errorf("%s: packed[%d] = %v, PackConvWeights %v", name, i, v, want[i])
+			return
 		}
 	}
 }
@@ -83,22 +108,30 @@ func TestWinogradTransformFilter(t *testing.T) {
 }
 
 // BenchmarkPackConv packs ResNet-18's 512x512 3x3 filters as a training
-// step does each run, on one thread.
+// step does each run, on one thread, and (-flip) their FlipFilter, as the
+// data gradient's convolution does.
 func BenchmarkPackConv(b *testing.B) {
 	for _, algo := range []ir.ConvAlgo{ir.AlgoWinograd4, ir.AlgoWinograd2, ir.AlgoOCBlock, ir.AlgoIm2col} {
-		b.Run(algo.String(), func(b *testing.B) {
-			k := Conv2D{N: 32, C: 512, M: 512, H: 3, W: 3, OH: 3, OW: 3, KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1, PadT: 1, PadL: 1, Group: 1, Algo: algo}
-			w := gemmRandSlice(rand.New(rand.NewSource(1)), k.M*k.C*9)
-			out := make([]float32, PackedConvLen(&k))
-			task, err := (&PackConv{Conv: k}).Bind([]*ir.Tensor{ir.FromFloat32(ir.Shape{len(w)}, w)}, []*ir.Tensor{ir.FromFloat32(ir.Shape{len(out)}, out)})
-			if err != nil {
-				b.Fatal(err)
+		for _, flip := range []bool{false, true} {
+			name := algo.String()
+			if flip {
+				name += "-flip"
 			}
-			for b.Loop() {
-				for p := range task.Tasks() {
-					task.Run(p, nil)
+			b.Run(name, func(b *testing.B) {
+				k := Conv2D{N: 32, C: 512, M: 512, H: 3, W: 3, OH: 3, OW: 3, KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1, PadT: 1, PadL: 1, Group: 1, Algo: algo}
+				w := gemmRandSlice(rand.New(rand.NewSource(1)), k.M*k.C*9)
+				out := make([]float32, PackedConvLen(&k))
+				task, err := (&PackConv{Conv: k, Flip: flip}).Bind([]*ir.Tensor{ir.FromFloat32(ir.Shape{len(w)}, w)}, []*ir.Tensor{ir.FromFloat32(ir.Shape{len(out)}, out)})
+				if err != nil {
+					b.Fatal(err)
 				}
-			}
-		})
+				scratch := make([]float32, task.Scratch())
+				for b.Loop() {
+					for p := range task.Tasks() {
+						task.Run(p, scratch)
+					}
+				}
+			})
+		}
 	}
 }

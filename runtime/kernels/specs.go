@@ -149,11 +149,14 @@ type Copy struct {
 
 // PackConv packs a convolution's weights at run time, for a Conv2D whose
 // W is computed rather than a constant (a training step's parameter):
-// the packed weights are what PackConvWeights(&Conv, W) returns. Operands:
-// In W [M, C/Group, KH, KW]; Out the packed weights (PackedConvLen(&Conv)
-// floats).
+// the packed weights are what PackConvWeights(&Conv, W) returns. With
+// Flip, W is the FlipFilter of the input (a data gradient's filter, made
+// from the forward one as it is packed). Operands: In W [M, C/Group, KH,
+// KW], or with Flip the forward filter [C, M/Group, KH, KW]; Out the
+// packed weights (PackedConvLen(&Conv) floats).
 type PackConv struct {
 	Conv Conv2D
+	Flip bool
 }
 
 // PackGemm packs a fully connected layer's B at run time, for a Gemm

@@ -271,8 +271,9 @@ func (p *wgPlan) checkPack(out, w []float32) error {
 	return nil
 }
 
-// packRows writes the packed filters of output channels [r0, r1) into out,
-// with r0 and r1 on row tiles (multiples of gemmMR, or r1 = M), and the
+// packRows writes the packed filters of output channels [r0, r1), src
+// ([r1-r0, C, 3, 3]), into out, with r0 and r1 on row tiles (multiples of
+// gemmMR, or r1 = M), and the
 // zero rows that pad a chunk's last tile: pieces of disjoint ranges write
 // disjoint elements.
 //
@@ -281,7 +282,7 @@ func (p *wgPlan) checkPack(out, w []float32) error {
 // then row) whose ξ planes are wgPackStride apart, then copies each plane
 // out whole. Writing the planes directly, 36 streams exactly a multiple of
 // 4 KiB apart, was three times slower.
-func (p *wgPlan) packRows(out, w []float32, r0, r1 int) {
+func (p *wgPlan) packRows(out, src []float32, r0, r1 int) {
 	C, M := p.k.C, p.k.M
 	var u [36]float32
 	var buf [36 * wgPackStride]float32
@@ -301,7 +302,7 @@ func (p *wgPlan) packRows(out, w []float32, r0, r1 int) {
 						}
 						continue
 					}
-					wgTransformFilter(p.m, w[((r+t)*C+c0+c)*9:][:9], &u)
+					wgTransformFilter(p.m, src[((r-r0+t)*C+c0+c)*9:][:9], &u)
 					for xi, v := range u[:p.a2] {
 						buf[xi*wgPackStride+c*gemmMR+t] = v
 					}
