@@ -463,9 +463,10 @@ func opName(op ir.Op) string {
 // float data and weights, not shapes, indices, labels or statistics.
 func differentiable(op ir.Op, i int) bool {
 	switch op.(type) {
-	case *ir.Conv, *ir.Gemm:
+	case *ir.Conv, *ir.ConvTranspose, *ir.Gemm:
 		return i <= 2
-	case *ir.Reshape, *ir.Dropout, *ir.Squeeze, *ir.Unsqueeze, *ir.DropoutTrain, *ir.StochasticDepthTrain:
+	case *ir.Reshape, *ir.Dropout, *ir.Squeeze, *ir.Unsqueeze, *ir.DropoutTrain, *ir.StochasticDepthTrain,
+		*ir.Split, *ir.Slice, *ir.Pad:
 		return i == 0
 	case *ir.BatchNormalization, *ir.BatchNormTrain:
 		return i <= 2

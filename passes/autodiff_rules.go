@@ -1,8 +1,6 @@
 package passes
 
 import (
-	"slices"
-
 	"github.com/cnnc/cnnc/ir"
 )
 
@@ -12,11 +10,15 @@ import (
 // training step is a graph the compiler optimizes like any other.
 func (a *autodiff) rule(n *ir.Node, dys []*ir.Value, want []bool) ([]*ir.Value, error) {
 	dx := make([]*ir.Value, len(n.Inputs))
+	name := n.Name + ".grad"
+	if op, ok := n.Op.(*ir.Split); ok {
+		// Any of its outputs may be the one read.
+		return a.splitRule(name, n, op, dys)
+	}
 	dy := dys[0]
 	if dy == nil {
 		return dx, nil // only a second output (MaxPool's Indices) is read
 	}
-	name := n.Name + ".grad"
 	var err error
 	switch op := n.Op.(type) {
 	case *ir.Conv:
@@ -32,16 +34,14 @@ func (a *autodiff) rule(n *ir.Node, dys []*ir.Value, want []bool) ([]*ir.Value, 
 			}
 		}
 		if len(n.Inputs) > 2 && want[2] {
-			axes := []int{0}
-			for i := 2; i < len(dy.Type.Shape); i++ {
-				axes = append(axes, i)
-			}
-			if dx[2], err = a.node1(name+".b", &ir.ReduceSum{Axes: axes}, dy); err != nil {
-				return nil, err
-			}
+			dx[2], err = a.biasGrad(name+".b", dy)
 		}
+	case *ir.ConvTranspose:
+		return a.convTransposeRule(n, op, dy, want)
 	case *ir.Gemm:
 		return a.gemmRule(n, op, dy, want)
+	case *ir.MatMul:
+		return a.matMulRule(n, dy, want)
 	case *ir.BatchNormTrain:
 		g, err := a.node(name, &ir.BatchNormGrad{}, 3, n.Inputs[0], n.Inputs[1], n.Outputs[3], n.Outputs[4], dy)
 		if err != nil {
@@ -74,6 +74,22 @@ func (a *autodiff) rule(n *ir.Node, dys []*ir.Value, want []bool) ([]*ir.Value, 
 		dx[0], err = a.reshape(name, dy, n.Inputs[0].Type.Shape)
 	case *ir.Identity:
 		dx[0] = dy
+	case *ir.Transpose:
+		var perm []int
+		if perm, err = op.Permutation(len(dy.Type.Shape)); err != nil {
+			return nil, err
+		}
+		inv := make([]int, len(perm))
+		for i, p := range perm {
+			inv[p] = i
+		}
+		dx[0], err = a.node1(name, &ir.Transpose{Perm: inv}, dy)
+	case *ir.Slice:
+		dx[0], err = a.sliceRule(name, n, op, dy)
+	case *ir.Softmax:
+		dx[0], err = a.softmaxRule(name, op.Axis, op.Coerce2D, false, n.Outputs[0], dy)
+	case *ir.LogSoftmax:
+		dx[0], err = a.softmaxRule(name, op.Axis, op.Coerce2D, true, n.Outputs[0], dy)
 	case *ir.LRN:
 		dx[0], err = a.node1(name, &ir.LRNGrad{LRN: *op}, n.Inputs[0], dy)
 	case *ir.Pad:
@@ -97,8 +113,7 @@ func (a *autodiff) rule(n *ir.Node, dys []*ir.Value, want []bool) ([]*ir.Value, 
 			}
 		}
 		if want[1] {
-			minus := a.constant(name+".minus_one", ir.FromFloat32(ir.Shape{}, []float32{-1}))
-			neg, err := a.node1(name+".neg", &ir.Mul{}, dy, minus)
+			neg, err := a.scale(name+".neg", dy, -1)
 			if err != nil {
 				return nil, err
 			}
@@ -119,6 +134,8 @@ func (a *autodiff) rule(n *ir.Node, dys []*ir.Value, want []bool) ([]*ir.Value, 
 				return nil, err
 			}
 		}
+	case *ir.Div:
+		return a.divRule(n, dy, want)
 	case *ir.Concat:
 		axis, _ := ir.NormAxis(op.Axis, len(dy.Type.Shape))
 		split := make([]int, len(n.Inputs))
@@ -141,112 +158,6 @@ func (a *autodiff) rule(n *ir.Node, dys []*ir.Value, want []bool) ([]*ir.Value, 
 		return nil, err
 	}
 	return dx, nil
-}
-
-// padRule differentiates a constant Pad with pads >= 0: dX is the part
-// of dY over X, a Slice.
-func (a *autodiff) padRule(name string, n *ir.Node, op *ir.Pad, dy *ir.Value) (*ir.Value, error) {
-	pads := op.Pads
-	if len(n.Inputs) > 1 && n.Inputs[1] != nil {
-		t := a.consts[n.Inputs[1]]
-		if t == nil {
-			return nil, ir.Unsupportedf("gradient of a Pad whose pads are computed")
-		}
-		var err error
-		if pads, err = t.Ints(); err != nil {
-			return nil, err
-		}
-	}
-	xs := n.Inputs[0].Type.Shape
-	if op.Mode != ir.PadConstant || len(pads) != 2*len(xs) {
-		return nil, ir.Unsupportedf("gradient of a %v Pad with pads %v", op.Mode, pads)
-	}
-	s := &ir.Slice{Starts: make([]int, len(xs)), Ends: make([]int, len(xs)), Axes: make([]int, len(xs))}
-	for i, d := range xs {
-		if pads[i] < 0 || pads[len(xs)+i] < 0 {
-			return nil, ir.Unsupportedf("gradient of a Pad that crops (pads %v)", pads)
-		}
-		s.Starts[i], s.Ends[i], s.Axes[i] = pads[i], pads[i]+d, i
-	}
-	return a.node1(name, s, dy)
-}
-
-// gemmRule differentiates Y = α·A'·B' + β·C (A' = A or Aᵀ, B' likewise):
-// dA' = α·dY·B'ᵀ, dB' = α·A'ᵀ·dY, each transposed back where A or B is
-// stored transposed, and dC = β·dY summed over C's broadcast axes.
-func (a *autodiff) gemmRule(n *ir.Node, op *ir.Gemm, dy *ir.Value, want []bool) ([]*ir.Value, error) {
-	dx := make([]*ir.Value, len(n.Inputs))
-	A, B := n.Inputs[0], n.Inputs[1]
-	name := n.Name + ".grad"
-	var err error
-	if want[0] {
-		// dA = α·dY·B'ᵀ, or (TransA) dAᵀ: α·B'·dYᵀ.
-		g := &ir.Gemm{Alpha: op.Alpha, Beta: 1}
-		l, r := dy, B
-		if op.TransA {
-			l, r = B, dy
-			g.TransA, g.TransB = op.TransB, true
-		} else {
-			g.TransB = !op.TransB
-		}
-		if dx[0], err = a.gemm(name+".a", g, l, r); err != nil {
-			return nil, err
-		}
-	}
-	if want[1] {
-		// dB = α·A'ᵀ·dY, or (TransB) dBᵀ: α·dYᵀ·A'.
-		g := &ir.Gemm{Alpha: op.Alpha, Beta: 1}
-		l, r := A, dy
-		if op.TransB {
-			l, r = dy, A
-			g.TransA, g.TransB = true, op.TransA
-		} else {
-			g.TransA = !op.TransA
-		}
-		if dx[1], err = a.gemm(name+".b", g, l, r); err != nil {
-			return nil, err
-		}
-	}
-	if len(n.Inputs) > 2 && n.Inputs[2] != nil && want[2] {
-		d := dy
-		if op.Beta != 1 {
-			beta := a.constant(name+".beta", ir.FromFloat32(ir.Shape{}, []float32{op.Beta}))
-			if d, err = a.node1(name+".c_scaled", &ir.Mul{}, dy, beta); err != nil {
-				return nil, err
-			}
-		}
-		if dx[2], err = a.reduceTo(name+".c", d, n.Inputs[2].Type.Shape); err != nil {
-			return nil, err
-		}
-	}
-	return dx, nil
-}
-
-// gemm appends the Gemm g of l and r, transposing l explicitly when g
-// wants it transposed: the runtime's GEMM kernel packs B, any layout, but
-// reads A as it is.
-func (a *autodiff) gemm(name string, g *ir.Gemm, l, r *ir.Value) (*ir.Value, error) {
-	if g.TransA {
-		t, err := a.node1(name+".t", &ir.Transpose{Perm: []int{1, 0}}, l)
-		if err != nil {
-			return nil, err
-		}
-		l, g.TransA = t, false
-	}
-	return a.node1(name, g, l, r)
-}
-
-// reshape returns v reshaped to shape.
-func (a *autodiff) reshape(name string, v *ir.Value, shape ir.Shape) (*ir.Value, error) {
-	if v.Type.Shape.Equal(shape) {
-		return v, nil
-	}
-	dims := make([]int64, len(shape))
-	for i, d := range shape {
-		dims[i] = int64(d)
-	}
-	s := a.constant(name+".shape", ir.FromInt64(ir.Shape{len(dims)}, dims))
-	return a.node1(name+".reshape", &ir.Reshape{AllowZero: true}, v, s)
 }
 
 // reduceTo sums the gradient d over the axes along which a value of shape
@@ -276,32 +187,87 @@ func (a *autodiff) reduceTo(name string, d *ir.Value, to ir.Shape) (*ir.Value, e
 	return a.reshape(name, r, to)
 }
 
-// convGradData returns the gradient of convolution op with respect to x.
-// For stride 1 it is itself a convolution, of dy with the flipped filter
-// (ir.FlipFilter) padded by dilation·(K-1) less the forward pads, which
-// the compiler optimizes and runs like any other (Winograd, say); other
-// strides, and pads wider than the window, keep the transposed form
-// (ir.ConvGradData).
-func (a *autodiff) convGradData(name string, op *ir.Conv, x, w, dy *ir.Value) (*ir.Value, error) {
-	win, err := op.Geometry(x.Type.Shape, w.Type.Shape)
+// scale returns v·k, a Mul by a scalar constant.
+func (a *autodiff) scale(name string, v *ir.Value, k float32) (*ir.Value, error) {
+	c := a.constant(name+".factor", ir.FromFloat32(ir.Shape{}, []float32{k}))
+	return a.node1(name, &ir.Mul{}, v, c)
+}
+
+// divRule differentiates Y = A / B: dA = dY / B and dB = -dY·Y / B, each
+// summed over its operand's broadcast axes.
+func (a *autodiff) divRule(n *ir.Node, dy *ir.Value, want []bool) ([]*ir.Value, error) {
+	dx := make([]*ir.Value, 2)
+	name := n.Name + ".grad"
+	A, B := n.Inputs[0], n.Inputs[1]
+	if want[0] {
+		q, err := a.node1(name+".a", &ir.Div{}, dy, B)
+		if err != nil {
+			return nil, err
+		}
+		if dx[0], err = a.reduceTo(name+".a", q, A.Type.Shape); err != nil {
+			return nil, err
+		}
+	}
+	if want[1] {
+		p, err := a.node1(name+".b", &ir.Mul{}, dy, n.Outputs[0])
+		if err != nil {
+			return nil, err
+		}
+		if p, err = a.node1(name+".b", &ir.Div{}, p, B); err != nil {
+			return nil, err
+		}
+		if p, err = a.scale(name+".b", p, -1); err != nil {
+			return nil, err
+		}
+		if dx[1], err = a.reduceTo(name+".b", p, B.Type.Shape); err != nil {
+			return nil, err
+		}
+	}
+	return dx, nil
+}
+
+// softmaxRule differentiates Y = Softmax(X), dX = Y·(dY - Σ dY·Y), or
+// (logSoftmax) Y = LogSoftmax(X), dX = dY - exp(Y)·Σ dY, the sums over
+// each group of the forward op: the axis, or with coerce2D every axis
+// from it on.
+func (a *autodiff) softmaxRule(name string, axis int, coerce2D, logSoftmax bool, y, dy *ir.Value) (*ir.Value, error) {
+	rank := len(y.Type.Shape)
+	ax, ok := ir.NormAxis(axis, rank)
+	if !ok {
+		return nil, ir.Invalidf("axis %d is out of range for rank %d", axis, rank)
+	}
+	axes := []int{ax}
+	for i := ax + 1; coerce2D && i < rank; i++ {
+		axes = append(axes, i)
+	}
+	sum := func(v *ir.Value) (*ir.Value, error) {
+		return a.node1(name+".sum", &ir.ReduceSum{Axes: axes, KeepDims: true}, v)
+	}
+	if logSoftmax {
+		s, err := sum(dy)
+		if err != nil {
+			return nil, err
+		}
+		e, err := a.node1(name+".exp", &ir.Exp{}, y)
+		if err != nil {
+			return nil, err
+		}
+		if e, err = a.node1(name+".mul", &ir.Mul{}, e, s); err != nil {
+			return nil, err
+		}
+		return a.node1(name, &ir.Sub{}, dy, e)
+	}
+	p, err := a.node1(name+".mul", &ir.Mul{}, dy, y)
 	if err != nil {
 		return nil, err
 	}
-	n := len(win.Kernel)
-	pads := make([]int, 2*n)
-	flip := n > 0
-	for i := 0; i < n && flip; i++ {
-		span := win.Dilations[i] * (win.Kernel[i] - 1)
-		pads[i], pads[n+i] = span-win.PadBegin[i], span-win.PadEnd[i]
-		flip = win.Strides[i] == 1 && pads[i] >= 0 && pads[n+i] >= 0
-	}
-	if !flip {
-		return a.node1(name, &ir.ConvGradData{Conv: *op, X: x.Type.Shape.Clone()}, dy, w)
-	}
-	group := max(op.Group, 1)
-	wf, err := a.node1(name+".flip", &ir.FlipFilter{Group: group}, w)
+	s, err := sum(p)
 	if err != nil {
 		return nil, err
 	}
-	return a.node1(name, &ir.Conv{Dilations: slices.Clone(win.Dilations), Pads: pads, Group: group}, dy, wf)
+	d, err := a.node1(name+".sub", &ir.Sub{}, dy, s)
+	if err != nil {
+		return nil, err
+	}
+	return a.node1(name, &ir.Mul{}, y, d)
 }
