@@ -12,3 +12,4 @@ package kernels
 //go:generate go run -C _asm ./pack -out ../pack_amd64.s -stubs ../pack_stub_amd64.go -pkg kernels
 //go:generate go run -C _asm ./elem -out ../elem_amd64.s -stubs ../elem_stub_amd64.go -pkg kernels
 //go:generate go run -C _asm ./winograd -out ../winograd_amd64.s -stubs ../winograd_stub_amd64.go -pkg kernels
+//go:generate go run -C _asm ./convgrad -out ../convgrad_amd64.s -stubs ../convgrad_stub_amd64.go -pkg kernels

@@ -13,8 +13,11 @@ import "github.com/cnnc/cnnc/ir"
 // · col(X_g)ᵀ [N·P × cg·KH·KW], col the im2col matrix (row a tap (c, kh,
 // kw), column q). Its K-blocks run over q across image boundaries: the
 // first overwrites dW, the others accumulate (tileAccum). A's panels are
-// packed from dY (packDY) and B's straight from X (packColT), never
-// building col.
+// packed from dY (packDY), several K-blocks at once, and B's straight from
+// X (packColT), never building col: where a run of positions of an output
+// row has its windows inside X, each tap reads consecutive elements (every
+// SW-th), and B's rows are a transpose of the taps' stretches of X
+// (convGradRuns); the other positions gather their taps one by one.
 //
 // ConvGradData: for each group and block of images, colᵀ [rows × cg·KH·KW]
 // = dY_gᵀ [rows × mg] · W_g [mg × cg·KH·KW], with W the row-major B that
@@ -157,6 +160,10 @@ type convGradGeom struct {
 	// inH and inW bound the window corners (rows, columns) of the output
 	// positions whose whole window lies inside X: [0, inH) and [0, inW).
 	inH, inW int
+	// owEnd bounds the output columns whose window corner column lies in
+	// [0, inW): past the last of them, a row's windows cross X's right
+	// edge.
+	owEnd int
 }
 
 // convGradTap is tap j = (c, kh, kw) of a group's window, relative to the
@@ -176,6 +183,9 @@ func newConvGradGeom(c *Conv2D) convGradGeom {
 		g.taps[j] = convGradTap{off: int32(ch*c.H*c.W + dh*c.W + dw), dh: int32(dh), dw: int32(dw)}
 	}
 	g.inH, g.inW = c.H-(c.KH-1)*c.DH, c.W-(c.KW-1)*c.DW
+	if g.inW > 0 {
+		g.owEnd = min(c.OW, (g.inW-1+c.PadL)/c.SW+1)
+	}
 	return g
 }
 
@@ -217,14 +227,20 @@ func (g *convGradGeom) packDY(dst, dy []float32, grp, i0, m, q0, kc int) {
 				packDYPart(d, src[i*g.p:], g.p, m-i, run)
 				continue
 			}
-			r0, r1, r2 := src[i*g.p:][:run], src[(i+1)*g.p:][:run], src[(i+2)*g.p:][:run]
-			r3, r4, r5 := src[(i+3)*g.p:][:run], src[(i+4)*g.p:][:run], src[(i+5)*g.p:][:run]
-			for s := range run {
-				e := (*[gemmMR]float32)(d[s*gemmMR:])
-				e[0], e[1], e[2], e[3], e[4], e[5] = r0[s], r1[s], r2[s], r3[s], r4[s], r5[s]
-			}
+			convGradPackDY(d, src[i*g.p:], g.p, run)
 		}
 		q += run
+	}
+}
+
+// convGradPackDYGeneric interleaves n floats of gemmMR rows of src, ld
+// apart, into dst: dst[s*gemmMR+i] = src[i*ld+s], a full panel of packDY.
+func convGradPackDYGeneric(dst, src []float32, ld, n int) {
+	r0, r1, r2 := src[:n], src[ld:][:n], src[2*ld:][:n]
+	r3, r4, r5 := src[3*ld:][:n], src[4*ld:][:n], src[5*ld:][:n]
+	for s := range n {
+		e := (*[gemmMR]float32)(dst[s*gemmMR:])
+		e[0], e[1], e[2], e[3], e[4], e[5] = r0[s], r1[s], r2[s], r3[s], r4[s], r5[s]
 	}
 }
 
@@ -245,20 +261,66 @@ func packDYPart(d, src []float32, ld, rows, run int) {
 // packColT packs rows [q0, q0+kc) and columns [j0, j0+nc) of group grp's
 // col(X)ᵀ (row q an output position of the batch, column j a tap) into
 // dst as packB lays a kc×nc block out: panels of gemmNR columns,
-// zero-padded. A row is a gather of the taps from its window's corner.
+// zero-padded. A row is a gather of the taps from its window's corner,
+// except that a run of positions of one output row whose windows lie
+// inside X fills a whole panel's rows at once (convGradRuns): each tap
+// then reads consecutive elements of X, every SW-th, so that the rows are
+// a transpose of the 16 taps' stretches of X.
 func (g *convGradGeom) packColT(dst, x []float32, grp, q0, kc, j0, nc int) {
+	// Corners and runs first, the same for every panel: runs[qq] is the
+	// length of the run starting at qq, else 0.
+	var corners [gemmKC]convGradCorner
+	var runs [gemmKC]int32
+	k := g.k
+	for qq := range kc {
+		corners[qq], runs[qq] = g.corner(q0+qq, grp), 0
+	}
+	for qq := 0; qq < kc; qq++ {
+		if !corners[qq].inside || k.SW > 2 { // the assembly takes strides 1 and 2
+			continue
+		}
+		if n := min(g.owEnd-(q0+qq)%g.p%k.OW, kc-qq); n >= convGradMinRun {
+			runs[qq] = int32(n)
+			qq += n - 1
+		}
+	}
 	// Panel by panel, so that the writes run contiguously (a row's
 	// panels lie kc·16 floats apart, often a multiple of 4 KiB).
-	var corners [gemmKC]convGradCorner
-	for qq := range kc {
-		corners[qq] = g.corner(q0+qq, grp)
-	}
 	for r := 0; r < nc; r += gemmNR {
 		tp := g.taps[j0+r : j0+min(nc, r+gemmNR)]
 		panel := dst[r*kc:][:kc*gemmNR]
-		for qq, cn := range corners[:kc] {
-			d := panel[qq*gemmNR:][:gemmNR]
-			g.gatherTaps(d, x, tp, cn)
+		var offs [gemmNR]int32
+		maxOff := 0
+		for i, tap := range tp {
+			offs[i], maxOff = tap.off, max(maxOff, int(tap.off))
+		}
+		for qq := 0; qq < kc; {
+			// A partial panel's taps are gathered: runs take 16.
+			if n := int(runs[qq]); n > 0 && len(tp) == gemmNR {
+				convGradRuns(panel[qq*gemmNR:], x[corners[qq].base:], &offs, maxOff, n, k.SW)
+				qq += n
+				continue
+			}
+			g.gatherTaps(panel[qq*gemmNR:][:gemmNR], x, tp, corners[qq])
+			qq++
+		}
+	}
+}
+
+// convGradMinRun is the shortest run of positions packColT hands to
+// convGradRuns: the assembly's block of 8 positions, which it (and
+// convGradPackDY's) needs at least one of.
+const convGradMinRun = 8
+
+// convGradRunsGeneric sets the packed B rows of n positions of a run for a
+// panel's 16 taps: dst[s*16+i] = src[offs[i]+stride*s], with src starting
+// at the run's first window corner and maxOff the largest of offs.
+func convGradRunsGeneric(dst, src []float32, offs *[gemmNR]int32, maxOff, n, stride int) {
+	src = src[:maxOff+stride*(n-1)+1]
+	for s := range n {
+		d, row := (*[gemmNR]float32)(dst[s*gemmNR:]), src[stride*s:]
+		for i, o := range offs {
+			d[i] = row[o]
 		}
 	}
 }
@@ -302,11 +364,25 @@ type convGradFilterTask struct {
 // Tasks implements Task.
 func (t *convGradFilterTask) Tasks() int { return t.k.Group * t.rows * t.cols }
 
-// Scratch implements Task: one K-block of dY_g packed as A and of B.
+// Scratch implements Task: a stretch of dY_g packed as A, and one K-block
+// of B.
 func (t *convGradFilterTask) Scratch() int {
 	kb := gemmDepth(t.k.N * t.p)
-	return packedALen(t.rowSize, kb) + kb*gemmRoundUp(min(t.colSize, gemmNC), gemmNR)
+	return packedALen(t.rowSize, t.depthA(t.rowSize, kb)) + kb*gemmRoundUp(min(t.colSize, gemmNC), gemmNR)
 }
+
+// depthA returns how many output positions of dY Run packs at once as A
+// for m rows and K-blocks of kb: whole K-blocks, as many as fit in
+// convGradFilterA floats, so that packDY reads each row of dY in
+// stretches of several KiB, which the hardware prefetchers follow (1 KiB
+// stretches of 64 rows ran at 1 ns a float, waiting on memory).
+func (t *convGradFilterTask) depthA(m, kb int) int {
+	return min(t.k.N*t.p, kb*max(1, convGradFilterA/(gemmRoundUp(m, gemmMR)*kb)))
+}
+
+// convGradFilterA bounds the floats of A a ConvGradFilter piece packs at
+// once: 256 KiB, which stays in L2 next to a K-block of B.
+const convGradFilterA = 64 << 10
 
 // Run implements Task: dW's block is the sum over the K-blocks of the
 // batch's output positions.
@@ -318,19 +394,23 @@ func (t *convGradFilterTask) Run(piece int, scratch []float32) {
 	m, nc := min(t.rowSize, t.mg-i0), min(t.colSize, t.kk-j0)
 	q := t.k.N * t.p
 	kb := gemmDepth(q)
-	pa := scratch[:packedALen(m, kb)]
+	ka := t.depthA(t.rowSize, kb)
+	pa := scratch[:packedALen(m, ka)]
 	pb := scratch[len(pa):]
 	c := t.dw[(grp*t.mg+i0)*t.kk+j0:]
 	ep := &epilogue{}
-	for q0 := 0; q0 < q; q0 += kb {
-		kc := min(kb, q-q0)
-		a := pa[:packedALen(m, kc)]
-		t.packDY(a, t.dy, grp, i0, m, q0, kc)
-		for c0 := 0; c0 < nc; c0 += gemmNC {
-			cc := min(gemmNC, nc-c0)
-			b := pb[:kc*gemmRoundUp(cc, gemmNR)]
-			t.packColT(b, t.x, grp, q0, kc, j0+c0, cc)
-			gemmBlock(m, cc, kc, 0, kc, a, b, c[c0:], t.kk, ep, 0, q0 == 0, false)
+	for a0 := 0; a0 < q; a0 += ka {
+		depth := min(ka, q-a0)
+		a := pa[:packedALen(m, depth)]
+		t.packDY(a, t.dy, grp, i0, m, a0, depth)
+		for q0 := a0; q0 < a0+depth; q0 += kb {
+			kc := min(kb, a0+depth-q0)
+			for c0 := 0; c0 < nc; c0 += gemmNC {
+				cc := min(gemmNC, nc-c0)
+				b := pb[:kc*gemmRoundUp(cc, gemmNR)]
+				t.packColT(b, t.x, grp, q0, kc, j0+c0, cc)
+				gemmBlock(m, cc, depth, q0-a0, kc, a, b, c[c0:], t.kk, ep, 0, q0 == 0, false)
+			}
 		}
 	}
 }

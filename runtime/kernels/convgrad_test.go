@@ -34,6 +34,14 @@ var convGradCases = []convCase{
 	{3, 20, 8, 8, 40, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1}, // one column block of dW: two row blocks
 	{2, 40, 5, 5, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1},  // channel blocks of 32 and 8
 	{1, 456, 3, 3, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, // 4104 taps: pieces wider than gemmNC
+	// Runs of positions inside X (packColT's convGradRuns) between
+	// gathered borders, with partial panels of taps gathered throughout.
+	{2, 2, 6, 10, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},  // runs of 8
+	{4, 4, 9, 20, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},  // runs of 18, K-blocks of 240 spanning images
+	{2, 8, 14, 40, 6, 3, 3, 2, 2, 2, 2, 2, 3, 1, 2, 2}, // stride 2, dilation, groups
+	{2, 3, 20, 36, 8, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1}, // the stem's 7x7 stride 2: 147 taps
+	{3, 5, 1, 50, 7, 1, 4, 1, 1, 1, 1, 0, 1, 0, 2, 1},  // 1-D, runs of 47
+	{2, 4, 7, 11, 5, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1},  // stride 3: gathered
 }
 
 // TestConvGrad checks ConvGradData and ConvGradFilter against the
@@ -90,4 +98,43 @@ func TestConvGradPieces(t *testing.T) {
 			t.Errorf("%s: ConvGradData has %d pieces (%d×%d images, %d×%d channels), want 2 or more", l.name, n, imgBlocks, imgs, chBlocks, chSize)
 		}
 	}
+}
+
+// TestConvGradPackers checks ConvGradFilter's packing routines
+// (convGradRuns, convGradPackDY) against their Go definitions at every
+// instruction-set level, for run lengths around the 8-position block,
+// with the destination's tail left untouched.
+func TestConvGradPackers(t *testing.T) {
+	forEachISA(t, func(t *testing.T) {
+		r := rand.New(rand.NewSource(6))
+		for _, n := range []int{1, 7, 8, 9, 15, 16, 17, 23, 24, 47} {
+			for _, stride := range []int{1, 2, 3} {
+				var offs [gemmNR]int32
+				maxOff := 0
+				for i := range offs {
+					offs[i] = int32(r.Intn(200))
+					maxOff = max(maxOff, int(offs[i]))
+				}
+				src := gemmRandSlice(r, maxOff+stride*(n-1)+1)
+				got, want := make([]float32, n*gemmNR+3), make([]float32, n*gemmNR+3)
+				convGradRuns(got, src, &offs, maxOff, n, stride)
+				convGradRunsGeneric(want, src, &offs, maxOff, n, stride)
+				for i := range want {
+					if got[i] != want[i] {
+						t.Fatalf("convGradRuns n %d, stride %d: dst[%d] = %v, want %v", n, stride, i, got[i], want[i])
+					}
+				}
+			}
+			ld := n + 5
+			src := gemmRandSlice(r, (gemmMR-1)*ld+n)
+			got, want := make([]float32, n*gemmMR+3), make([]float32, n*gemmMR+3)
+			convGradPackDY(got, src, ld, n)
+			convGradPackDYGeneric(want, src, ld, n)
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("convGradPackDY n %d: dst[%d] = %v, want %v", n, i, got[i], want[i])
+				}
+			}
+		}
+	})
 }

@@ -714,3 +714,48 @@ func TestGuardConvWinograd(t *testing.T) {
 		}
 	})
 }
+
+// TestGuardConvGrad runs ConvGradFilter's packing routines (convGradRuns,
+// convGradPackDY) with src ending right after the last float they read and
+// dst exactly their output, against guard pages, and ConvGradFilter on
+// layers whose runs reach X's ends.
+func TestGuardConvGrad(t *testing.T) {
+	guardEach(t, func(t *testing.T, a *guardArena) {
+		for _, n := range guardSizes {
+			for _, stride := range []int{1, 2} {
+				maxOff := (n * 37) % 300
+				a.check(fmt.Sprintf("convGradRuns n %d, stride %d, max offset %d", n, stride, maxOff), func(a *guardArena) {
+					o := a.i32("offsets", gemmNR, int32(maxOff))
+					o[a.rng.IntN(gemmNR)], o[a.rng.IntN(gemmNR)] = int32(maxOff), 0
+					offs := (*[gemmNR]int32)(o)
+					src := a.f32("src", maxOff+stride*(n-1)+1)
+					dst := a.f32("dst", n*gemmNR)
+					convGradRuns(dst, src, offs, maxOff, n, stride)
+				})
+			}
+			a.check(fmt.Sprintf("convGradPackDY n %d", n), func(a *guardArena) {
+				ld := n + n%3
+				src := a.f32("src", (gemmMR-1)*ld+n)
+				dst := a.f32("dst", n*gemmMR)
+				convGradPackDY(dst, src, ld, n)
+			})
+		}
+		for _, cc := range []convCase{
+			{2, 3, 9, 10, 7, 1, 3, 1, 1, 1, 1, 0, 0, 0, 0, 1},
+			{2, 2, 9, 20, 7, 2, 2, 2, 2, 1, 1, 0, 0, 0, 0, 1},
+			{3, 5, 1, 50, 7, 1, 4, 1, 1, 1, 1, 0, 1, 0, 2, 1},
+		} {
+			k := cc.kernel(ir.AlgoAuto, ir.Activation{})
+			a.check(fmt.Sprintf("ConvGradFilter %v", cc), func(a *guardArena) {
+				x := ir.FromFloat32(ir.Shape{k.N, k.C, k.H, k.W}, a.f32("X", k.N*k.C*k.H*k.W))
+				dy := ir.FromFloat32(ir.Shape{k.N, k.M, k.OH, k.OW}, a.f32("dY", k.N*k.M*k.OH*k.OW))
+				dw := ir.FromFloat32(ir.Shape{k.M, k.C, k.KH, k.KW}, a.f32("dW", k.M*k.C*k.KH*k.KW))
+				task, err := (&ConvGradFilter{Conv: *k}).Bind([]*ir.Tensor{x, dy}, []*ir.Tensor{dw})
+				if err != nil {
+					t.Fatal(err)
+				}
+				guardRun(a, task)
+			})
+		}
+	})
+}
