@@ -42,18 +42,19 @@ type batch struct {
 }
 
 // prefetch assembles the steps batches of order in a goroutine, one
-// batch ahead of the consumer, so that the next batch is ready when a
-// step ends. Closing stop ends the goroutine early.
-func prefetch(d *Dataset, order []int, size, steps int, stop <-chan struct{}) <-chan batch {
+// batch ahead of the consumer, so that the next batch (resized and
+// augmented by l, which the goroutine then owns) is ready when a step
+// ends. Closing stop ends the goroutine early.
+func prefetch(l *loader, order []int, size, steps int, stop <-chan struct{}) <-chan batch {
 	ch := make(chan batch, 1)
 	order = append([]int(nil), order[:steps*size]...)
 	go func() {
 		defer close(ch)
-		per := d.C * d.H * d.W
+		d, per := l.d, l.per()
 		for s := 0; s < steps; s++ {
 			b := batch{x: make([]float32, size*per), y: make([]float32, size*d.Classes), labels: make([]int64, size)}
 			for i, j := range order[s*size : (s+1)*size] {
-				copy(b.x[i*per:(i+1)*per], d.Image(j))
+				l.image(b.x[i*per:(i+1)*per], j)
 				b.labels[i] = d.Labels[j]
 				b.y[i*d.Classes+int(d.Labels[j])] = 1
 			}

@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+
+	"github.com/cnnc/cnnc/ir"
 )
 
 // Checkpoint is the state Fit resumes from exactly: where training
@@ -36,7 +38,16 @@ type Checkpoint struct {
 	// "state:NAME:K" (the optimizer's K-th state of parameter NAME) and
 	// "buffer:NAME".
 	Tensors map[string][]float32
+	// Shapes holds the tensors' shapes by the same names (LoadParams
+	// checks them); nil in checkpoints written before it was recorded,
+	// which only checks the number of elements.
+	Shapes map[string][]int
 }
+
+// ErrNotCheckpoint is ReadCheckpoint's error for a file that does not
+// start as a checkpoint does (another kind of file, such as an ONNX
+// model).
+var ErrNotCheckpoint = errors.New("checkpoint: not a cnnc checkpoint (bad magic)")
 
 // checkpointMagic starts a checkpoint file; the version is its last byte.
 const checkpointMagic = "CNNCCKP1"
@@ -60,8 +71,9 @@ type checkpointHeader struct {
 }
 
 type checkpointTensor struct {
-	Name string
-	Len  int
+	Name  string
+	Len   int
+	Shape []int `json:",omitempty"`
 }
 
 // WriteFile writes the checkpoint to path, through a temporary file
@@ -98,7 +110,7 @@ func (c *Checkpoint) write(w io.Writer) error {
 	}
 	slices.Sort(names)
 	for _, name := range names {
-		h.Tensors = append(h.Tensors, checkpointTensor{name, len(c.Tensors[name])})
+		h.Tensors = append(h.Tensors, checkpointTensor{name, len(c.Tensors[name]), c.Shapes[name]})
 	}
 	js, err := json.Marshal(h)
 	if err != nil {
@@ -140,7 +152,7 @@ func ReadCheckpoint(r io.Reader) (*Checkpoint, error) {
 		return nil, fmt.Errorf("checkpoint: %w", noEOF(err))
 	}
 	if string(magic) != checkpointMagic {
-		return nil, errors.New("checkpoint: not a cnnc checkpoint (bad magic)")
+		return nil, ErrNotCheckpoint
 	}
 	var n uint32
 	if err := binary.Read(br, binary.LittleEndian, &n); err != nil {
@@ -166,6 +178,11 @@ func ReadCheckpoint(r io.Reader) (*Checkpoint, error) {
 			return nil, fmt.Errorf("checkpoint: tensor %q of %d floats: the tensors exceed %d floats", t.Name, t.Len, checkpointMaxFloats)
 		}
 		total += t.Len
+		if t.Shape != nil {
+			if n := ir.Shape(t.Shape).NumElements(); n != t.Len || !ir.Shape(t.Shape).Known() {
+				return nil, fmt.Errorf("checkpoint: tensor %q of %d floats has shape %v", t.Name, t.Len, t.Shape)
+			}
+		}
 	}
 	c := &Checkpoint{Epoch: h.Epoch, Step: h.Step, Steps: h.Steps, LossSum: h.LossSum, Correct: h.Correct, Seen: h.Seen,
 		Shuffler: h.Shuffler, History: h.History, Tensors: map[string][]float32{}}
@@ -185,6 +202,12 @@ func ReadCheckpoint(r io.Reader) (*Checkpoint, error) {
 			}
 		}
 		c.Tensors[t.Name] = data
+		if t.Shape != nil {
+			if c.Shapes == nil {
+				c.Shapes = map[string][]int{}
+			}
+			c.Shapes[t.Name] = t.Shape
+		}
 	}
 	return c, nil
 }

@@ -16,7 +16,8 @@ import (
 func TestCheckpointRoundTrip(t *testing.T) {
 	c := &Checkpoint{Epoch: 3, Step: 7, Steps: 140, LossSum: 1.5, Correct: 30, Seen: 64, Shuffler: []byte{1, 2, 3},
 		History: []Metrics{{Epoch: 1, TrainLoss: 0.5, TestAcc: 0.9}},
-		Tensors: map[string][]float32{"param:w": {1, -2, 3.5}, "state:w:0": make([]float32, 3000), "buffer:m": {}}}
+		Tensors: map[string][]float32{"param:w": {1, -2, 3.5}, "state:w:0": make([]float32, 3000), "buffer:m": {}},
+		Shapes:  map[string][]int{"param:w": {3, 1}, "state:w:0": {3000}}}
 	path := filepath.Join(t.TempDir(), "c.ckpt")
 	if err := c.WriteFile(path); err != nil {
 		t.Fatal(err)
@@ -51,6 +52,7 @@ func TestCheckpointErrors(t *testing.T) {
 		{"bad json", append([]byte("CNNCCKP1\x02\x00\x00\x00"), '{', '['), "header"},
 		{"truncated data", g[:len(g)-3], "tensor \"param:w\": unexpected EOF"},
 		{"bad epoch", []byte("CNNCCKP1\x0b\x00\x00\x00{\"Epoch\":0}"), "out of range"},
+		{"bad shape", []byte("CNNCCKP1\x38\x00\x00\x00{\"Epoch\":1,\"Tensors\":[{\"Name\":\"a\",\"Len\":0,\"Shape\":[2]}]}"), "has shape [2]"},
 		{"huge tensor", []byte("CNNCCKP1\x37\x00\x00\x00{\"Epoch\":1,\"Tensors\":[{\"Name\":\"a\",\"Len\":999999999999}]}"), "exceed"},
 	} {
 		if _, err := ReadCheckpoint(bytes.NewReader(tc.in)); err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -77,17 +79,19 @@ func FuzzReadCheckpoint(f *testing.F) {
 	})
 }
 
-// TestResume checks that training resumes exactly: one run of two epochs,
+// TestResume checks that training resumes exactly, with the images
+// resized to 32×32 and every augmentation on: one run of two epochs,
 // another interrupted after 7 steps of the second epoch and resumed from
 // its checkpoint, end with the same history and the same weights.
 func TestResume(t *testing.T) {
 	trainSet, testSet := mnist(t)
 	trainSet, testSet = trainSet.Subset(0, 640), testSet.Subset(0, 200)
-	g, err := zoo.LeNetBN.Build(zoo.Options{Batch: -1})
+	g, err := zoo.LeNetBN.Build(zoo.Options{Batch: -1, Size: 32})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{Epochs: 2, Batch: 64, LR: 0.05, Seed: 3, Optimizer: &ir.Adam{Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}, Threads: 1}
+	cfg := Config{Epochs: 2, Batch: 64, LR: 0.05, Seed: 3, Optimizer: &ir.Adam{Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}, Threads: 1,
+		Resize: 32, Augment: Augment{CropPad: 4, Flip: true, Lighting: 0.1}}
 	whole, err := Fit(context.Background(), g, trainSet, testSet, cfg)
 	if err != nil {
 		t.Fatal(err)

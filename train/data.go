@@ -20,6 +20,9 @@ type Dataset struct {
 	Labels     []int64
 	N, C, H, W int
 	Classes    int
+	// Black is the normalized value of a black (0) pixel, -mean/std:
+	// what a random crop pads with (Augment.CropPad).
+	Black float32
 }
 
 // Image returns image i's C·H·W floats.
@@ -50,7 +53,7 @@ func FromIDX(name string, images, labels *IDX, classes int, mean, std float32) (
 	if !(std > 0) {
 		return nil, fmt.Errorf("%s: std %v, want > 0", name, std)
 	}
-	d := &Dataset{Name: name, N: images.Dims[0], C: 1, Classes: classes}
+	d := &Dataset{Name: name, N: images.Dims[0], C: 1, Classes: classes, Black: -mean / std}
 	d.H, d.W = images.Dims[len(images.Dims)-2], images.Dims[len(images.Dims)-1]
 	if len(images.Dims) == 4 {
 		d.C = images.Dims[1]

@@ -31,8 +31,18 @@ type Config struct {
 	// Frozen, when set, names the parameters that stay as they are (see
 	// FrozenUpTo); the layers only they need get no backward work.
 	Frozen func(name string) bool
-	// Seed seeds the shuffling (and the augmentations).
+	// Seed seeds the shuffling and the augmentations.
 	Seed uint64
+	// Resize, when > 0, resizes every image, training and test, to
+	// Resize×Resize bilinearly (as torchvision's Resize with
+	// antialias=False) as its batch is assembled: how architectures made
+	// for 224×224 inputs train on 28×28 data without holding the data
+	// set at that size. The model's input is then C×Resize×Resize.
+	Resize int
+	// Augment sets the random augmentations of the training images (none
+	// by default), drawn from Seed, the epoch and the image's index: a
+	// resumed run draws them again exactly.
+	Augment Augment
 	// Threads is the number of worker threads (0: GOMAXPROCS).
 	Threads int
 	// Progress, when set, is called after every training step and at the
@@ -91,9 +101,19 @@ func Fit(ctx context.Context, g *ir.Graph, trainSet, testSet *Dataset, cfg Confi
 	if len(g.Inputs) != 1 {
 		return nil, fmt.Errorf("train: the model has %d inputs, want 1 (the images)", len(g.Inputs))
 	}
+	h, w, resized := trainSet.H, trainSet.W, ""
+	switch {
+	case cfg.Resize < 0:
+		return nil, fmt.Errorf("train: resize to %d, want > 0 (or 0: none)", cfg.Resize)
+	case cfg.Resize > 0:
+		h, w, resized = cfg.Resize, cfg.Resize, fmt.Sprintf(" resized to %d×%d", cfg.Resize, cfg.Resize)
+	}
+	if err := cfg.Augment.check(min(h, w)); err != nil {
+		return nil, err
+	}
 	in := g.Inputs[0]
-	if s := in.Type.Shape; len(s) != 4 || (s[1] >= 0 && s[1] != trainSet.C) || (s[2] >= 0 && s[2] != trainSet.H) || (s[3] >= 0 && s[3] != trainSet.W) {
-		return nil, fmt.Errorf("train: model input %q is %v, and %s images are %d×%d×%d", in.Name, s, trainSet.Name, trainSet.C, trainSet.H, trainSet.W)
+	if s := in.Type.Shape; len(s) != 4 || (s[1] >= 0 && s[1] != trainSet.C) || (s[2] >= 0 && s[2] != h) || (s[3] >= 0 && s[3] != w) {
+		return nil, fmt.Errorf("train: model input %q is %v, and %s images are %d×%d×%d%s", in.Name, s, trainSet.Name, trainSet.C, trainSet.H, trainSet.W, resized)
 	}
 	if trainSet.N < cfg.Batch {
 		return nil, fmt.Errorf("train: %d training images, fewer than a batch of %d", trainSet.N, cfg.Batch)
@@ -114,6 +134,9 @@ func Fit(ctx context.Context, g *ir.Graph, trainSet, testSet *Dataset, cfg Confi
 		return nil, err
 	}
 	defer tr.close()
+	if cfg.Augment.Lighting > 0 {
+		tr.pca = channelPCA(trainSet)
+	}
 	res := &Result{}
 	order := newShuffler(trainSet.N, cfg.Seed)
 	first := 1
@@ -198,6 +221,7 @@ type trainer struct {
 	models     []*runtime.Model
 	feeds      []*ir.Tensor // the step's inputs, in order
 	evalFeeds  []*ir.Tensor
+	pca        *pca // the training set's channels, for Augment.Lighting
 	batch      int
 	steps      int // optimizer steps taken (Adam's t)
 	// The epoch under way: steps taken, and the running sums.
@@ -213,15 +237,19 @@ func (t *trainer) resetEpoch() { t.epochStep, t.lossSum, t.correct, t.seen = 0, 
 // state before its order was drawn.
 func (t *trainer) checkpoint(epoch int, shuffler []byte, history []Metrics) *Checkpoint {
 	c := &Checkpoint{Epoch: epoch, Step: t.epochStep, Steps: t.steps, LossSum: t.lossSum, Correct: t.correct, Seen: t.seen,
-		Shuffler: shuffler, History: append([]Metrics(nil), history...), Tensors: map[string][]float32{}}
+		Shuffler: shuffler, History: append([]Metrics(nil), history...), Tensors: map[string][]float32{}, Shapes: map[string][]int{}}
+	add := func(name string, x *ir.Tensor) {
+		c.Tensors[name] = append([]float32(nil), x.F32...)
+		c.Shapes[name] = x.Shape.Clone()
+	}
 	for _, p := range t.step.Params {
-		c.Tensors["param:"+p.Name] = append([]float32(nil), t.feeds[p.In].F32...)
+		add("param:"+p.Name, t.feeds[p.In])
 		for k, s := range p.State {
-			c.Tensors[fmt.Sprintf("state:%s:%d", p.Name, k)] = append([]float32(nil), t.feeds[s].F32...)
+			add(fmt.Sprintf("state:%s:%d", p.Name, k), t.feeds[s])
 		}
 	}
 	for _, b := range t.step.Buffers {
-		c.Tensors["buffer:"+b.Name] = append([]float32(nil), t.feeds[b.In].F32...)
+		add("buffer:"+b.Name, t.feeds[b.In])
 	}
 	return c
 }
@@ -311,7 +339,8 @@ func (t *trainer) epoch(ctx context.Context, d *Dataset, order []int, epoch int)
 	stop := make(chan struct{})
 	defer close(stop)
 	skip := t.epochStep
-	batches := prefetch(d, order[skip*t.batch:], t.batch, steps-skip, stop)
+	l := newLoader(d, t.cfg.Resize, t.cfg.Augment, t.pca, t.cfg.Seed, epoch)
+	batches := prefetch(l, order[skip*t.batch:], t.batch, steps-skip, stop)
 	for i := skip; i < steps; i++ {
 		if err := ctx.Err(); err != nil {
 			return Metrics{}, err
@@ -372,7 +401,7 @@ func countCorrect(logits []float32, labels []int64, classes int) int {
 
 // evaluate returns the mean cross-entropy and the accuracy of the model
 // as trained so far on d, in batches of the training batch size (the
-// last one padded).
+// last one padded), its images resized as the training ones.
 func (t *trainer) evaluate(d *Dataset) (loss, acc float64, err error) {
 	if t.eval == nil {
 		m, err := runtime.Compile(t.step.Eval, runtime.CompileOptions{Batch: t.batch})
@@ -402,11 +431,17 @@ func (t *trainer) evaluate(d *Dataset) (loss, acc float64, err error) {
 		copy(t.evalFeeds[2+len(t.step.Params)+i].F32, t.feeds[b.In].F32)
 	}
 	x, y := t.evalFeeds[0], t.evalFeeds[1]
-	per := d.C * d.H * d.W
+	images := newLoader(d, t.cfg.Resize, Augment{}, nil, 0, 0)
+	per := images.per()
+	if per*t.batch != len(x.F32) {
+		return 0, 0, fmt.Errorf("train: %s images are %d×%d×%d, the model's input %v", d.Name, d.C, images.h, images.w, x.Shape)
+	}
 	correct, total := 0, 0.0
 	for i := 0; i < d.N; i += t.batch {
 		n := min(t.batch, d.N-i)
-		copy(x.F32, d.Images[i*per:(i+n)*per])
+		for k := 0; k < n; k++ {
+			images.image(x.F32[k*per:(k+1)*per], i+k)
+		}
 		clear(x.F32[n*per:])
 		clear(y.F32)
 		for j, l := range d.Labels[i : i+n] {

@@ -84,6 +84,10 @@ func TestFitErrors(t *testing.T) {
 		{"input size", lenet(zoo.Options{Batch: -1, Size: 32}), small, Config{Batch: 4}, "model input"},
 		{"batch", lenet(zoo.Options{Batch: -1}), small, Config{Batch: 64}, "fewer than a batch of 64"},
 		{"fixed batch", lenet(zoo.Options{Batch: 2}), small, Config{Batch: 4}, "fixed at 2"},
+		{"resized input", lenet(zoo.Options{Batch: -1}), small, Config{Batch: 4, Resize: 32}, "resized to 32×32"},
+		{"negative resize", lenet(zoo.Options{Batch: -1}), small, Config{Batch: 4, Resize: -1}, "resize to -1"},
+		{"crop", lenet(zoo.Options{Batch: -1, Size: 32}), small, Config{Batch: 4, Resize: 32, Augment: Augment{CropPad: 32}}, "crop padding 32, want [0, 32)"},
+		{"lighting", lenet(zoo.Options{Batch: -1}), small, Config{Batch: 4, Augment: Augment{Lighting: -1}}, "lighting σ -1"},
 	} {
 		if _, err := Fit(context.Background(), tc.g, tc.d, nil, tc.cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want one containing %q", tc.name, err, tc.want)

@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -66,5 +67,65 @@ func TestTransfer(t *testing.T) {
 	}
 	if _, err := ReplaceHead(h, 0, 1); err == nil {
 		t.Error("ReplaceHead made a head of 0 classes")
+	}
+}
+
+// TestLoadParams loads a checkpoint that Fit wrote into a model built
+// anew: the weights are the trained model's; a head of another number of
+// classes is an error naming it unless skipped, and so is a parameter
+// missing from the checkpoint.
+func TestLoadParams(t *testing.T) {
+	trainSet, _ := mnist(t)
+	trainSet = trainSet.Subset(0, 128)
+	g, err := zoo.LeNetBN.Build(zoo.Options{Batch: -1, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "run.ckpt")
+	res, err := Fit(context.Background(), g, trainSet, nil, Config{Batch: 64, LR: 0.05, Checkpoint: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck, err := ReadCheckpointFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := zoo.LeNetBN.Build(zoo.Options{Batch: -1, Seed: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := LoadParams(fresh, ck, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, got := ir.Weights(res.Model), ir.Weights(loaded)
+	for name, w := range want {
+		if !reflect.DeepEqual(w.F32, got[name].F32) {
+			t.Errorf("%s differs from the trained model's", name)
+		}
+	}
+	if reflect.DeepEqual(ir.Weights(fresh)["0.weight"].F32, want["0.weight"].F32) {
+		t.Error("LoadParams changed the graph it was given")
+	}
+
+	five, err := zoo.LeNetBN.Build(zoo.Options{Batch: -1, Classes: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadParams(five, ck, nil); err == nil || !strings.Contains(err.Error(), "15.weight: the checkpoint's is [10,84], the model's [5,84]") {
+		t.Errorf("another head: error %v", err)
+	}
+	head, err := HeadParams(five)
+	if err != nil || !reflect.DeepEqual(head, []string{"15.weight", "15.bias"}) {
+		t.Fatalf("HeadParams: %v, %v", head, err)
+	}
+	if _, err := LoadParams(five, ck, head); err != nil {
+		t.Errorf("the head skipped: %v", err)
+	}
+	delete(ck.Tensors, "param:4.weight")
+	delete(ck.Tensors, "buffer:5.running_var")
+	_, err = LoadParams(fresh, ck, nil)
+	if err == nil || !strings.Contains(err.Error(), "4.weight [16,6,5,5]: not in the checkpoint") || !strings.Contains(err.Error(), "5.running_var [16]: not in") {
+		t.Errorf("missing parameters: error %v", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"strconv"
@@ -21,7 +22,7 @@ import (
 
 var trainCommand = &command{
 	name:  "train",
-	args:  "MODEL --data mnist|fashion-mnist [--epochs N] [--batch N] [--lr X] [--optimizer sgd|adam] [--schedule constant|step|cosine|plateau] [--metrics FILE.csv] [--plot FILE.png] [--checkpoint FILE] [--resume FILE] [-o OUT.onnx]",
+	args:  "MODEL --data mnist|fashion-mnist [--epochs N] [--batch N] [--lr X] [--optimizer sgd|adam] [--schedule constant|step|cosine|plateau] [--metrics FILE.csv] [--plot FILE.png] [--resize N] [--crop-pad N] [--flip] [--lighting S] [--init NAME] [--limit N] [--checkpoint FILE] [--resume FILE] [--from FILE [--freeze NODE] [--num-classes K]] [-o OUT.onnx]",
 	short: "train a model on a data set",
 	long: `Train trains MODEL (zoo:NAME, built for the data set's images and classes,
 or an ONNX file with a symbolic batch dimension) on a data set with
@@ -32,6 +33,30 @@ and the optimizer's update are one compiled plan per step.
 which the go command downloads through the module proxy) or fashion-mnist
 (the Debian package dataset-fashion-mnist). Images are scaled to [0, 1] and
 normalized with the training set's mean and standard deviation.
+
+--resize N resizes every image, training and test, to N×N bilinearly (as
+torchvision's Resize with antialias=False) as its batch is assembled, and
+builds the zoo model for N×N inputs: how the architectures made for
+224×224 images run on 28×28 data (--resize 224, or 96 to go faster),
+without holding the data set at that size.
+
+Augmentation, on the training images only, drawn anew for each image each
+epoch from --seed (a resumed run draws the same): --crop-pad N pads each
+image with N black pixels a side and crops a window of its size at random
+(torchvision's RandomCrop(size, padding=N)); --flip mirrors it left to
+right with probability 1/2; --lighting S adds AlexNet's PCA lighting
+noise, Σ α_i λ_i p_i over the eigenvectors p_i and eigenvalues λ_i of the
+covariance of the training set's channels, α_i drawn from N(0, S²)
+(AlexNet: 0.1). On one channel (MNIST) it is a random brightness offset
+of about S standard deviations of the pixels. They apply after --resize.
+
+--init sets how the weights start: default (the model's own: a zoo
+model's are PyTorch's defaults), gaussian (N(0, 0.01²), as AlexNet),
+kaiming (He: normal, fan in, gain sqrt(2)) or xavier (Glorot: uniform,
+gain 1); biases start at 0 and batch norms at scale 1, bias 0.
+
+--limit N trains and tests on the first N images of each set only: a quick
+run to see that a configuration works.
 
 Each epoch shuffles the training set (seeded by --seed) and runs its whole
 batches; a progress line on standard error shows the step, the running loss
@@ -48,9 +73,14 @@ where it stopped (the same batches, seeds and optimizer state), given the
 same model and flags.
 
 Transfer learning, as ZFNet did for Caltech: --from FILE starts from a
-trained model (ONNX), --num-classes K gives it a new classifier head for K
+trained model, --num-classes K gives it a new classifier head for K
 classes, and --freeze NODE keeps the weights of NODE and the nodes before
-it as they are; the frozen layers cost no backward work.
+it as they are; the frozen layers cost no backward work. FILE is an ONNX
+model (then give no MODEL) or a checkpoint that cnnc train wrote, which
+holds parameters but no graph: MODEL then builds the architecture it
+trained, the checkpoint's parameters load into it by name (one missing or
+of another shape is an error naming it), and with --num-classes the new
+head replaces the checkpoint's.
 
 The optimizer is SGD (--momentum, default 0.9; --nesterov; --weight-decay)
 or Adam (--optimizer adam: betas 0.9 and 0.999, eps 1e-8; --weight-decay,
@@ -82,12 +112,30 @@ not improved for --patience epochs).`,
 		freeze := fs.String("freeze", "", "keep the weights of the nodes up to `NODE` (cnnc summary names them) as they are")
 		classes := fs.Int("num-classes", 0, "replace the classifier head with a new one for `K` classes")
 		out := fs.String("o", "", "write the trained model to `FILE` (ONNX)")
+		resize := fs.Int("resize", 0, "resize every image to `N`×N as its batch is assembled (bilinear), the zoo model built for N×N (0: as they are)")
+		cropPad := fs.Int("crop-pad", 0, "augment: pad each training image with `N` black pixels a side and crop a random window of its size")
+		flip := fs.Bool("flip", false, "augment: mirror each training image left to right with probability 1/2")
+		lighting := fs.Float64("lighting", 0, "augment: AlexNet's PCA lighting noise with σ `S` (AlexNet: 0.1)")
+		limit := fs.Int("limit", 0, "train and test on the first `N` images of each set only (0: all): a quick run")
+		initName := fs.String("init", "default", "initialize the weights: default (the model's), gaussian, kaiming or xavier")
 		return func(e *env, pos []string) int {
+			st := runFlags{freeze: *freeze, classes: *classes, limit: *limit}
 			if *from != "" {
-				if len(pos) != 0 {
-					return e.usage("--from %s and MODEL %s: give one", *from, pos[0])
+				ck, err := train.ReadCheckpointFile(*from)
+				switch {
+				case err == nil: // parameters for MODEL
+					if len(pos) != 1 {
+						return e.usage("--from %s is a checkpoint (parameters, no graph): give the MODEL it trained, such as zoo:NAME", *from)
+					}
+					st.from = ck
+				case errors.Is(err, train.ErrNotCheckpoint): // an ONNX model
+					if len(pos) != 0 {
+						return e.usage("--from %s and MODEL %s: give one", *from, pos[0])
+					}
+					pos = []string{*from}
+				default:
+					return e.fail(err)
 				}
-				pos = []string{*from}
 			}
 			if len(pos) != 1 {
 				return e.usage("want one MODEL, got %d arguments", len(pos))
@@ -95,6 +143,24 @@ not improved for --patience epochs).`,
 			if *classes < 0 {
 				return e.usage("--num-classes %d: want at least 1", *classes)
 			}
+			init, err := train.ParseInit(*initName)
+			switch {
+			case err != nil:
+				return e.usage("--init %q: want default, gaussian, kaiming or xavier", *initName)
+			case init != train.InitDefault && *from != "":
+				return e.usage("--init %s and --from %s: the weights come from %s", init, *from, *from)
+			case *resize < 0:
+				return e.usage("--resize %d: want a size >= 1 (or 0: as they are)", *resize)
+			case *limit < 0:
+				return e.usage("--limit %d: want >= 0 (0: all)", *limit)
+			case *cropPad < 0:
+				return e.usage("--crop-pad %d: want >= 0", *cropPad)
+			case *resize > 0 && *cropPad >= *resize:
+				return e.usage("--crop-pad %d: want less than the image size, --resize %d", *cropPad, *resize)
+			case !(*lighting >= 0) || math.IsInf(*lighting, 0):
+				return e.usage("--lighting %v: want a finite σ >= 0", *lighting)
+			}
+			st.init = init
 			src := train.SourceNamed(*data)
 			if src == nil {
 				return e.usage("--data %q: want mnist or fashion-mnist", *data)
@@ -111,7 +177,8 @@ not improved for --patience epochs).`,
 			case !(*decay >= 0):
 				return e.usage("--weight-decay %v: want >= 0", *decay)
 			}
-			cfg := train.Config{Epochs: *epochs, Batch: *batch, LR: float32(*lr), Seed: *seed, Threads: *threads}
+			cfg := train.Config{Epochs: *epochs, Batch: *batch, LR: float32(*lr), Seed: *seed, Threads: *threads, Resize: *resize,
+				Augment: train.Augment{CropPad: *cropPad, Flip: *flip, Lighting: float32(*lighting)}}
 			switch *schedule {
 			case "constant":
 				cfg.Schedule = train.Constant()
@@ -143,29 +210,27 @@ not improved for --patience epochs).`,
 				}
 				cfg.Resume = c
 			}
-			return trainRun(e, pos[0], src, cfg, transfer{*freeze, *classes}, *metrics, *plot, *out)
+			return trainRun(e, pos[0], src, cfg, st, *metrics, *plot, *out)
 		}
 	},
 }
 
 // trainRun loads the model and the data, trains, and writes the metrics
 // and the model.
-func trainRun(e *env, arg string, src *train.Source, cfg train.Config, tl transfer, metricsPath, plotPath, outPath string) int {
+func trainRun(e *env, arg string, src *train.Source, cfg train.Config, st runFlags, metricsPath, plotPath, outPath string) int {
 	trainSet, testSet, err := src.Load("")
 	if err != nil {
 		return e.fail(err)
 	}
-	g, err := trainModel(arg, trainSet, cfg.Seed)
+	if st.limit > 0 {
+		trainSet, testSet = trainSet.Subset(0, min(st.limit, trainSet.N)), testSet.Subset(0, min(st.limit, testSet.N))
+	}
+	g, err := st.model(arg, trainSet, cfg)
 	if err != nil {
 		return e.fail(err)
 	}
-	if tl.classes > 0 {
-		if g, err = train.ReplaceHead(g, tl.classes, cfg.Seed); err != nil {
-			return e.fail(err)
-		}
-	}
-	if tl.freeze != "" {
-		if cfg.Frozen, err = train.FrozenUpTo(g, tl.freeze); err != nil {
+	if st.freeze != "" {
+		if cfg.Frozen, err = train.FrozenUpTo(g, st.freeze); err != nil {
 			return e.fail(err)
 		}
 	}
@@ -193,8 +258,22 @@ func trainRun(e *env, arg string, src *train.Source, cfg train.Config, tl transf
 	var plotErr error
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	fmt.Fprintf(e.stdout, "training %s on %s: %d images, %d epochs of %d batches of %d\n",
-		arg, src.Name, trainSet.N, cfg.Epochs, trainSet.N/cfg.Batch, cfg.Batch)
+	var how []string
+	if cfg.Resize > 0 {
+		how = append(how, fmt.Sprintf("resized to %dx%d", cfg.Resize, cfg.Resize))
+	}
+	if cfg.Augment != (train.Augment{}) {
+		how = append(how, "augmented: "+cfg.Augment.String())
+	}
+	if st.init != train.InitDefault {
+		how = append(how, st.init.String()+" initialization")
+	}
+	desc := ""
+	if len(how) > 0 {
+		desc = " (" + strings.Join(how, "; ") + ")"
+	}
+	fmt.Fprintf(e.stdout, "training %s on %s%s: %d images, %d epochs of %d batches of %d\n",
+		arg, src.Name, desc, trainSet.N, cfg.Epochs, trainSet.N/cfg.Batch, cfg.Batch)
 	bar := &progressBar{w: e.stderr}
 	cfg.Progress = func(p train.Progress) {
 		if !p.Done {
@@ -242,15 +321,53 @@ func trainRun(e *env, arg string, src *train.Source, cfg train.Config, tl transf
 	return exitOK
 }
 
-// transfer is what --freeze and --num-classes ask for.
-type transfer struct {
+// runFlags are the flags trainRun acts on besides the Config: how the
+// model starts (--init, --from a checkpoint, --freeze, --num-classes)
+// and --limit.
+type runFlags struct {
+	init    train.Init
+	from    *train.Checkpoint // nil unless --from names a checkpoint
 	freeze  string
 	classes int
+	limit   int
+}
+
+// model returns the graph to train: MODEL (trainModel) initialized,
+// given the parameters of the --from checkpoint, and with a new head.
+func (st runFlags) model(arg string, d *train.Dataset, cfg train.Config) (*ir.Graph, error) {
+	g, err := sizedModel(arg, d, cfg.Resize, cfg.Seed)
+	if err != nil {
+		return nil, err
+	}
+	if g, err = train.Initialize(g, st.init, cfg.Seed); err != nil {
+		return nil, err
+	}
+	if st.from != nil {
+		var head []string // replaced below: the checkpoint's may have other classes
+		if st.classes > 0 {
+			if head, err = train.HeadParams(g); err != nil {
+				return nil, err
+			}
+		}
+		if g, err = train.LoadParams(g, st.from, head); err != nil {
+			return nil, fmt.Errorf("--from: %w", err)
+		}
+	}
+	if st.classes > 0 {
+		return train.ReplaceHead(g, st.classes, cfg.Seed)
+	}
+	return g, nil
 }
 
 // trainModel returns the graph to train: a zoo model built for the data
 // set's images and classes with a symbolic batch, or an ONNX file.
 func trainModel(arg string, d *train.Dataset, seed uint64) (*ir.Graph, error) {
+	return sizedModel(arg, d, 0, seed)
+}
+
+// sizedModel is trainModel with the zoo model built for size×size
+// images when size > 0 (--resize).
+func sizedModel(arg string, d *train.Dataset, size int, seed uint64) (*ir.Graph, error) {
 	name, isZoo := strings.CutPrefix(arg, "zoo:")
 	if !isZoo {
 		return loadONNX(arg)
@@ -259,10 +376,13 @@ func trainModel(arg string, d *train.Dataset, seed uint64) (*ir.Graph, error) {
 	if !ok {
 		return nil, fmt.Errorf("%s: no such zoo model (cnnc zoo lists them)", arg)
 	}
-	if d.H != d.W {
-		return nil, fmt.Errorf("%s: %s images are %dx%d; zoo models take square inputs", arg, d.Name, d.H, d.W)
+	if size == 0 {
+		if d.H != d.W {
+			return nil, fmt.Errorf("%s: %s images are %dx%d; zoo models take square inputs (--resize)", arg, d.Name, d.H, d.W)
+		}
+		size = d.H
 	}
-	return m.Build(zoo.Options{Batch: -1, Channels: d.C, Size: d.H, Classes: d.Classes, Seed: seed})
+	return m.Build(zoo.Options{Batch: -1, Channels: d.C, Size: size, Classes: d.Classes, Seed: seed})
 }
 
 // metricsRow is an epoch's row of the CSV file.

@@ -9,9 +9,16 @@ import (
 	"testing"
 
 	"github.com/cnnc/cnnc/importer"
+	"github.com/cnnc/cnnc/ir"
+	"github.com/cnnc/cnnc/train"
 )
 
 func TestTrainUsage(t *testing.T) {
+	onnx := filepath.Join("..", "..", "testdata", "lenet_mnist.onnx")
+	ckpt := filepath.Join(t.TempDir(), "c.ckpt")
+	if err := (&train.Checkpoint{Epoch: 1}).WriteFile(ckpt); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -23,6 +30,16 @@ func TestTrainUsage(t *testing.T) {
 		{[]string{"train", "zoo:lenet", "--data", "mnist", "--lr", "-1"}, "--lr -1"},
 		{[]string{"train", "zoo:lenet", "--data", "mnist", "--optimizer", "rmsprop"}, `--optimizer "rmsprop"`},
 		{[]string{"train", "zoo:lenet", "--data", "mnist", "--momentum", "0", "--nesterov"}, "--nesterov needs"},
+		{[]string{"train", "zoo:lenet", "--data", "mnist", "--resize", "-1"}, "--resize -1: want a size >= 1"},
+		{[]string{"train", "zoo:lenet", "--data", "mnist", "--crop-pad", "-2"}, "--crop-pad -2"},
+		{[]string{"train", "zoo:lenet", "--data", "mnist", "--resize", "8", "--crop-pad", "8"}, "--crop-pad 8: want less than the image size, --resize 8"},
+		{[]string{"train", "zoo:lenet", "--data", "mnist", "--lighting", "-0.1"}, "--lighting -0.1"},
+		{[]string{"train", "zoo:lenet", "--data", "mnist", "--lighting", "NaN"}, "--lighting NaN"},
+		{[]string{"train", "zoo:lenet", "--data", "mnist", "--limit", "-5"}, "--limit -5"},
+		{[]string{"train", "zoo:lenet", "--data", "mnist", "--init", "he"}, `--init "he"`},
+		{[]string{"train", "--from", onnx, "--data", "mnist", "--init", "kaiming"}, "--init kaiming and --from"},
+		{[]string{"train", "zoo:lenet", "--from", onnx, "--data", "mnist"}, "give one"},
+		{[]string{"train", "--from", ckpt, "--data", "mnist"}, "is a checkpoint (parameters, no graph): give the MODEL"},
 	} {
 		code, stdout, stderr := cli(t, tc.args...)
 		if code != exitUsage || !strings.Contains(stderr, tc.want) {
@@ -76,6 +93,53 @@ func TestTrainCommand(t *testing.T) {
 	wantCode(t, code, exitOK, stdout, stderr)
 	if !strings.Contains(stdout, "resuming at epoch 2, step 0") || strings.Contains(stdout, "epoch 1/1:") {
 		t.Errorf("resume stdout:\n%s", stdout)
+	}
+}
+
+// TestTrainAugmentTransfer trains LeNet on 256 MNIST images resized to
+// 32×32 and augmented, from Kaiming weights, then fine-tunes a new head
+// from its checkpoint with the first convolution frozen: it comes out as the
+// checkpoint holds them. A checkpoint of another architecture or input
+// size is an error naming the parameter.
+func TestTrainAugmentTransfer(t *testing.T) {
+	dir := t.TempDir()
+	ckpt, onnx := filepath.Join(dir, "a.ckpt"), filepath.Join(dir, "b.onnx")
+	code, stdout, stderr := cli(t, "train", "zoo:lenet_relu", "--data", "mnist", "--limit", "256", "--batch", "64",
+		"--resize", "32", "--crop-pad", "2", "--flip", "--lighting", "0.1", "--init", "kaiming", "--checkpoint", ckpt)
+	wantCode(t, code, exitOK, stdout, stderr)
+	if want := "training zoo:lenet_relu on mnist (resized to 32x32; augmented: crop pad 2, flip, lighting 0.1; kaiming initialization): 256 images, 1 epochs of 4 batches of 64"; !strings.Contains(stdout, want) || !strings.Contains(stdout, "epoch 1/1: train loss") {
+		t.Errorf("stdout:\n%s\nwant %q", stdout, want)
+	}
+	ck, err := train.ReadCheckpointFile(ckpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr = cli(t, "train", "zoo:lenet_relu", "--data", "mnist", "--limit", "128", "--resize", "32",
+		"--from", ckpt, "--num-classes", "10", "--freeze", "2", "--checkpoint", "", "-o", onnx)
+	wantCode(t, code, exitOK, stdout, stderr)
+	g, err := importer.Load(onnx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := ir.Weights(g)
+	for _, name := range []string{"0.weight", "0.bias"} { // node 2 is the first max pool
+		if got, want := w[name].F32, ck.Tensors["param:"+name]; fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("frozen %s is not the checkpoint's", name)
+		}
+	}
+	if fmt.Sprint(w["3.weight"].F32) == fmt.Sprint(ck.Tensors["param:3.weight"]) {
+		t.Error("3.weight, not frozen, did not train")
+	}
+	for _, tc := range []struct {
+		model, want string
+	}{
+		{"zoo:lenet_relu", "7.weight: the checkpoint's is [120,576], the model's [120,400]"}, // 28×28, not 32
+		{"zoo:lenet_bn", "1.running_mean [6]: not in the checkpoint"},
+	} {
+		code, stdout, stderr = cli(t, "train", tc.model, "--data", "mnist", "--limit", "128", "--from", ckpt, "--checkpoint", "")
+		if code != exitFail || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%s from the checkpoint: exit %d, stderr %q; want %d and %q\nstdout: %s", tc.model, code, stderr, exitFail, tc.want, stdout)
+		}
 	}
 }
 
