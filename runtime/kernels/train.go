@@ -272,22 +272,35 @@ type sgdTask struct {
 func (t *sgdTask) Tasks() int   { return max(1, (t.k.Len+trainChunk-1)/trainChunk) }
 func (t *sgdTask) Scratch() int { return 0 }
 
+// Run implements Task. Each kind of update has a loop of its own over
+// slices of one length: with the tests of momentum and Nesterov and the
+// bounds checks inside, the loop ran 2.2 ns an element, compute-bound.
 func (t *sgdTask) Run(piece int, _ []float32) {
 	k := t.k
 	lo, hi := piece*trainChunk, min(k.Len, (piece+1)*trainChunk)
 	lr, mom, wd := t.lr[0], k.Momentum, k.WeightDecay
-	for i := lo; i < hi; i++ {
-		d := t.dw[i] + wd*t.w[i]
-		if mom != 0 {
-			v := mom*t.v[i] + d
-			t.v2[i] = v
-			if k.Nesterov {
-				d += mom * v
-			} else {
-				d = v
-			}
+	w, dw, w2 := t.w[lo:hi], t.dw[lo:hi], t.w2[lo:hi]
+	dw, w2 = dw[:len(w)], w2[:len(w)]
+	switch {
+	case mom == 0:
+		for i, x := range w {
+			w2[i] = x - lr*(dw[i]+wd*x)
 		}
-		t.w2[i] = t.w[i] - lr*d
+	case k.Nesterov:
+		v, v2 := t.v[lo:hi][:len(w)], t.v2[lo:hi][:len(w)]
+		for i, x := range w {
+			d := dw[i] + wd*x
+			u := mom*v[i] + d
+			v2[i] = u
+			w2[i] = x - lr*(d+mom*u)
+		}
+	default:
+		v, v2 := t.v[lo:hi][:len(w)], t.v2[lo:hi][:len(w)]
+		for i, x := range w {
+			u := mom*v[i] + (dw[i] + wd*x)
+			v2[i] = u
+			w2[i] = x - lr*u
+		}
 	}
 }
 

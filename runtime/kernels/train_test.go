@@ -217,7 +217,8 @@ func TestBatchNormTrainGrad(t *testing.T) {
 
 // BenchmarkTrainKernels runs the training step's element-wise kernels on
 // one thread on ResNet-18's layer1 shape in bench/train's step (batch 32,
-// 64 channels of 24x24), and the stem's max pool gradient.
+// 64 channels of 24x24), the stem's max pool gradient, and an SGD update
+// of as many parameters (1.2M).
 func BenchmarkTrainKernels(b *testing.B) {
 	r := rand.New(rand.NewSource(7))
 	const n, c, inner = 32, 64, 24 * 24
@@ -245,6 +246,9 @@ func BenchmarkTrainKernels(b *testing.B) {
 			[]*ir.Tensor{x, vec(1), vec(0), vec(1), dy}, []*ir.Tensor{out, vec(0), vec(0)}},
 		{"actgrad-relu", &ActGrad{Op: UnRelu, Len: n * c * inner}, []*ir.Tensor{x, x, dy}, []*ir.Tensor{out}},
 		{"poolgrad-max3x3s2", &PoolGrad{Pool: pool}, []*ir.Tensor{px, dy}, []*ir.Tensor{pdx}},
+		{"sgd-momentum", &SGD{Len: n * c * inner, Momentum: 0.9, WeightDecay: 5e-4},
+			[]*ir.Tensor{x, dy, ir.FromFloat32(ir.Shape{n, c, inner}, gemmRandSlice(r, n*c*inner)), ir.FromFloat32(ir.Shape{}, []float32{0.1})},
+			[]*ir.Tensor{out, ir.FromFloat32(ir.Shape{n, c, inner}, make([]float32, n*c*inner))}},
 	}
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {
