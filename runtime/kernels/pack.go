@@ -54,7 +54,7 @@ func (t *packConvTask) Tasks() int { return t.k.Group * t.blocks }
 // Scratch implements Task: with flip, the piece's rows of the flipped
 // filter.
 func (t *packConvTask) Scratch() int {
-	if !t.flip {
+	if !t.flip || t.k.Algo == ir.AlgoOCBlock {
 		return 0
 	}
 	return t.per * (t.k.C / t.k.Group) * t.k.KH * t.k.KW
@@ -67,11 +67,42 @@ func (t *packConvTask) Run(piece int, scratch []float32) {
 	r0 := b * t.per
 	r1 := min(mg, r0+t.per)
 	src := t.w[(g*mg+r0)*kk : (g*mg+r1)*kk]
+	if t.flip && k.Algo == ir.AlgoOCBlock {
+		packOCFlip(t.pw, t.w, k, g, r0, r1)
+		return
+	}
 	if t.flip {
 		src = scratch[:len(src)]
 		flipRows(src, t.w, k.Group, k.M, k.C, k.KH*k.KW, g, r0, r1)
 	}
 	packConvRows(k, t.wg, t.pw, src, g, r0, r1)
+}
+
+// packOCFlip packs rows [r0, r1) (r0 on a block of ocBlock) of group g of
+// the FlipFilter of w, the forward filter [C, M/group, taps] of k's, into
+// their place in dst as packOC lays them out ([block][tap][32]). A
+// block's rows for one of W''s channels are a contiguous run of w, which
+// it transposes (reversing the taps) into a contiguous run of dst: going
+// through flipRows and packOC, both scattering, took twice as long.
+func packOCFlip(dst, w []float32, k *Conv2D, g, r0, r1 int) {
+	mg, cg, taps := k.M/k.Group, k.C/k.Group, k.KH*k.KW
+	kk := cg * taps
+	for b0 := r0; b0 < r1; b0 += ocBlock {
+		lanes := min(ocBlock, r1-b0)
+		blk := dst[g*ocPackedLen(mg, kk)+b0*kk:][:kk*ocBlock]
+		if lanes < ocBlock {
+			clear(blk) // the lanes past the group's channels
+		}
+		for j := 0; j < cg; j++ {
+			src := w[((g*cg+j)*mg+b0)*taps:][:lanes*taps]
+			d := blk[j*taps*ocBlock:][:taps*ocBlock]
+			for lane := 0; lane < lanes; lane++ {
+				for t, v := range src[lane*taps:][:taps] {
+					d[(taps-1-t)*ocBlock+lane] = v
+				}
+			}
+		}
+	}
 }
 
 // flipRows writes rows [r0, r1) of group g of the FlipFilter W' [m,
