@@ -51,10 +51,11 @@ type poolGradTask struct {
 }
 
 func (t *poolGradTask) Tasks() int   { return max(t.tasks, 1) }
-func (t *poolGradTask) Scratch() int { return 0 }
+func (t *poolGradTask) Scratch() int { return t.k.W } // a row's column maxima
 
-func (t *poolGradTask) Run(piece int, _ []float32) {
+func (t *poolGradTask) Run(piece int, scratch []float32) {
 	k := t.k
+	colMax := scratch[:0]
 	in, out := k.H*k.W, k.OH*k.OW
 	for p := piece * t.per; p < min(k.N*k.C, (piece+1)*t.per); p++ {
 		xp, dyp, dxp := t.x[p*in:(p+1)*in], t.dy[p*out:(p+1)*out], t.dx[p*in:(p+1)*in]
@@ -62,25 +63,30 @@ func (t *poolGradTask) Run(piece int, _ []float32) {
 		for oh := 0; oh < k.OH; oh++ {
 			ih0 := oh*k.SH - k.PadT
 			khLo, khHi := poolRange(ih0, k.H, k.DH, k.KH)
+			if k.Max && khLo < khHi {
+				// Each column's maximum over the window's rows: maxima of
+				// independent elements, which the windows' maxima then
+				// read (a running argmax waits on each compare, and its
+				// branches mispredict on activations).
+				colMax = colMax[:k.W]
+				copy(colMax, xp[(ih0+khLo*k.DH)*k.W:][:k.W])
+				for kh := khLo + 1; kh < khHi; kh++ {
+					for w, v := range xp[(ih0+kh*k.DH)*k.W:][:k.W] {
+						colMax[w] = max(colMax[w], v)
+					}
+				}
+			}
 			for ow := 0; ow < k.OW; ow++ {
 				iw0 := ow*k.SW - k.PadL
 				kwLo, kwHi := poolRange(iw0, k.W, k.DW, k.KW)
 				d := dyp[oh*k.OW+ow]
 				if k.Max {
-					// The window's first maximum, as MaxPool's Indices; a NaN
-					// is the maximum once met.
-					at := -1
-					for kh := khLo; kh < khHi; kh++ {
-						row := (ih0 + kh*k.DH) * k.W
-						for kw := kwLo; kw < kwHi; kw++ {
-							i := row + iw0 + kw*k.DW
-							if v := xp[i]; at < 0 || v > xp[at] || (v != v && xp[at] == xp[at]) {
-								at = i
-							}
+					if khLo < khHi && kwLo < kwHi {
+						best := colMax[iw0+kwLo*k.DW]
+						for kw := kwLo + 1; kw < kwHi; kw++ {
+							best = max(best, colMax[iw0+kw*k.DW])
 						}
-					}
-					if at >= 0 {
-						dxp[at] += d
+						dxp[windowArgMax(xp, best, (ih0+khLo*k.DH)*k.W+iw0+kwLo*k.DW, khHi-khLo, kwHi-kwLo, k.DH*k.W, k.DW)] += d
 					}
 					continue
 				}
@@ -103,6 +109,34 @@ func (t *poolGradTask) Run(piece int, _ []float32) {
 			}
 		}
 	}
+}
+
+// windowArgMax returns the index in x of the first element equal to best,
+// the maximum of the window of rows×cols elements from first (rows
+// rowStep apart, columns colStep), or of its first NaN when best is one:
+// the first maximum, as MaxPool's Indices define it. It scans backwards
+// keeping the last match, a conditional move rather than a branch.
+func windowArgMax(x []float32, best float32, first, rows, cols, rowStep, colStep int) int {
+	at := first
+	if best != best {
+		for r := rows - 1; r >= 0; r-- {
+			for c := cols - 1; c >= 0; c-- {
+				if i := first + r*rowStep + c*colStep; x[i] != x[i] {
+					at = i
+				}
+			}
+		}
+		return at
+	}
+	for r := rows - 1; r >= 0; r-- {
+		row := first + r*rowStep
+		for c := cols - 1; c >= 0; c-- {
+			if i := row + c*colStep; x[i] == best {
+				at = i
+			}
+		}
+	}
+	return at
 }
 
 // Bind implements Kernel. in is X, Y and dY; out is dX.

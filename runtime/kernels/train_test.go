@@ -45,7 +45,7 @@ func checkAgainstReference(t *testing.T, name string, kern Kernel, ref ir.Op, in
 
 // TestPoolGrad checks PoolGrad against the reference MaxPoolGrad and
 // AveragePoolGrad: overlapping windows, padding, ceil mode, dilation,
-// count_include_pad, ties (the first maximum takes the gradient).
+// count_include_pad, ties (the first maximum takes the gradient), NaNs.
 func TestPoolGrad(t *testing.T) {
 	r := rand.New(rand.NewSource(3))
 	for _, tc := range []struct {
@@ -53,17 +53,25 @@ func TestPoolGrad(t *testing.T) {
 		kernel, strides, pads []int
 		dil                   []int
 		ceil, countPad, ties  bool
+		nan                   bool // some inputs NaN: a NaN is the maximum once met
 	}{
 		{xs: ir.Shape{2, 3, 8, 8}, kernel: []int{2, 2}, strides: []int{2, 2}},
 		{xs: ir.Shape{1, 2, 9, 7}, kernel: []int{3, 3}, strides: []int{2, 2}, pads: []int{1, 1, 1, 1}},
 		{xs: ir.Shape{1, 2, 7, 7}, kernel: []int{3, 2}, strides: []int{2, 1}, pads: []int{1, 0, 0, 1}, ceil: true, countPad: true},
 		{xs: ir.Shape{2, 1, 6, 6}, kernel: []int{2, 2}, strides: []int{1, 1}, ties: true},
 		{xs: ir.Shape{1, 2, 1, 12}, kernel: []int{1, 3}, strides: []int{1, 2}, pads: []int{0, 1, 0, 1}},
+		{xs: ir.Shape{1, 2, 11, 10}, kernel: []int{3, 3}, strides: []int{2, 2}, pads: []int{1, 1, 1, 1}, dil: []int{2, 2}},
+		{xs: ir.Shape{2, 2, 9, 9}, kernel: []int{3, 3}, strides: []int{2, 2}, pads: []int{1, 1, 1, 1}, nan: true},
 	} {
 		x := ir.FromFloat32(tc.xs, gemmRandSlice(r, tc.xs.NumElements()))
 		if tc.ties {
 			for i := range x.F32 {
 				x.F32[i] = float32(i % 3)
+			}
+		}
+		if tc.nan {
+			for i := 0; i < len(x.F32); i += 7 {
+				x.F32[i] = float32(math.NaN())
 			}
 		}
 		mp := ir.MaxPool{Kernel: tc.kernel, Strides: tc.strides, Pads: tc.pads, Dilations: tc.dil, CeilMode: tc.ceil}
