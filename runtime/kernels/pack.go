@@ -81,9 +81,10 @@ func (t *packConvTask) Run(piece int, scratch []float32) {
 // packOCFlip packs rows [r0, r1) (r0 on a block of ocBlock) of group g of
 // the FlipFilter of w, the forward filter [C, M/group, taps] of k's, into
 // their place in dst as packOC lays them out ([block][tap][32]). A
-// block's rows for one of W''s channels are a contiguous run of w, which
-// it transposes (reversing the taps) into a contiguous run of dst: going
-// through flipRows and packOC, both scattering, took twice as long.
+// block's rows for one input channel of the flipped filter are a
+// contiguous run of w, which it transposes (reversing the taps) into a
+// contiguous run of dst: going through flipRows and packOC, both
+// scattering, took twice as long.
 func packOCFlip(dst, w []float32, k *Conv2D, g, r0, r1 int) {
 	mg, cg, taps := k.M/k.Group, k.C/k.Group, k.KH*k.KW
 	kk := cg * taps
