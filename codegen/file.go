@@ -109,6 +109,7 @@ var fileTypes = [...]any{
 	(*kernels.ActGrad)(nil),
 	(*kernels.ChannelSum)(nil),
 	(*kernels.SGD)(nil),
+	(*kernels.Adam)(nil),
 	(*kernels.BatchNormTrain)(nil),
 	(*kernels.BatchNormGrad)(nil),
 

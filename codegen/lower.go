@@ -421,6 +421,8 @@ func (l *lowering) node(n *ir.Node) error {
 		return l.batchNormGrad(n)
 	case *ir.SGD:
 		return l.sgd(n, op)
+	case *ir.Adam:
+		return l.adam(n, op)
 	case *ir.ReduceSum:
 		return l.reduceSum(n, op)
 	case *ir.FlipFilter:

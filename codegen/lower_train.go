@@ -72,6 +72,15 @@ func (l *lowering) sgd(n *ir.Node, op *ir.SGD) error {
 	return l.emitAll(n, &kernels.SGD{Len: n.Inputs[0].Type.Shape.NumElements(), Momentum: op.Momentum, WeightDecay: op.WeightDecay, Nesterov: op.Nesterov})
 }
 
+// adam lowers an Adam update to kernels.Adam.
+func (l *lowering) adam(n *ir.Node, op *ir.Adam) error {
+	if len(n.Inputs) != 6 || len(n.Outputs) != 3 || n.Inputs[0] == nil {
+		return l.reference(n)
+	}
+	return l.emitAll(n, &kernels.Adam{Len: n.Inputs[0].Type.Shape.NumElements(), Beta1: op.Beta1, Beta2: op.Beta2,
+		Eps: op.Eps, WeightDecay: op.WeightDecay, Decoupled: op.Decoupled})
+}
+
 // reduceSum lowers a ReduceSum over every axis but one (a bias gradient:
 // axes 0, 2, 3 of [N, C, H, W], or 0 of [N, C]) to kernels.ChannelSum, and
 // any other to the reference kernel.

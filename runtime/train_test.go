@@ -14,9 +14,10 @@ import (
 
 // TestTrainStepMatchesReference compiles training steps (passes.Backward)
 // and checks every output (loss, logits, updated parameters and
-// velocities, gradients) against the reference interpreter on the same
-// feeds: the runtime-packed convolutions and fully connected layers, and
-// the gradient ops, agree with the definition.
+// velocities or moments, gradients) against the reference interpreter on
+// the same feeds: the runtime-packed convolutions and fully connected
+// layers, the gradient ops and the SGD and Adam updates agree with the
+// definition.
 func TestTrainStepMatchesReference(t *testing.T) {
 	for _, m := range []*zoo.Model{zoo.LeNetReLU, zoo.LeNet, zoo.LeNetBN} {
 		for _, threads := range []int{1, 2} {
@@ -24,7 +25,11 @@ func TestTrainStepMatchesReference(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			step, err := passes.Backward(g, passes.TrainOptions{Optimizer: &ir.SGD{Momentum: 0.9, WeightDecay: 1e-3}, Gradients: true})
+			var opt ir.Op = &ir.SGD{Momentum: 0.9, WeightDecay: 1e-3}
+			if threads == 2 {
+				opt = &ir.Adam{Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: 1e-2, Decoupled: m == zoo.LeNet}
+			}
+			step, err := passes.Backward(g, passes.TrainOptions{Optimizer: opt, Gradients: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -87,14 +92,16 @@ func stepFeeds(step *passes.TrainStep) ([]*ir.Tensor, map[string]*ir.Tensor) {
 			copy(x.F32, buffer[i].F32)
 		case i == step.LR:
 			x.F32[0] = 0.05
+		case i == step.Step:
+			x.F32[0] = 3
 		case i == step.Labels:
 			k := v.Type.Shape[1]
 			for n := 0; n < v.Type.Shape[0]; n++ {
 				x.F32[n*k+r.IntN(k)] = 1
 			}
-		default:
+		default: // images and optimizer states: in [0, 1), a second moment's range
 			for j := range x.F32 {
-				x.F32[j] = float32(r.Float64()*2 - 1)
+				x.F32[j] = float32(r.Float64())
 			}
 		}
 		feeds = append(feeds, x)

@@ -233,6 +233,18 @@ type SGD struct {
 	Nesterov              bool
 }
 
+// Adam is torch.optim.Adam's step (AdamW's with Decoupled) over Len
+// elements (ir.Adam): g = dW (+ WeightDecay·W unless Decoupled), M' =
+// Beta1·M + (1-Beta1)·g, V' = Beta2·V + (1-Beta2)·g², W' = W·(1 -
+// LR·WeightDecay if Decoupled) - LR·(M'/(1-Beta1^t)) / (sqrt(V'/(1-Beta2^t))
+// + Eps), t the step number. Operands: In W, dW, M, V, LR [1] and Step
+// [1]; Out W', M', V'.
+type Adam struct {
+	Len                            int
+	Beta1, Beta2, Eps, WeightDecay float32
+	Decoupled                      bool
+}
+
 // BatchNormTrain is ir.BatchNormTrain over X [N, C, Inner]: the batch's
 // mean and biased variance per channel normalize X, and the running
 // statistics move by Momentum (ONNX's sense). Operands: In X, scale, B,
@@ -280,6 +292,7 @@ func (*ActGrad) Name() string        { return "actgrad" }
 func (*ChannelSum) Name() string     { return "channelsum" }
 func (*FlipFilter) Name() string     { return "flipfilter" }
 func (*SGD) Name() string            { return "sgd" }
+func (*Adam) Name() string           { return "adam" }
 func (*BatchNormTrain) Name() string { return "batchnormtrain" }
 func (*BatchNormGrad) Name() string  { return "batchnormgrad" }
 

@@ -338,6 +338,74 @@ func (t *sgdTask) Run(piece int, _ []float32) {
 	}
 }
 
+// Bind implements Kernel. in is W, dW, M, V, LR [1] and Step [1]; out is
+// W', M' and V'.
+func (k *Adam) Bind(in, out []*ir.Tensor) (Task, error) {
+	if err := miscArity(k, in, out, 6, 3); err != nil {
+		return nil, err
+	}
+	if !(k.Beta1 >= 0 && k.Beta1 < 1) || !(k.Beta2 >= 0 && k.Beta2 < 1) || !(k.Eps >= 0) || !(k.WeightDecay >= 0) {
+		return nil, ir.Invalidf("%s kernel: beta1 %v, beta2 %v, eps %v, weight decay %v", k.Name(), k.Beta1, k.Beta2, k.Eps, k.WeightDecay)
+	}
+	t := &adamTask{k: k}
+	ops := []*[]float32{&t.w, &t.dw, &t.m, &t.v, &t.lr, &t.step}
+	for i, p := range ops {
+		size := k.Len
+		if i >= 4 {
+			size = 1
+		}
+		var err error
+		if *p, err = miscF32(k, "input "+string(rune('0'+i)), in[i], size); err != nil {
+			return nil, err
+		}
+	}
+	for i, p := range []*[]float32{&t.w2, &t.m2, &t.v2} {
+		var err error
+		if *p, err = miscF32(k, "output "+string(rune('0'+i)), out[i], k.Len); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+// adamTask is a bound Adam: a piece is a chunk of elements.
+type adamTask struct {
+	k           *Adam
+	w, dw, m, v []float32
+	lr, step    []float32
+	w2, m2, v2  []float32
+}
+
+func (t *adamTask) Tasks() int   { return max(1, (t.k.Len+trainChunk-1)/trainChunk) }
+func (t *adamTask) Scratch() int { return 0 }
+
+// Run implements Task: the reference's update in float32, its bias
+// corrections folded into two factors.
+func (t *adamTask) Run(piece int, _ []float32) {
+	k := t.k
+	lo, hi := piece*trainChunk, min(k.Len, (piece+1)*trainChunk)
+	lr, step := float64(t.lr[0]), float64(max(t.step[0], 1))
+	b1, b2 := k.Beta1, k.Beta2
+	// W' = W·decay - a·M' / (sqrt(V')·s + Eps), with a = LR/(1-β1^t) and
+	// s = 1/sqrt(1-β2^t).
+	a := float32(lr / (1 - math.Pow(float64(b1), step)))
+	s := float32(1 / math.Sqrt(1-math.Pow(float64(b2), step)))
+	wd, decay := k.WeightDecay, float32(1)
+	if k.Decoupled {
+		wd, decay = 0, float32(1-lr*float64(k.WeightDecay))
+	}
+	w, dw, m, v := t.w[lo:hi], t.dw[lo:hi], t.m[lo:hi], t.v[lo:hi]
+	w2, m2, v2 := t.w2[lo:hi], t.m2[lo:hi], t.v2[lo:hi]
+	dw, m, v, w2, m2, v2 = dw[:len(w)], m[:len(w)], v[:len(w)], w2[:len(w)], m2[:len(w)], v2[:len(w)]
+	for i, x := range w {
+		g := dw[i] + wd*x
+		mi := b1*m[i] + (1-b1)*g
+		vi := b2*v[i] + (1-b2)*g*g
+		m2[i], v2[i] = mi, vi
+		w2[i] = x*decay - a*mi/(float32(math.Sqrt(float64(vi)))*s+k.Eps)
+	}
+}
+
 // Bind implements Kernel. in is X [N, C, Inner], scale, B, mean and var
 // [C]; out is Y, mean', var', μ and invStd.
 func (k *BatchNormTrain) Bind(in, out []*ir.Tensor) (Task, error) {

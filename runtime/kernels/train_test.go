@@ -183,6 +183,26 @@ func TestSGD(t *testing.T) {
 	}
 }
 
+// TestAdam checks the update against the reference for Adam with and
+// without weight decay and AdamW, at the first step and a later one.
+func TestAdam(t *testing.T) {
+	r := rand.New(rand.NewSource(8))
+	n := trainChunk + 5
+	for _, op := range []ir.Adam{{Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}, {Beta1: 0.8, Beta2: 0.99, Eps: 1e-6, WeightDecay: 0.01},
+		{Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: 0.05, Decoupled: true}} {
+		for _, step := range []float32{1, 7} {
+			vec := func() *ir.Tensor { return ir.FromFloat32(ir.Shape{n}, gemmRandSlice(r, n)) }
+			v := vec()
+			for i := range v.F32 {
+				v.F32[i] *= v.F32[i] // a second moment is not negative
+			}
+			in := []*ir.Tensor{vec(), vec(), vec(), v, ir.FromFloat32(ir.Shape{}, []float32{0.01}), ir.FromFloat32(ir.Shape{}, []float32{step})}
+			checkAgainstReference(t, fmt.Sprintf("adam %+v step %v", op, step), &Adam{Len: n, Beta1: op.Beta1, Beta2: op.Beta2, Eps: op.Eps,
+				WeightDecay: op.WeightDecay, Decoupled: op.Decoupled}, &op, in, []ir.Shape{{n}, {n}, {n}}, r)
+		}
+	}
+}
+
 // TestBatchNormTrainGrad checks the batch-norm kernels against the
 // reference: statistics, running updates and the three gradients.
 func TestBatchNormTrainGrad(t *testing.T) {
