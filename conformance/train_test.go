@@ -3,6 +3,7 @@ package conformance
 import (
 	"context"
 	"math"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -10,6 +11,8 @@ import (
 	"github.com/cnnc/cnnc/ir"
 	"github.com/cnnc/cnnc/passes"
 	"github.com/cnnc/cnnc/runtime"
+	"github.com/cnnc/cnnc/train"
+	"github.com/cnnc/cnnc/zoo"
 )
 
 // The SGD settings of tools/refgen/refgen.py's training references
@@ -157,4 +160,88 @@ func trainParity(t *testing.T, model, dir string) {
 	}
 	t.Logf("%d steps: losses %.5f -> %.5f (PyTorch %.5f -> %.5f)", len(losses.F32),
 		losses.F32[0], losses.F32[len(losses.F32)-1], losses.F32[0], losses.F32[len(losses.F32)-1])
+}
+
+// TestTrainedModelsORT runs models cnnc trained and exported to ONNX in
+// ONNX Runtime (tools/ort) on MNIST test images and holds its outputs to
+// cnnc's compiled ones: testdata/lenet_mnist.onnx (cnnc train's LeNet, the
+// README's model), and a LeNet with batch norm trained here for a few
+// steps and exported by train.Fit, whose batch norms leave as ONNX
+// BatchNormalization with the running statistics. ONNX Runtime is
+// required except under -short.
+func TestTrainedModelsORT(t *testing.T) {
+	runner := ortRunner(t)
+	dir, err := train.MNIST.Find()
+	if err != nil {
+		t.Fatal(err)
+	}
+	trainSet, testSet, err := train.MNIST.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	committed, err := importer.Load(filepath.Join(repoRoot(t), "testdata", "lenet_mnist.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bn, err := zoo.LeNetBN.Build(zoo.Options{Batch: -1, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := train.Fit(context.Background(), bn, trainSet.Subset(0, 640), nil, train.Config{Epochs: 1, Batch: 64, LR: 0.05, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bns := 0
+	for _, n := range res.Model.Nodes {
+		if _, ok := n.Op.(*ir.BatchNormalization); ok {
+			bns++
+		}
+	}
+	if bns == 0 {
+		t.Fatal("the trained LeNet-BN has no BatchNormalization")
+	}
+	const batch = 16
+	x := ir.FromFloat32(ir.Shape{batch, 1, 28, 28}, append([]float32(nil), testSet.Images[:batch*28*28]...))
+	for name, g := range map[string]*ir.Graph{"lenet_mnist.onnx": committed, "lenet_bn-fit": res.Model} {
+		t.Run(name, func(t *testing.T) {
+			tmp := t.TempDir()
+			model := filepath.Join(tmp, "model.onnx")
+			if err := importer.Save(g, model); err != nil {
+				t.Fatal(err)
+			}
+			loaded, err := importer.Load(model)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := runtime.Compile(loaded, runtime.CompileOptions{Batch: batch})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			s, err := m.NewSession(runtime.SessionOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			want, err := s.Run(context.Background(), x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := filepath.Join(tmp, "input_0.pb")
+			if err := importer.WriteTensor(in, loaded.Inputs[0].Name, x); err != nil {
+				t.Fatal(err)
+			}
+			if out, err := exec.Command("node", runner, model, tmp, in).CombinedOutput(); err != nil {
+				t.Fatalf("ONNX Runtime refused the model: %v\n%s", err, out)
+			}
+			got, err := readTensors(tmp, "output")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(want) {
+				t.Fatalf("ONNX Runtime gave %d outputs, cnnc %d", len(got), len(want))
+			}
+			checkOutputs(t, got, want)
+		})
+	}
 }
