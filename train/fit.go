@@ -134,6 +134,11 @@ func Fit(ctx context.Context, g *ir.Graph, trainSet, testSet *Dataset, cfg Confi
 		return nil, err
 	}
 	defer tr.close()
+	if cfg.Frozen != nil {
+		if tr.frozen, err = frozenParams(fixed, step, cfg.Loss); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.Augment.Lighting > 0 {
 		tr.pca = channelPCA(trainSet)
 	}
@@ -222,6 +227,9 @@ type trainer struct {
 	feeds      []*ir.Tensor // the step's inputs, in order
 	evalFeeds  []*ir.Tensor
 	pca        *pca // the training set's channels, for Augment.Lighting
+	// frozen are the parameters Config.Frozen keeps as they are, which
+	// checkpoints record too so that they load into a model (LoadParams).
+	frozen map[string]*ir.Tensor
 	batch      int
 	steps      int // optimizer steps taken (Adam's t)
 	// The epoch under way: steps taken, and the running sums.
@@ -251,7 +259,30 @@ func (t *trainer) checkpoint(epoch int, shuffler []byte, history []Metrics) *Che
 	for _, b := range t.step.Buffers {
 		add("buffer:"+b.Name, t.feeds[b.In])
 	}
+	for name, x := range t.frozen {
+		add("param:"+name, x)
+	}
 	return c
+}
+
+// frozenParams returns the parameters of g that step, built with
+// Config.Frozen, does not train: those a step without it would.
+func frozenParams(g *ir.Graph, step *passes.TrainStep, loss passes.Loss) (map[string]*ir.Tensor, error) {
+	all, err := passes.Backward(g, passes.TrainOptions{Loss: loss})
+	if err != nil {
+		return nil, err
+	}
+	trained := map[string]bool{}
+	for _, p := range step.Params {
+		trained[p.Name] = true
+	}
+	frozen := map[string]*ir.Tensor{}
+	for _, p := range all.Params {
+		if !trained[p.Name] {
+			frozen[p.Name] = p.Init
+		}
+	}
+	return frozen, nil
 }
 
 // restore loads a checkpoint's state into the trainer and the shuffler,
@@ -277,8 +308,14 @@ func (t *trainer) restore(c *Checkpoint, order *shuffler) error {
 		}
 		copy(t.feeds[in].F32, data)
 	}
-	if len(c.Tensors) != len(want) {
-		return fmt.Errorf("train: the checkpoint has %d tensors, the model %d: another model or optimizer", len(c.Tensors), len(want))
+	frozen := 0 // the frozen parameters it records (none before they were)
+	for name := range t.frozen {
+		if _, ok := c.Tensors["param:"+name]; ok {
+			frozen++
+		}
+	}
+	if len(c.Tensors) != len(want)+frozen {
+		return fmt.Errorf("train: the checkpoint has %d tensors, the model %d: another model or optimizer", len(c.Tensors), len(want)+len(t.frozen))
 	}
 	if err := order.restore(c.Shuffler); err != nil {
 		return fmt.Errorf("train: the checkpoint's shuffler state: %w", err)

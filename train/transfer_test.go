@@ -42,13 +42,26 @@ func TestTransfer(t *testing.T) {
 	}
 	for _, n := range step.Graph.Nodes {
 		switch n.Op.(type) {
-		case *ir.ConvGradData, *ir.ConvGradFilter, *ir.MaxPoolGrad:
+		case *ir.ConvGradData, *ir.ConvGradFilter, *ir.FlipFilter, *ir.MaxPoolGrad:
 			t.Errorf("frozen layers got backward work: node %s (%s)", n.Name, n.Op.OpType())
 		}
 	}
-	res, err := Fit(context.Background(), h, trainSet, testSet, Config{Epochs: 1, Batch: 64, LR: 0.05, Frozen: frozen})
+	ckpt := filepath.Join(t.TempDir(), "frozen.ckpt")
+	res, err := Fit(context.Background(), h, trainSet, testSet, Config{Epochs: 1, Batch: 64, LR: 0.05, Frozen: frozen, Checkpoint: ckpt})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Its checkpoint holds the frozen parameters too: it resumes, and
+	// loads into the model.
+	c, err := ReadCheckpointFile(ckpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Fit(context.Background(), h, trainSet, nil, Config{Epochs: 2, Batch: 64, LR: 0.05, Frozen: frozen, Resume: c}); err != nil {
+		t.Errorf("resuming a run with frozen layers: %v", err)
+	}
+	if _, err := LoadParams(h, c, nil); err != nil {
+		t.Errorf("loading the checkpoint of a run with frozen layers: %v", err)
 	}
 	after := ir.Weights(res.Model)
 	for name, w := range before {

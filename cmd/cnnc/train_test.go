@@ -103,7 +103,7 @@ func TestTrainCommand(t *testing.T) {
 // size is an error naming the parameter.
 func TestTrainAugmentTransfer(t *testing.T) {
 	dir := t.TempDir()
-	ckpt, onnx := filepath.Join(dir, "a.ckpt"), filepath.Join(dir, "b.onnx")
+	ckpt, ckpt2, onnx := filepath.Join(dir, "a.ckpt"), filepath.Join(dir, "c.ckpt"), filepath.Join(dir, "b.onnx")
 	code, stdout, stderr := cli(t, "train", "zoo:lenet_relu", "--data", "mnist", "--limit", "256", "--batch", "64",
 		"--resize", "32", "--crop-pad", "2", "--flip", "--lighting", "0.1", "--init", "kaiming", "--checkpoint", ckpt)
 	wantCode(t, code, exitOK, stdout, stderr)
@@ -115,8 +115,17 @@ func TestTrainAugmentTransfer(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, stdout, stderr = cli(t, "train", "zoo:lenet_relu", "--data", "mnist", "--limit", "128", "--resize", "32",
-		"--from", ckpt, "--num-classes", "10", "--freeze", "2", "--checkpoint", "", "-o", onnx)
+		"--from", ckpt, "--num-classes", "10", "--freeze", "2", "--checkpoint", ckpt2, "-o", onnx)
 	wantCode(t, code, exitOK, stdout, stderr)
+	// A checkpoint of a run with frozen layers holds them too: it loads.
+	code, stdout, stderr = cli(t, "train", "zoo:lenet_relu", "--data", "mnist", "--limit", "128", "--resize", "32",
+		"--from", ckpt2, "--checkpoint", "")
+	wantCode(t, code, exitOK, stdout, stderr)
+	if ck2, err := train.ReadCheckpointFile(ckpt2); err != nil {
+		t.Fatal(err)
+	} else if fmt.Sprint(ck2.Tensors["param:0.weight"]) != fmt.Sprint(ck.Tensors["param:0.weight"]) {
+		t.Error("the frozen run's checkpoint does not hold the frozen 0.weight as it was")
+	}
 	g, err := importer.Load(onnx)
 	if err != nil {
 		t.Fatal(err)
