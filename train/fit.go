@@ -230,8 +230,8 @@ type trainer struct {
 	// frozen are the parameters Config.Frozen keeps as they are, which
 	// checkpoints record too so that they load into a model (LoadParams).
 	frozen map[string]*ir.Tensor
-	batch      int
-	steps      int // optimizer steps taken (Adam's t)
+	batch  int
+	steps  int // optimizer steps taken (Adam's t)
 	// The epoch under way: steps taken, and the running sums.
 	epochStep     int
 	lossSum       float64
