@@ -14,9 +14,10 @@
 //     same normalized images. The time of an epoch, the median of the
 //     rounds.
 //   - A ResNet-18 training step (10 classes) at batch 32 on 3x96x96
-//     inputs, SGD with momentum: the median over --steps steps after two
-//     warm-up steps, for cnnc the compiled step (forward, backward, update)
-//     run by one Session.
+//     inputs, SGD with momentum: per round, the median over --steps steps
+//     after two warm-up steps, for cnnc the compiled step (forward,
+//     backward, update) run by one Session; the rounds alternate the
+//     engines, and the table has the median of the rounds.
 //
 // Ratio = cnnc / PyTorch (below 1: cnnc is faster).
 package main
@@ -54,7 +55,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	threadsFlag := fs.String("threads", "1,2", "comma-separated thread `COUNTS` (both engines)")
-	rounds := fs.Int("rounds", 3, "alternating rounds `N` of the LeNet epoch per engine")
+	rounds := fs.Int("rounds", 3, "alternating rounds `N` of each measurement per engine")
 	steps := fs.Int("steps", 10, "timed ResNet-18 steps `N` per engine")
 	out := fs.String("out", "", "also write the table to `FILE`")
 	profile := fs.Bool("profile", false, "only profile cnnc's ResNet-18 step: its time per kernel kind and slowest steps")
@@ -118,18 +119,24 @@ func run(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(&b, "| LeNet, MNIST epoch, batch 128 (s) | %d | %.2f | %.2f | %.2f |\n", t, c, p, c/p)
 	}
 	for _, t := range threads {
-		c, _, err := resnetStep(t, *steps, false)
-		if err != nil {
-			return err
+		var cnncT, torchT []float64
+		for r := 0; r < *rounds; r++ {
+			c, _, err := resnetStep(t, *steps, false)
+			if err != nil {
+				return err
+			}
+			cnncT = append(cnncT, c)
+			var res struct {
+				MedianMs float64 `json:"median_ms"`
+			}
+			if err := torch(script, &res, "resnet18", "--threads", strconv.Itoa(t), "--steps", strconv.Itoa(*steps)); err != nil {
+				return err
+			}
+			torchT = append(torchT, res.MedianMs)
+			fmt.Fprintf(stderr, "bench/train: ResNet-18 step, %d threads, round %d: cnnc %.0f ms, PyTorch %.0f ms\n", t, r+1, c, res.MedianMs)
 		}
-		var res struct {
-			MedianMs float64 `json:"median_ms"`
-		}
-		if err := torch(script, &res, "resnet18", "--threads", strconv.Itoa(t), "--steps", strconv.Itoa(*steps)); err != nil {
-			return err
-		}
-		fmt.Fprintf(stderr, "bench/train: ResNet-18 step, %d threads: cnnc %.0f ms, PyTorch %.0f ms\n", t, c, res.MedianMs)
-		fmt.Fprintf(&b, "| ResNet-18 step, batch 32, 3x96x96 (ms) | %d | %.0f | %.0f | %.2f |\n", t, c, res.MedianMs, c/res.MedianMs)
+		c, p := median(cnncT), median(torchT)
+		fmt.Fprintf(&b, "| ResNet-18 step, batch 32, 3x96x96 (ms) | %d | %.0f | %.0f | %.2f |\n", t, c, p, c/p)
 	}
 	fmt.Fprint(stdout, b.String())
 	if *out != "" {
