@@ -18,6 +18,10 @@ import "github.com/cnnc/cnnc/ir"
 // row has its windows inside X, each tap reads consecutive elements (every
 // SW-th), and B's rows are a transpose of the taps' stretches of X
 // (convGradRuns); the other positions gather their taps one by one.
+// Where output rows are stride 1 and some windows reach into the padding
+// (or rows are too short for runs), B comes instead from zero-padded
+// copies of the rows a K-block reads, one per kernel column
+// (packColTShifted), in which every position is part of a run.
 //
 // ConvGradData: for each group and block of images, colᵀ [rows × cg·KH·KW]
 // = dY_gᵀ [rows × mg] · W_g [mg × cg·KH·KW], with W the row-major B that
@@ -114,7 +118,35 @@ func (k *ConvGradFilter) Bind(in, out []*ir.Tensor) (Task, error) {
 	}
 	t := &convGradFilterTask{convGradGeom: g, x: x, dy: dy, dw: dw}
 	t.colSize, t.cols, t.rowSize, t.rows = convGradFilterSplit(c, g.kk, g.mg)
+	t.shiftLen = t.shiftedLen()
 	return t, nil
+}
+
+// shiftedLen returns the floats of scratch packColTShifted needs, or 0
+// where packColT reads X in place instead: where the rows are strided
+// (consecutive output rows are then not consecutive in the copy), where
+// every window lies inside X and output rows are long enough for
+// convGradRuns anyway, or where the copy would outgrow a K-block of B.
+// The bound is for segments of at most one K-block within one image
+// (l positions over at most rows output rows), the channels the widest
+// run of taps packColT is given can touch, and the zeroed stretch.
+func (t *convGradFilterTask) shiftedLen() int {
+	k := t.k
+	inside := k.PadT == 0 && k.PadL == 0 && (k.OH-1)*k.SH < t.inH && (k.OW-1)*k.SW < t.inW
+	if k.SH != 1 || inside && k.OW >= convGradMinRun && k.SW <= 2 {
+		return 0
+	}
+	khw := k.KH * k.KW
+	kb := gemmDepth(k.N * t.p)
+	l := min(kb, t.p)
+	rows := min(k.OH, (k.OW+l-2)/k.OW+1) + (k.KH-1)*k.DH
+	cc := min(t.colSize, gemmNC)
+	chans := min(t.cg, (cc+khw-2)/khw+1)
+	n := chans*k.KW*rows*k.OW + k.OW + l
+	if n > gemmKC*gemmNC {
+		return 0
+	}
+	return n
 }
 
 // convGradFilterSplit returns how ConvGradFilter cuts each group's dW
@@ -266,7 +298,14 @@ func packDYPart(d, src []float32, ld, rows, run int) {
 // inside X fills a whole panel's rows at once (convGradRuns): each tap
 // then reads consecutive elements of X, every SW-th, so that the rows are
 // a transpose of the 16 taps' stretches of X.
-func (g *convGradGeom) packColT(dst, x []float32, grp, q0, kc, j0, nc int) {
+//
+// With y (the filter task's shiftLen floats, else nil), it packs through
+// packColTShifted instead.
+func (g *convGradGeom) packColT(dst, x, y []float32, grp, q0, kc, j0, nc int) {
+	if y != nil {
+		g.packColTShifted(dst, x, y, grp, q0, kc, j0, nc)
+		return
+	}
 	// Corners and runs first, the same for every panel: runs[qq] is the
 	// length of the run starting at qq, else 0.
 	var corners [gemmKC]convGradCorner
@@ -303,6 +342,99 @@ func (g *convGradGeom) packColT(dst, x []float32, grp, q0, kc, j0, nc int) {
 			}
 			g.gatherTaps(panel[qq*gemmNR:][:gemmNR], x, tp, corners[qq])
 			qq++
+		}
+	}
+}
+
+// packColTShifted is packColT for stride-1 rows, every position through
+// convGradRuns: per segment of the K-block in one image, it first copies
+// the X rows the segment reads into y, zero-padded, once per kernel
+// column kw and shifted by it (y[c][kw][row][ow] = X[c][row][ow·SW+kw·DW]
+// from the segment's first window row), so that tap (c, kh, kw) reads the
+// segment's positions p as consecutive elements kh·DH rows into its copy,
+// across output rows, borders and all. A partial panel's missing taps read
+// a zeroed stretch past the copies.
+func (g *convGradGeom) packColTShifted(dst, x, y []float32, grp, q0, kc, j0, nc int) {
+	k := g.k
+	khw := k.KH * k.KW
+	cLo := j0 / khw
+	chans := (j0+nc-1)/khw + 1 - cLo
+	// Every segment's copies are rows rows apart, enough for the longest
+	// segment, so that the taps' offsets are the same for all of them.
+	rows := min(k.OH, (k.OW+min(kc, g.p)-2)/k.OW+1) + (k.KH-1)*k.DH
+	ys := y[:chans*k.KW*rows*k.OW]
+	var offs [gemmNC / gemmNR][gemmNR]int32
+	var maxOff [gemmNC / gemmNR]int
+	for r := 0; r < nc; r += gemmNR {
+		o := &offs[r/gemmNR]
+		for i := range o {
+			off := len(ys) // the zeroed stretch
+			if j := j0 + r + i; r+i < nc {
+				c, kh, kw := j/khw-cLo, j/k.KW%k.KH, j%k.KW
+				off = ((c*k.KW+kw)*rows + kh*k.DH) * k.OW
+			}
+			o[i], maxOff[r/gemmNR] = int32(off), max(maxOff[r/gemmNR], off)
+		}
+	}
+	for qq := 0; qq < kc; {
+		n, p0 := (q0+qq)/g.p, (q0+qq)%g.p
+		l := min(g.p-p0, kc-qq)
+		oh0 := p0 / k.OW
+		g.fillShifted(ys, x, n, grp, cLo, chans, oh0, rows, (p0+l-1)/k.OW+1-oh0+(k.KH-1)*k.DH)
+		// The runs start at the first position's column, base < OW, so
+		// the zeroed stretch is read from len(ys)+base on.
+		base := p0 - oh0*k.OW
+		src := y[base : len(ys)+base+l]
+		clear(src[len(ys)-base:])
+		for r := 0; r < nc; r += gemmNR {
+			convGradRuns(dst[r*kc+qq*gemmNR:], src, &offs[r/gemmNR], maxOff[r/gemmNR], l, 1)
+		}
+		qq += l
+	}
+}
+
+// fillShifted sets packColTShifted's copies in y for image n of group grp:
+// for channels [c0, c0+chans) of the group and each kernel column kw, a
+// copy of rows rows, OW elements each, of which the first fill are set:
+// window row i from output row oh0's first, X's element the position's
+// window reads in that column, 0 in the padding.
+func (g *convGradGeom) fillShifted(y, x []float32, n, grp, c0, chans, oh0, rows, fill int) {
+	k := g.k
+	hw := k.H * k.W
+	plane := x[(n*k.C+grp*g.cg+c0)*hw:][:chans*hw]
+	for kw := range k.KW {
+		// Output columns [lo, hi) read inside X's row.
+		a, b := k.PadL-kw*k.DW, k.W-1+k.PadL-kw*k.DW
+		lo, hi := 0, 0
+		if a > 0 {
+			lo = (a + k.SW - 1) / k.SW
+		}
+		if b >= 0 {
+			hi = min(k.OW, b/k.SW+1)
+		}
+		lo = min(lo, k.OW)
+		hi = max(hi, lo)
+		for c := range chans {
+			for i := range fill {
+				row := y[((c*k.KW+kw)*rows+i)*k.OW:][:k.OW]
+				ih := oh0 + i - k.PadT
+				if uint(ih) >= uint(k.H) {
+					clear(row)
+					continue
+				}
+				clear(row[:lo])
+				clear(row[hi:])
+				xr := plane[c*hw+ih*k.W:][:k.W]
+				iw := lo*k.SW - k.PadL + kw*k.DW
+				if k.SW == 1 {
+					copy(row[lo:hi], xr[iw:])
+					continue
+				}
+				for ow := lo; ow < hi; ow++ {
+					row[ow] = xr[iw]
+					iw += k.SW
+				}
+			}
 		}
 	}
 }
@@ -359,16 +491,17 @@ type convGradFilterTask struct {
 	x, dy, dw     []float32
 	colSize, cols int // dW columns (taps) per piece, a multiple of gemmNR; column blocks
 	rowSize, rows int // dW rows (output channels) per piece, a multiple of gemmMR; row blocks
+	shiftLen      int // floats of packColTShifted's copies, 0 where packColT reads X in place
 }
 
 // Tasks implements Task.
 func (t *convGradFilterTask) Tasks() int { return t.k.Group * t.rows * t.cols }
 
-// Scratch implements Task: a stretch of dY_g packed as A, and one K-block
-// of B.
+// Scratch implements Task: a stretch of dY_g packed as A, one K-block of
+// B, and packColTShifted's copies of X where it uses them.
 func (t *convGradFilterTask) Scratch() int {
 	kb := gemmDepth(t.k.N * t.p)
-	return packedALen(t.rowSize, t.depthA(t.rowSize, kb)) + kb*gemmRoundUp(min(t.colSize, gemmNC), gemmNR)
+	return packedALen(t.rowSize, t.depthA(t.rowSize, kb)) + kb*gemmRoundUp(min(t.colSize, gemmNC), gemmNR) + t.shiftLen
 }
 
 // depthA returns how many output positions of dY Run packs at once as A
@@ -396,7 +529,11 @@ func (t *convGradFilterTask) Run(piece int, scratch []float32) {
 	kb := gemmDepth(q)
 	ka := t.depthA(t.rowSize, kb)
 	pa := scratch[:packedALen(m, ka)]
-	pb := scratch[len(pa):]
+	pb := scratch[len(pa):][:kb*gemmRoundUp(min(t.colSize, gemmNC), gemmNR)]
+	var y []float32
+	if t.shiftLen > 0 {
+		y = scratch[len(pa)+len(pb):][:t.shiftLen]
+	}
 	c := t.dw[(grp*t.mg+i0)*t.kk+j0:]
 	ep := &epilogue{}
 	for a0 := 0; a0 < q; a0 += ka {
@@ -408,7 +545,7 @@ func (t *convGradFilterTask) Run(piece int, scratch []float32) {
 			for c0 := 0; c0 < nc; c0 += gemmNC {
 				cc := min(gemmNC, nc-c0)
 				b := pb[:kc*gemmRoundUp(cc, gemmNR)]
-				t.packColT(b, t.x, grp, q0, kc, j0+c0, cc)
+				t.packColT(b, t.x, y, grp, q0, kc, j0+c0, cc)
 				gemmBlock(m, cc, depth, q0-a0, kc, a, b, c[c0:], t.kk, ep, 0, q0 == 0, false)
 			}
 		}

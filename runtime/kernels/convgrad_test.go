@@ -3,6 +3,7 @@ package kernels
 import (
 	"math"
 	"math/rand"
+	"sync"
 	"testing"
 
 	"github.com/cnnc/cnnc/ir"
@@ -44,6 +45,50 @@ var convGradCases = []convCase{
 	{2, 4, 7, 11, 5, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1},  // stride 3: gathered
 }
 
+// convGradShiftedCases take packColTShifted (stride-1 rows, borders or
+// short rows): padding 1, 2, 3 and asymmetric, column strides 1 and 2,
+// dilation, 1-D, partial panels of taps, and K-blocks spanning images,
+// in segments of a whole image and of part of one.
+var convGradShiftedCases = []convCase{
+	// n, c, h, w, m, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, g
+	{5, 3, 7, 9, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},   // padding 1, 315 positions: two K-blocks
+	{5, 4, 6, 6, 7, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 1},   // padding 2, 100 taps
+	{4, 3, 8, 9, 5, 7, 7, 1, 1, 1, 1, 3, 3, 3, 3, 1},   // padding 3, 147 taps
+	{2, 3, 6, 7, 4, 3, 3, 1, 1, 1, 1, 0, 2, 2, 0, 1},   // asymmetric padding
+	{3, 4, 9, 17, 6, 3, 3, 1, 2, 1, 1, 1, 1, 1, 1, 1},  // column stride 2
+	{4, 6, 8, 8, 6, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 2},   // dilation, groups
+	{40, 8, 3, 3, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},  // 3×3 planes: 9-position segments
+	{12, 6, 6, 6, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},  // 6×6 planes
+	{4, 2, 1, 40, 5, 1, 5, 1, 1, 1, 2, 0, 3, 0, 3, 1},  // 1-D, dilation
+	{2, 3, 20, 30, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}, // 600 positions an image: segments within one
+	{1, 2, 5, 4, 3, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0, 1},   // inside X but rows of 3
+}
+
+func init() { convGradCases = append(convGradCases, convGradShiftedCases...) }
+
+// TestConvGradShifted checks that convGradShiftedCases and ResNet-18's
+// stride-1 layers take packColTShifted, and the others do not.
+func TestConvGradShifted(t *testing.T) {
+	check := func(name string, cc convCase, want bool) {
+		k := cc.kernel(ir.AlgoAuto, ir.Activation{})
+		task, err := (&ConvGradFilter{Conv: *k}).Bind(
+			[]*ir.Tensor{f32(make([]float32, k.N*k.C*k.H*k.W)), f32(make([]float32, k.N*k.M*k.OH*k.OW))},
+			[]*ir.Tensor{f32(make([]float32, k.M*(k.C/k.Group)*k.KH*k.KW))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := task.(*convGradFilterTask).shiftLen > 0; got != want {
+			t.Errorf("%s %v: shifted %v, want %v", name, cc, got, want)
+		}
+	}
+	for _, cc := range convGradShiftedCases {
+		check("case", cc, true)
+	}
+	for _, l := range benchConvGradLayers {
+		check(l.name, l.cc, l.cc.sh == 1 && l.cc.kh > 1)
+	}
+}
+
 // TestConvGrad checks ConvGradData and ConvGradFilter against the
 // reference interpreter's kernels at every instruction-set level.
 func TestConvGrad(t *testing.T) {
@@ -69,7 +114,7 @@ func TestConvGrad(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%v %s: %v", cc, name, err)
 				}
-				runTask(task, r)
+				runTaskDirty(task, r)
 				for i, v := range got.F32 {
 					if d := math.Abs(float64(v - want.F32[i])); !(d <= 1e-4*(1+math.Abs(float64(want.F32[i])))) {
 						t.Errorf("%v %s[%d] = %v, reference %v", cc, name, i, v, want.F32[i])
@@ -81,6 +126,28 @@ func TestConvGrad(t *testing.T) {
 			check("dW", &ConvGradFilter{Conv: *k}, &ir.ConvGradFilter{Conv: op, W: ws}, []*ir.Tensor{x, dy}, ws)
 		}
 	})
+}
+
+// runTaskDirty is runTask with scratch full of NaNs, so that a piece
+// reading scratch it did not write (the zeros packColTShifted relies on)
+// shows in its output.
+func runTaskDirty(task Task, r *rand.Rand) {
+	order := r.Perm(task.Tasks())
+	var wg sync.WaitGroup
+	for w := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			scratch := make([]float32, task.Scratch())
+			for i := range scratch {
+				scratch[i] = float32(math.NaN())
+			}
+			for i := w; i < len(order); i += 2 {
+				task.Run(order[i], scratch)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // TestConvGradPieces checks that both kernels split every ResNet-18 shape
