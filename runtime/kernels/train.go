@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"math"
+	"strconv"
 
 	"github.com/cnnc/cnnc/ir"
 )
@@ -338,6 +339,18 @@ func (t *sgdTask) Run(piece int, _ []float32) {
 	}
 }
 
+// miscF32s binds each of a kernel's inputs (kind "input") or outputs ts
+// to its slot in dst, checking that it is f32 of sizes[i] elements.
+func miscF32s(k Kernel, kind string, ts []*ir.Tensor, dst []*[]float32, sizes ...int) error {
+	for i, p := range dst {
+		var err error
+		if *p, err = miscF32(k, kind+" "+strconv.Itoa(i), ts[i], sizes[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Bind implements Kernel. in is W, dW, M, V, LR [1] and Step [1]; out is
 // W', M' and V'.
 func (k *Adam) Bind(in, out []*ir.Tensor) (Task, error) {
@@ -348,22 +361,12 @@ func (k *Adam) Bind(in, out []*ir.Tensor) (Task, error) {
 		return nil, ir.Invalidf("%s kernel: beta1 %v, beta2 %v, eps %v, weight decay %v", k.Name(), k.Beta1, k.Beta2, k.Eps, k.WeightDecay)
 	}
 	t := &adamTask{k: k}
-	ops := []*[]float32{&t.w, &t.dw, &t.m, &t.v, &t.lr, &t.step}
-	for i, p := range ops {
-		size := k.Len
-		if i >= 4 {
-			size = 1
-		}
-		var err error
-		if *p, err = miscF32(k, "input "+string(rune('0'+i)), in[i], size); err != nil {
-			return nil, err
-		}
+	n := k.Len
+	if err := miscF32s(k, "input", in, []*[]float32{&t.w, &t.dw, &t.m, &t.v, &t.lr, &t.step}, n, n, n, n, 1, 1); err != nil {
+		return nil, err
 	}
-	for i, p := range []*[]float32{&t.w2, &t.m2, &t.v2} {
-		var err error
-		if *p, err = miscF32(k, "output "+string(rune('0'+i)), out[i], k.Len); err != nil {
-			return nil, err
-		}
+	if err := miscF32s(k, "output", out, []*[]float32{&t.w2, &t.m2, &t.v2}, n, n, n); err != nil {
+		return nil, err
 	}
 	return t, nil
 }
@@ -423,27 +426,12 @@ func (k *BatchNormTrain) Bind(in, out []*ir.Tensor) (Task, error) {
 		return nil, ir.Invalidf("%s kernel: X exceeds %d elements", k.Name(), ir.MaxElements)
 	}
 	t := &bnTrainTask{k: k}
-	ins := []*[]float32{&t.x, &t.scale, &t.bias, &t.mean, &t.vars}
-	for i, p := range ins {
-		size := k.C
-		if i == 0 {
-			size = n
-		}
-		var err error
-		if *p, err = miscF32(k, "input "+string(rune('0'+i)), in[i], size); err != nil {
-			return nil, err
-		}
+	c := k.C
+	if err := miscF32s(k, "input", in, []*[]float32{&t.x, &t.scale, &t.bias, &t.mean, &t.vars}, n, c, c, c, c); err != nil {
+		return nil, err
 	}
-	outs := []*[]float32{&t.y, &t.mean2, &t.var2, &t.mu, &t.inv}
-	for i, p := range outs {
-		size := k.C
-		if i == 0 {
-			size = n
-		}
-		var err error
-		if *p, err = miscF32(k, "output "+string(rune('0'+i)), out[i], size); err != nil {
-			return nil, err
-		}
+	if err := miscF32s(k, "output", out, []*[]float32{&t.y, &t.mean2, &t.var2, &t.mu, &t.inv}, n, c, c, c, c); err != nil {
+		return nil, err
 	}
 	return t, nil
 }
@@ -555,25 +543,12 @@ func (k *BatchNormGrad) Bind(in, out []*ir.Tensor) (Task, error) {
 		return nil, ir.Invalidf("%s kernel: X exceeds %d elements", k.Name(), ir.MaxElements)
 	}
 	t := &bnGradTask{k: k}
-	for i, p := range []*[]float32{&t.x, &t.scale, &t.mu, &t.inv, &t.dy} {
-		size := k.C
-		if i == 0 || i == 4 {
-			size = n
-		}
-		var err error
-		if *p, err = miscF32(k, "input "+string(rune('0'+i)), in[i], size); err != nil {
-			return nil, err
-		}
+	c := k.C
+	if err := miscF32s(k, "input", in, []*[]float32{&t.x, &t.scale, &t.mu, &t.inv, &t.dy}, n, c, c, c, n); err != nil {
+		return nil, err
 	}
-	for i, p := range []*[]float32{&t.dx, &t.dscale, &t.db} {
-		size := k.C
-		if i == 0 {
-			size = n
-		}
-		var err error
-		if *p, err = miscF32(k, "output "+string(rune('0'+i)), out[i], size); err != nil {
-			return nil, err
-		}
+	if err := miscF32s(k, "output", out, []*[]float32{&t.dx, &t.dscale, &t.db}, n, c, c); err != nil {
+		return nil, err
 	}
 	return t, nil
 }
