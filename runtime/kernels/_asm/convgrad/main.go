@@ -48,11 +48,7 @@ func runs(stride int) {
 	src := Load(Param("src"), GP64())
 	offs := Load(Param("offs"), GP64())
 	n := Load(Param("n"), GP64())
-	last := GP64() // n-8: where the last block starts
-	MOVQ(n, last)
-	SUBQ(U8(8), last)
-	s := GP64() // the block's first position
-	XORQ(s, s)
+	s, last := blocks(n)
 	sp, dp, off := GP64(), GP64(), GP64()
 	rows := []VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7}
 	t := []VecPhysical{Y8, Y9, Y10, Y11, Y12, Y13, Y14, Y15}
@@ -103,12 +99,7 @@ func runs(stride int) {
 			VMOVUPS(t[j], Mem{Base: dp, Disp: 64*j + 32*half})
 		}
 	}
-	Comment("s += 8; next block while s < n")
-	ADDQ(U8(8), s)
-	CMPQ(s, n)
-	JL(LabelRef("block"))
-	VZEROUPPER()
-	RET()
+	nextBlock(s, n)
 }
 
 // packDY generates convGradPackDYAVX2: per block of 8 positions, an 8×8
@@ -134,11 +125,7 @@ func packDY() {
 	ld := Load(Param("ld"), GP64())
 	SHLQ(U8(2), ld) // bytes
 	n := Load(Param("n"), GP64())
-	last := GP64()
-	MOVQ(n, last)
-	SUBQ(U8(8), last)
-	s := GP64()
-	XORQ(s, s)
+	s, last := blocks(n)
 	sp, sp3, dp := GP64(), GP64(), GP64()
 	rows := []VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7}
 	t := []VecPhysical{Y8, Y9, Y10, Y11, Y12, Y13, Y14, Y15}
@@ -183,6 +170,23 @@ func packDY() {
 	VMOVUPS(t[7].AsX(), Mem{Base: dp, Disp: 24 * 7})
 	VEXTRACTF128(U8(1), t[7], t[7].AsX())
 	VMOVSD(t[7].AsX(), Mem{Base: dp, Disp: 24*7 + 16})
+	nextBlock(s, n)
+}
+
+// blocks starts the loop over blocks of 8 positions of n: s, the block's
+// first position, at 0, and last = n-8, where the last block starts.
+func blocks(n Register) (s, last GPVirtual) {
+	last = GP64()
+	MOVQ(n, last)
+	SUBQ(U8(8), last)
+	s = GP64()
+	XORQ(s, s)
+	return s, last
+}
+
+// nextBlock ends the loop blocks began, and the routine: s += 8, the next
+// block while s < n.
+func nextBlock(s, n Register) {
 	Comment("s += 8; next block while s < n")
 	ADDQ(U8(8), s)
 	CMPQ(s, n)
