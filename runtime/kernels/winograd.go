@@ -235,24 +235,6 @@ func winogradPackedLen(k *Conv2D) int {
 	return p.packedLen
 }
 
-// The transform matrices, in float64. G is α×3.
-var (
-	wgG2 = [4][3]float64{
-		{1, 0, 0},
-		{1.0 / 2, 1.0 / 2, 1.0 / 2},
-		{1.0 / 2, -1.0 / 2, 1.0 / 2},
-		{0, 0, 1},
-	}
-	wgG4 = [6][3]float64{
-		{1, 0, 0},
-		{1.0 / 3, 1.0 / 3, 1.0 / 3},
-		{-1.0 / 3, 1.0 / 3, -1.0 / 3},
-		{-16.0 / 15, -8.0 / 15, -4.0 / 15},
-		{1.0 / 15, -2.0 / 15, 4.0 / 15},
-		{0, 0, 1},
-	}
-)
-
 // packRows (below) transforms W [M, C, 3, 3] (Group 1) into the Winograd
 // domain and packs it for the batched GEMMs, in the order and layout of
 // packA: for each chunk of the plan's rows output channels (wgRows rounded
@@ -368,7 +350,8 @@ func wgStore6(o []float32, a, b, c float64) {
 }
 
 // wgG2x and wgG4x return G·(f0, f1, f2) for F(2×2, 3×3) and F(4×4, 3×3):
-// the rows of wgG2 and wgG4, their zeros and shared sums taken out.
+// the rows of G (wgG2 and wgG4, in winograd_test.go, which holds these
+// to them), their zeros and shared sums taken out.
 func wgG2x(f0, f1, f2 float64) (_, _, _, _ float64) {
 	s := (f0 + f2) * 0.5
 	h := f1 * 0.5

@@ -579,3 +579,22 @@ func wgIsIRError(err error) bool {
 	var e *ir.Error
 	return errors.As(err, &e)
 }
+
+// The filter transform matrices G (α×3) as written, in float64: the
+// factored transforms of winograd.go (wgG2x, wgG4x) are held to them.
+var (
+	wgG2 = [4][3]float64{
+		{1, 0, 0},
+		{1.0 / 2, 1.0 / 2, 1.0 / 2},
+		{1.0 / 2, -1.0 / 2, 1.0 / 2},
+		{0, 0, 1},
+	}
+	wgG4 = [6][3]float64{
+		{1, 0, 0},
+		{1.0 / 3, 1.0 / 3, 1.0 / 3},
+		{-1.0 / 3, 1.0 / 3, -1.0 / 3},
+		{-16.0 / 15, -8.0 / 15, -4.0 / 15},
+		{1.0 / 15, -2.0 / 15, 4.0 / 15},
+		{0, 0, 1},
+	}
+)
