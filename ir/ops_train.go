@@ -542,16 +542,22 @@ func (d *DropoutTrain) Infer(in []Type, _ []*Tensor) ([]Type, error) {
 	if !(d.Ratio >= 0 && d.Ratio < 1) {
 		return nil, Invalidf("ratio %v, want [0, 1)", d.Ratio)
 	}
-	if err := arity(in, 2, 2); err != nil {
-		return nil, err
-	}
-	if err := wantFloat(in, 0); err != nil {
-		return nil, err
-	}
-	if err := wantScalar(in, 1, "seed"); err != nil {
+	if err := wantSeeded(in); err != nil {
 		return nil, err
 	}
 	return append(same(in, 0), same(in, 0)...), nil
+}
+
+// wantSeeded checks the inputs of a seeded training op: X (f32) and the
+// step's seed (a scalar).
+func wantSeeded(in []Type) error {
+	if err := arity(in, 2, 2); err != nil {
+		return err
+	}
+	if err := wantFloat(in, 0); err != nil {
+		return err
+	}
+	return wantScalar(in, 1, "seed")
 }
 
 // Infer implements Op.
@@ -559,13 +565,7 @@ func (d *StochasticDepthTrain) Infer(in []Type, _ []*Tensor) ([]Type, error) {
 	if !(d.Survival > 0 && d.Survival <= 1) {
 		return nil, Invalidf("survival probability %v is not in (0, 1]", d.Survival)
 	}
-	if err := arity(in, 2, 2); err != nil {
-		return nil, err
-	}
-	if err := wantFloat(in, 0); err != nil {
-		return nil, err
-	}
-	if err := wantScalar(in, 1, "seed"); err != nil {
+	if err := wantSeeded(in); err != nil {
 		return nil, err
 	}
 	return []Type{same(in, 0)[0], {DType: Float32, Shape: Shape{1}}}, nil
