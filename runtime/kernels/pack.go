@@ -111,7 +111,8 @@ func packOCFlip(dst, w []float32, k *Conv2D, g, r0, r1 int) {
 // w[g·cg + j, i, taps-1-t] (mg = m/group, cg = c/group).
 //
 // It reads w's rows in order (the rows [r0, r1) of each of its channels
-// lie together) and scatters into dst, which is small.
+// lie together) and scatters into dst. The FlipFilter kernel flips
+// through it too.
 func flipRows(dst, w []float32, group, m, c, taps, g, r0, r1 int) {
 	mg, cg := m/group, c/group
 	for j := 0; j < cg; j++ {

@@ -624,16 +624,11 @@ func (t *flipFilterTask) Scratch() int { return 0 }
 
 func (t *flipFilterTask) Run(piece int, _ []float32) {
 	k := t.k
-	cg, mg, kk := k.C/k.Group, k.M/k.Group, k.K
-	for row := piece * t.per; row < min(k.C, (piece+1)*t.per); row++ {
-		g, c := row/cg, row%cg
-		dst := t.wf[row*mg*kk:][:mg*kk]
-		for m := 0; m < mg; m++ {
-			src := t.w[((g*mg+m)*cg+c)*kk:][:kk]
-			d := dst[m*kk:][:kk]
-			for j, v := range src {
-				d[kk-1-j] = v
-			}
-		}
+	cg, mg := k.C/k.Group, k.M/k.Group
+	for row := piece * t.per; row < min(k.C, (piece+1)*t.per); {
+		g, r0 := row/cg, row%cg // W''s rows are the forward filter's input channels
+		r1 := min(cg, r0+min(k.C, (piece+1)*t.per)-row)
+		flipRows(t.wf[row*mg*k.K:], t.w, k.Group, k.C, k.M, k.K, g, r0, r1)
+		row += r1 - r0
 	}
 }
