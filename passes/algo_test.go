@@ -114,6 +114,22 @@ func TestAlgoCostModel(t *testing.T) {
 			t.Errorf("512->512 3x3 at 7x7, ISA %q: ocblock cheaper than im2col is %v, want %v: %v", isa, wins, !wins, costsOf(deep))
 		}
 	}
+	// A training step's filters are packed every run: at 3x3, batch 32,
+	// F(4x4)'s 20 ms transform of a 512x512 filter outweighs its 13 ms
+	// convolution (BenchmarkPackConv, BenchmarkConv t32-512x3_3x3), and
+	// the direct convolution's 8-wide rows run 3 wide (49 ms against
+	// ocblock's 13.5).
+	train := conv3(512, 3)
+	train.N, train.isa = 32, "avx512"
+	if cost(train, ir.AlgoWinograd4) >= cost(train, ir.AlgoOCBlock) {
+		t.Errorf("512->512 3x3 at 3x3, batch 32, constant filter: want winograd4 < ocblock, got %v", costsOf(train))
+	}
+	train.packed = true
+	for _, a := range []ir.ConvAlgo{ir.AlgoWinograd4, ir.AlgoWinograd2, ir.AlgoDirect} {
+		if cost(train, a) <= cost(train, ir.AlgoOCBlock) {
+			t.Errorf("512->512 3x3 at 3x3, batch 32, filter packed each run: want ocblock < %v, got %v", a, costsOf(train))
+		}
+	}
 	// Validity.
 	tests := []struct {
 		g    convGeom
