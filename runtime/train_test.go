@@ -8,6 +8,7 @@ import (
 
 	"github.com/cnnc/cnnc/ir"
 	"github.com/cnnc/cnnc/passes"
+	"github.com/cnnc/cnnc/runtime/kernels"
 	"github.com/cnnc/cnnc/runtime/reference"
 	"github.com/cnnc/cnnc/zoo"
 )
@@ -41,6 +42,21 @@ func TestTrainStepMatchesReference(t *testing.T) {
 			model, err := Compile(step.Graph, CompileOptions{Passes: passes.Options{Verify: true}})
 			if err != nil {
 				t.Fatal(err)
+			}
+			// The second convolution's data gradient convolves with the
+			// flipped filter, which its packing step makes: no FlipFilter
+			// step of its own.
+			flips := 0
+			for _, st := range model.Plan().Steps {
+				switch k := st.Kernel.(type) {
+				case *kernels.FlipFilter:
+					t.Errorf("%s: step %s flips a filter on its own", m.Name, st.Node)
+				case *kernels.PackConv:
+					flips += btoi(k.Flip)
+				}
+			}
+			if flips == 0 {
+				t.Errorf("%s: no PackConv flips a filter", m.Name)
 			}
 			s, err := model.NewSession(SessionOptions{Threads: threads})
 			if err != nil {
@@ -108,4 +124,12 @@ func stepFeeds(step *passes.TrainStep) ([]*ir.Tensor, map[string]*ir.Tensor) {
 		named[v.Name] = x
 	}
 	return feeds, named
+}
+
+// btoi is 1 for true.
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
